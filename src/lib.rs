@@ -1,0 +1,10 @@
+//! jetsync: keeps NATS JetStream assets in the state declared in Git.
+//!
+//! `spec` is the model and its static validation, `manifest` reads documents
+//! from files; both are pure. `cli` is the command-line front door.
+
+pub mod cli;
+pub mod diagnostics;
+pub mod manifest;
+pub mod schema;
+pub mod spec;

@@ -1,0 +1,239 @@
+//! Reading manifests: files and directories of multi-document YAML, each
+//! jetsync document decoded into its kind's spec and checked, every problem
+//! reported with its file, line, column and field.
+
+mod decode;
+pub mod node;
+mod source;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::diagnostics::{Diagnostic, Severity, SourceText};
+use crate::spec::path::FieldPath;
+use crate::spec::validate::{self, ProblemSeverity};
+use crate::spec::{AssetSpec, Kind};
+
+pub use node::{Node, Position};
+pub use source::read_sources;
+
+/// The Kubernetes-style metadata jetsync uses from a document.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Where a document came from: its file, its index in the file, and its
+/// parsed tree for pointing at fields.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub source: SourceText,
+    /// 0-based index of the document within its file.
+    pub document: usize,
+    pub root: Arc<Node>,
+}
+
+impl Origin {
+    /// A diagnostic pointing at `path` in this document: at the key when
+    /// `at_key`, else at the value (or the deepest parent that exists).
+    pub fn diagnostic(
+        &self,
+        severity: Severity,
+        path: &FieldPath,
+        at_key: bool,
+        summary: impl Into<String>,
+    ) -> Diagnostic {
+        let located = self.root.locate(path);
+        let position = match (at_key, located.key) {
+            (true, Some(key)) => key,
+            _ => located.value,
+        };
+        let mut diagnostic = Diagnostic::new(severity, summary).at(
+            &self.source,
+            position.line,
+            position.column,
+            (position.offset, position.length),
+        );
+        if !path.is_root() {
+            diagnostic = diagnostic.with_field(path.to_string());
+        }
+        diagnostic
+    }
+
+    /// `file:line:column` of the document's start.
+    pub fn location(&self) -> String {
+        let position = self.root.position;
+        format!("{}:{}:{}", self.source.name, position.line, position.column)
+    }
+}
+
+/// One jetsync document, decoded.
+#[derive(Clone, Debug)]
+pub struct Declared {
+    pub metadata: ObjectMeta,
+    pub spec: AssetSpec,
+    pub origin: Origin,
+}
+
+impl Declared {
+    /// The document's kind.
+    pub fn kind(&self) -> Kind {
+        self.spec.kind()
+    }
+
+    /// The JetStream name: `spec.name`, else `metadata.name`.
+    pub fn asset_name(&self) -> &str {
+        self.spec.explicit_name().unwrap_or(&self.metadata.name)
+    }
+
+    /// What makes two documents declare the same thing, as a readable label
+    /// and a key: the backing stream for streams, KV buckets and object
+    /// stores (they share one namespace on the server), the stream and name
+    /// for consumers, the object name for connections.
+    pub fn identity(&self) -> (String, String) {
+        let name = self.asset_name();
+        let connection = self
+            .spec
+            .policies()
+            .and_then(|policies| policies.connection())
+            .unwrap_or("");
+        match &self.spec {
+            AssetSpec::Stream(_) => (format!("stream `{name}`"), format!("{connection}/{name}")),
+            AssetSpec::KeyValue(_) => (
+                format!("key-value bucket `{name}` (stream `KV_{name}`)"),
+                format!("{connection}/KV_{name}"),
+            ),
+            AssetSpec::ObjectStore(_) => (
+                format!("object store `{name}` (stream `OBJ_{name}`)"),
+                format!("{connection}/OBJ_{name}"),
+            ),
+            AssetSpec::Consumer(spec) => (
+                format!("consumer `{name}` of stream `{}`", spec.stream_name),
+                format!("{connection}/{}\u{0}{name}", spec.stream_name),
+            ),
+            AssetSpec::NatsConnection(_) => (
+                format!("connection `{}`", self.metadata.name),
+                format!(
+                    "connection/{}/{}",
+                    self.metadata.namespace.as_deref().unwrap_or(""),
+                    self.metadata.name
+                ),
+            ),
+        }
+    }
+}
+
+/// Everything read from a set of paths: the valid documents and every
+/// diagnostic (errors, warnings, and notes about skipped documents).
+#[derive(Debug, Default)]
+pub struct Manifests {
+    pub documents: Vec<Declared>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Number of YAML files read.
+    pub files: usize,
+}
+
+impl Manifests {
+    /// True when no diagnostic is an error.
+    pub fn is_valid(&self) -> bool {
+        !self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Number of error diagnostics.
+    pub fn error_count(&self) -> usize {
+        crate::diagnostics::count_errors(&self.diagnostics)
+    }
+}
+
+/// Reads, decodes and validates every document under `paths` (files,
+/// directories searched recursively for `*.yaml`/`*.yml`, or `-` for stdin).
+pub fn load(paths: &[PathBuf]) -> Manifests {
+    let (sources, mut diagnostics) = read_sources(paths);
+    let mut manifests = load_sources(&sources);
+    diagnostics.append(&mut manifests.diagnostics);
+    manifests.diagnostics = diagnostics;
+    manifests
+}
+
+/// Decodes and validates already-read sources. Documents with errors are
+/// left out of `documents`; their diagnostics say why.
+pub fn load_sources(sources: &[SourceText]) -> Manifests {
+    let mut manifests = Manifests {
+        files: sources.len(),
+        ..Manifests::default()
+    };
+    for source in sources {
+        decode::decode_source(source, &mut manifests);
+    }
+    let mut invalid = vec![false; manifests.documents.len()];
+    for (index, declared) in manifests.documents.iter().enumerate() {
+        invalid[index] = check(declared, &mut manifests.diagnostics);
+    }
+    for index in find_duplicates(&manifests.documents, &mut manifests.diagnostics) {
+        invalid[index] = true;
+    }
+    let mut flags = invalid.into_iter();
+    manifests
+        .documents
+        .retain(|_| !flags.next().unwrap_or(false));
+    manifests
+}
+
+/// Static validation of one document, as diagnostics; true when any is an error.
+fn check(declared: &Declared, diagnostics: &mut Vec<Diagnostic>) -> bool {
+    let mut has_error = false;
+    for problem in validate::validate(&declared.metadata.name, &declared.spec) {
+        let severity = match problem.severity {
+            ProblemSeverity::Error => Severity::Error,
+            ProblemSeverity::Warning => Severity::Warning,
+        };
+        has_error |= severity == Severity::Error;
+        let mut diagnostic =
+            declared
+                .origin
+                .diagnostic(severity, &problem.path, false, problem.message);
+        if let Some(help) = problem.help {
+            diagnostic = diagnostic.with_help(help);
+        }
+        diagnostics.push(diagnostic);
+    }
+    has_error
+}
+
+/// Two documents declaring the same asset is an error naming both places.
+/// Returns the indices of the later declarations.
+fn find_duplicates(documents: &[Declared], diagnostics: &mut Vec<Diagnostic>) -> Vec<usize> {
+    let mut first_seen: HashMap<String, &Declared> = HashMap::new();
+    let mut duplicates = Vec::new();
+    for (index, declared) in documents.iter().enumerate() {
+        let (label, key) = declared.identity();
+        let Some(first) = first_seen.get(&key) else {
+            first_seen.insert(key, declared);
+            continue;
+        };
+        let name_path = match declared.spec.explicit_name() {
+            Some(_) => FieldPath::spec().field("name"),
+            None => FieldPath::root().field("metadata").field("name"),
+        };
+        diagnostics.push(
+            declared
+                .origin
+                .diagnostic(
+                    Severity::Error,
+                    &name_path,
+                    false,
+                    format!(
+                        "{label} is declared twice: here and at {}",
+                        first.origin.location()
+                    ),
+                )
+                .with_help("keep one of the two documents"),
+        );
+        duplicates.push(index);
+    }
+    duplicates
+}

@@ -1,0 +1,282 @@
+//! A YAML document as a tree of values that remember where they were written,
+//! so that any problem found later can be pointed at by line and column.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::spec::path::{FieldPath, PathSegment};
+
+/// A position in a source text: 1-based line and column, and the byte range of
+/// the value when known.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub line: u64,
+    pub column: u64,
+    pub offset: usize,
+    pub length: usize,
+}
+
+impl Position {
+    fn from_location(location: serde_saphyr::Location) -> Self {
+        let span = location.span();
+        Self {
+            line: location.line(),
+            column: location.column(),
+            offset: span.byte_offset().unwrap_or(span.offset()) as usize,
+            length: span.byte_len().unwrap_or(span.len()) as usize,
+        }
+    }
+}
+
+/// A YAML value with its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: NodeValue,
+    pub position: Position,
+}
+
+/// The shapes a YAML value can take after parsing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeValue {
+    Null,
+    Bool(bool),
+    Integer(i128),
+    Float(f64),
+    String(String),
+    Sequence(Vec<Node>),
+    /// Entries in document order, keys with their own positions.
+    Mapping(Vec<(Node, Node)>),
+}
+
+/// Where a path leads inside a document: the key that names the value (when
+/// the last step is a field) and the value itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub key: Option<Position>,
+    pub value: Position,
+}
+
+impl Node {
+    /// Looks a mapping entry up by key.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, value)| value)
+    }
+
+    fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        match &self.value {
+            NodeValue::Mapping(entries) => entries
+                .iter()
+                .find(|(k, _)| matches!(&k.value, NodeValue::String(s) if s == key))
+                .map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    /// The string value, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            NodeValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Follows `path` as far as the document goes and returns the deepest
+    /// position reached, so a path to a missing field points at its parent.
+    pub fn locate(&self, path: &FieldPath) -> Located {
+        let mut node = self;
+        let mut key = None;
+        for segment in path.segments() {
+            let next = match segment {
+                PathSegment::Field(name) => node.entry(name).map(|(k, v)| (Some(k.position), v)),
+                PathSegment::Index(index) => match &node.value {
+                    NodeValue::Sequence(items) => items.get(*index).map(|item| (None, item)),
+                    _ => None,
+                },
+            };
+            match next {
+                Some((next_key, next_node)) => {
+                    key = next_key;
+                    node = next_node;
+                }
+                None => break,
+            }
+        }
+        Located {
+            key,
+            value: node.position,
+        }
+    }
+
+    /// Converts to JSON for typed deserialization. Mapping keys must be
+    /// strings; the error names the path of the first one that is not.
+    pub fn to_json(&self, path: &FieldPath) -> Result<serde_json::Value, (FieldPath, String)> {
+        use serde_json::Value;
+        Ok(match &self.value {
+            NodeValue::Null => Value::Null,
+            NodeValue::Bool(b) => Value::Bool(*b),
+            NodeValue::Integer(i) => {
+                if let Ok(small) = i64::try_from(*i) {
+                    Value::from(small)
+                } else if let Ok(unsigned) = u64::try_from(*i) {
+                    Value::from(unsigned)
+                } else {
+                    return Err((path.clone(), format!("integer {i} is out of range")));
+                }
+            }
+            NodeValue::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .ok_or_else(|| (path.clone(), format!("number {f} is not finite")))?,
+            NodeValue::String(s) => Value::String(s.clone()),
+            NodeValue::Sequence(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(index, item)| item.to_json(&path.index(index)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            NodeValue::Mapping(entries) => {
+                let mut object = serde_json::Map::with_capacity(entries.len());
+                for (key, value) in entries {
+                    let NodeValue::String(name) = &key.value else {
+                        return Err((path.clone(), "mapping keys must be strings".to_string()));
+                    };
+                    object.insert(name.clone(), value.to_json(&path.field(name))?);
+                }
+                Value::Object(object)
+            }
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<NodeValue>::deserialize(deserializer)?;
+        Ok(Node {
+            value: spanned.value,
+            position: Position::from_location(spanned.referenced),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = NodeValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<NodeValue, E> {
+        Ok(NodeValue::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<NodeValue, E> {
+        Ok(NodeValue::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<NodeValue, D::Error> {
+        NodeValue::deserialize(deserializer)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<NodeValue, E> {
+        Ok(NodeValue::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<NodeValue, E> {
+        Ok(NodeValue::Integer(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<NodeValue, E> {
+        Ok(NodeValue::Integer(v.into()))
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<NodeValue, E> {
+        Ok(NodeValue::Integer(v))
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<NodeValue, E> {
+        i128::try_from(v)
+            .map(NodeValue::Integer)
+            .map_err(|_| E::custom(format!("integer {v} is out of range")))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<NodeValue, E> {
+        Ok(NodeValue::Float(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<NodeValue, E> {
+        Ok(NodeValue::String(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<NodeValue, E> {
+        Ok(NodeValue::String(v))
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<NodeValue, E> {
+        Ok(NodeValue::String(String::from_utf8_lossy(v).into_owned()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NodeValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Node>()? {
+            items.push(item);
+        }
+        Ok(NodeValue::Sequence(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeValue, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<Node, Node>()? {
+            entries.push((key, value));
+        }
+        Ok(NodeValue::Mapping(entries))
+    }
+}
+
+/// Parses every document of a YAML text. Empty documents are left out.
+pub fn parse_documents(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_remember_line_and_column_of_nested_values() {
+        let docs =
+            parse_documents("kind: Stream\nspec:\n  subjects:\n    - a.>\n    - b.*\n").unwrap();
+        let root = &docs[0];
+        let located = root.locate(&FieldPath::spec().field("subjects").index(1));
+        assert_eq!((located.value.line, located.value.column), (5, 7));
+        let key = root
+            .locate(&FieldPath::spec().field("subjects"))
+            .key
+            .unwrap();
+        assert_eq!((key.line, key.column), (3, 3));
+    }
+
+    #[test]
+    fn every_document_of_a_stream_is_parsed() {
+        let docs = parse_documents("a: 1\n---\nb: two\n---\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].get("b").and_then(Node::as_str), Some("two"));
+    }
+
+    #[test]
+    fn quoted_numbers_stay_strings_and_plain_ones_are_integers() {
+        let docs = parse_documents("a: \"3\"\nb: 3\n").unwrap();
+        let json = docs[0].to_json(&FieldPath::root()).unwrap();
+        assert_eq!(json, serde_json::json!({"a": "3", "b": 3}));
+    }
+}

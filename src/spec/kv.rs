@@ -1,0 +1,105 @@
+//! The `KeyValue` kind: a KV bucket, backed by the stream `KV_<bucket>`.
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    AssetStatus, DeletionPolicy, DriftPolicy, Metadata, OnImmutableChange, Placement, Republish,
+    StorageType, StreamSource, impl_asset_policies,
+};
+use super::units::{Duration, Size};
+
+/// A JetStream key-value bucket.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "jetsync.dev",
+    version = "v1alpha1",
+    kind = "KeyValue",
+    doc = "A JetStream key-value bucket declared by jetsync.",
+    namespaced,
+    status = "AssetStatus",
+    shortname = "js-kv",
+    category = "jetsync",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyValueSpec {
+    /// Bucket name; defaults to `metadata.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Free-text description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Values kept per key, 1 (default) to 64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<u32>,
+    /// How long a value lives; forever when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    /// Largest value accepted, e.g. `1MiB`; unlimited when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_value_size: Option<Size>,
+    /// Most bytes the bucket holds; unlimited when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<Size>,
+    /// `file` (default) or `memory`; never changeable in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageType>,
+    /// Number of replicas, 1 to 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Cluster and tags the replicas are placed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+    /// Republish changes to another subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub republish: Option<Republish>,
+    /// Mirror another bucket (by bucket name); cannot be added later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<StreamSource>,
+    /// Buckets (by bucket name) this one aggregates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<StreamSource>,
+    /// Compress stored values with s2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<bool>,
+    /// Keep delete markers of expired keys this long (nats-server 2.11+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_marker_ttl: Option<Duration>,
+    /// JetStream metadata; `jetsync.dev/*` and `_nats.*` keys are reserved.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
+
+    /// Name of the `NatsConnection` to use instead of the default connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    /// Take over an existing bucket not managed by this owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<bool>,
+    /// `Fail` (default) or `Recreate` when a change forces replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_immutable_change: Option<OnImmutableChange>,
+    /// `Delete` (default) or `Orphan` the bucket when the resource is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// `Correct` (default) or `Report` changes made outside jetsync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_policy: Option<DriftPolicy>,
+}
+
+impl_asset_policies!(KeyValueSpec);

@@ -1,0 +1,87 @@
+//! The `ObjectStore` kind: an object store, backed by the stream `OBJ_<bucket>`.
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    AssetStatus, DeletionPolicy, DriftPolicy, Metadata, OnImmutableChange, Placement, StorageType,
+    impl_asset_policies,
+};
+use super::units::{Duration, Size};
+
+/// A JetStream object store.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "jetsync.dev",
+    version = "v1alpha1",
+    kind = "ObjectStore",
+    doc = "A JetStream object store declared by jetsync.",
+    namespaced,
+    status = "AssetStatus",
+    shortname = "js-obj",
+    category = "jetsync",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectStoreSpec {
+    /// Bucket name; defaults to `metadata.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Free-text description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// How long an object lives; forever when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    /// Most bytes the store holds; unlimited when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<Size>,
+    /// `file` (default) or `memory`; never changeable in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageType>,
+    /// Number of replicas, 1 to 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Cluster and tags the replicas are placed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+    /// Compress stored chunks with s2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<bool>,
+    /// JetStream metadata; `jetsync.dev/*` and `_nats.*` keys are reserved.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
+
+    /// Name of the `NatsConnection` to use instead of the default connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    /// Take over an existing object store not managed by this owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<bool>,
+    /// `Fail` (default) or `Recreate` when a change forces replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_immutable_change: Option<OnImmutableChange>,
+    /// `Delete` (default) or `Orphan` the store when the resource is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// `Correct` (default) or `Report` changes made outside jetsync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_policy: Option<DriftPolicy>,
+}
+
+impl_asset_policies!(ObjectStoreSpec);
