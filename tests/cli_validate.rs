@@ -298,3 +298,27 @@ fn crds_command_writes_one_file_per_kind() {
         ]
     );
 }
+
+#[test]
+fn every_bad_field_of_one_document_is_reported_not_only_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "many.yaml",
+        "apiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata:\n  name: orders\n  colour: red\nspec:\n  maxAgee: 7d\n  replicas: three\n  sources:\n    - name: A\n      filterSubjekt: a.>\n  discard: sideways\n",
+    );
+    let (output, report) = validate_json(&[dir.path()]);
+    assert_eq!(output.status.code(), Some(1));
+    let fields: Vec<String> = errors(&report).into_iter().map(|e| e.3).collect();
+    assert_eq!(
+        fields,
+        [
+            "metadata.colour",
+            "spec.maxAgee",
+            "spec.replicas",
+            "spec.sources[0].filterSubjekt",
+            "spec.discard"
+        ],
+        "{report:#}"
+    );
+}

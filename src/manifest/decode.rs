@@ -60,7 +60,13 @@ struct DocumentMeta {
 enum Outcome {
     Declared(Box<Declared>),
     Skipped(Diagnostic),
-    Invalid(Diagnostic),
+    Invalid(Vec<Diagnostic>),
+}
+
+impl Outcome {
+    fn invalid(diagnostic: Diagnostic) -> Self {
+        Outcome::Invalid(vec![diagnostic])
+    }
 }
 
 /// Parses one source and adds its documents and diagnostics to `manifests`.
@@ -82,7 +88,8 @@ pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
         };
         match decode_document(origin) {
             Outcome::Declared(declared) => manifests.documents.push(*declared),
-            Outcome::Skipped(note) | Outcome::Invalid(note) => manifests.diagnostics.push(note),
+            Outcome::Skipped(note) => manifests.diagnostics.push(note),
+            Outcome::Invalid(mut found) => manifests.diagnostics.append(&mut found),
         }
     }
 }
@@ -112,7 +119,7 @@ fn first_line(text: &str) -> &str {
 fn decode_document(origin: Origin) -> Outcome {
     let root = Arc::clone(&origin.root);
     if !matches!(root.value, NodeValue::Mapping(_)) {
-        return Outcome::Invalid(
+        return Outcome::invalid(
             origin
                 .diagnostic(
                     Severity::Error,
@@ -145,7 +152,7 @@ fn decode_document(origin: Origin) -> Outcome {
         ));
     }
     if api_version != API_VERSION {
-        return Outcome::Invalid(
+        return Outcome::invalid(
             origin
                 .diagnostic(
                     Severity::Error,
@@ -164,7 +171,7 @@ fn decode_document(origin: Origin) -> Outcome {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => format!("jetsync kinds are {}", kinds.join(", ")),
             };
-            return Outcome::Invalid(
+            return Outcome::invalid(
                 origin
                     .diagnostic(
                         Severity::Error,
@@ -176,7 +183,7 @@ fn decode_document(origin: Origin) -> Outcome {
             );
         }
         None => {
-            return Outcome::Invalid(
+            return Outcome::invalid(
                 origin
                     .diagnostic(
                         Severity::Error,
@@ -194,70 +201,141 @@ fn decode_document(origin: Origin) -> Outcome {
             spec,
             origin,
         })),
-        Err(diagnostic) => Outcome::Invalid(*diagnostic),
+        Err(diagnostics) => Outcome::Invalid(diagnostics),
     }
 }
 
-fn decode_typed(origin: &Origin, kind: Kind) -> Result<(ObjectMeta, AssetSpec), Box<Diagnostic>> {
+fn decode_typed(origin: &Origin, kind: Kind) -> Result<(ObjectMeta, AssetSpec), Vec<Diagnostic>> {
     let json = origin
         .root
         .to_json(&FieldPath::root())
         .map_err(|(path, message)| {
-            Box::new(origin.diagnostic(Severity::Error, &path, false, message))
+            vec![origin.diagnostic(Severity::Error, &path, false, message)]
         })?;
-    let envelope: Envelope = deserialize_at(origin, kind, &FieldPath::root(), json)?;
+    let mut diagnostics = Vec::new();
+    let envelope: Option<Envelope> =
+        deserialize_at(origin, kind, &FieldPath::root(), json, &mut diagnostics);
+    let Some(envelope) = envelope else {
+        return Err(diagnostics);
+    };
     let metadata = ObjectMeta {
         name: envelope.metadata.name,
         namespace: envelope.metadata.namespace,
         labels: envelope.metadata.labels,
         annotations: envelope.metadata.annotations,
     };
-    let spec_path = FieldPath::spec();
-    let spec = envelope.spec;
+    let path = FieldPath::spec();
+    let value = envelope.spec;
+    let found = &mut diagnostics;
     let spec = match kind {
-        Kind::Stream => AssetSpec::Stream(deserialize_at(origin, kind, &spec_path, spec)?),
-        Kind::Consumer => AssetSpec::Consumer(deserialize_at(origin, kind, &spec_path, spec)?),
-        Kind::KeyValue => AssetSpec::KeyValue(deserialize_at(origin, kind, &spec_path, spec)?),
+        Kind::Stream => deserialize_at(origin, kind, &path, value, found).map(AssetSpec::Stream),
+        Kind::Consumer => {
+            deserialize_at(origin, kind, &path, value, found).map(AssetSpec::Consumer)
+        }
+        Kind::KeyValue => {
+            deserialize_at(origin, kind, &path, value, found).map(AssetSpec::KeyValue)
+        }
         Kind::ObjectStore => {
-            AssetSpec::ObjectStore(deserialize_at(origin, kind, &spec_path, spec)?)
+            deserialize_at(origin, kind, &path, value, found).map(AssetSpec::ObjectStore)
         }
         Kind::NatsConnection => {
-            AssetSpec::NatsConnection(deserialize_at(origin, kind, &spec_path, spec)?)
+            deserialize_at(origin, kind, &path, value, found).map(AssetSpec::NatsConnection)
         }
     };
-    Ok((metadata, spec))
+    match spec {
+        Some(spec) if diagnostics.is_empty() => Ok((metadata, spec)),
+        _ => {
+            // Fields are decoded in key order; report them in document order.
+            diagnostics.sort_by_key(|diagnostic| (diagnostic.line, diagnostic.column));
+            Err(diagnostics)
+        }
+    }
 }
 
-/// Deserializes `value` (found at `base`) into `T`, turning a failure into a
-/// diagnostic at the failing field.
+/// Most problems reported for one document before giving up on it.
+const MAX_PROBLEMS_PER_DOCUMENT: usize = 50;
+
+/// Deserializes `value` (found at `base`) into `T`. Serde stops at the first
+/// problem, so after each failure the offending key is taken out and the
+/// rest tried again: every unknown field and wrong type in a document is
+/// reported, not only the first. Problems are added to `diagnostics`; the
+/// value (without the offending keys) is returned when the rest decodes, so
+/// that the caller can go on to report problems in other parts.
 fn deserialize_at<T: DeserializeOwned>(
     origin: &Origin,
     kind: Kind,
     base: &FieldPath,
-    value: serde_json::Value,
-) -> Result<T, Box<Diagnostic>> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let mut segments = base.segments().to_vec();
+    mut value: serde_json::Value,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    for _ in 0..MAX_PROBLEMS_PER_DOCUMENT {
+        let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(decoded) => return Some(decoded),
+            Err(error) => error,
+        };
+        let mut relative = Vec::new();
         for segment in error.path().iter() {
             match segment {
                 serde_path_to_error::Segment::Map { key } => {
-                    segments.push(PathSegment::Field(key.clone()))
+                    relative.push(PathSegment::Field(key.clone()))
                 }
                 serde_path_to_error::Segment::Seq { index } => {
-                    segments.push(PathSegment::Index(*index))
+                    relative.push(PathSegment::Index(*index))
                 }
                 serde_path_to_error::Segment::Enum { .. }
                 | serde_path_to_error::Segment::Unknown => {}
             }
         }
-        let path = FieldPath::from_segments(segments);
-        Box::new(describe_serde_error(
-            origin,
-            kind,
-            path,
-            &error.inner().to_string(),
-        ))
-    })
+        let message = error.inner().to_string();
+        let mut path = base.segments().to_vec();
+        path.extend(relative.iter().cloned());
+        let diagnostic =
+            describe_serde_error(origin, kind, FieldPath::from_segments(path), &message);
+        let removable = diagnostic.field.as_deref().and_then(|field| {
+            let base_text = base.to_string();
+            let rest = field.strip_prefix(&base_text).unwrap_or(field);
+            (!message.starts_with("missing field"))
+                .then(|| rest.trim_start_matches('.').to_string())
+        });
+        diagnostics.push(diagnostic);
+        match removable {
+            Some(key_path) if remove_key(&mut value, &key_path) => continue,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Removes the mapping entry at a dotted path (`sources[0].name` style paths
+/// with indices are followed, but only mapping keys are removed). False when
+/// nothing could be removed.
+fn remove_key(value: &mut serde_json::Value, dotted: &str) -> bool {
+    let mut parts: Vec<&str> = dotted.split('.').filter(|part| !part.is_empty()).collect();
+    let Some(last) = parts.pop() else {
+        return false;
+    };
+    if last.contains('[') {
+        return false;
+    }
+    let mut node = value;
+    for part in parts {
+        let (key, indices) = match part.find('[') {
+            Some(at) => (&part[..at], &part[at..]),
+            None => (part, ""),
+        };
+        let Some(next) = node.get_mut(key) else {
+            return false;
+        };
+        node = next;
+        for index in indices.split(['[', ']']).filter(|index| !index.is_empty()) {
+            let Some(next) = index.parse::<usize>().ok().and_then(|i| node.get_mut(i)) else {
+                return false;
+            };
+            node = next;
+        }
+    }
+    node.as_object_mut()
+        .is_some_and(|object| object.remove(last).is_some())
 }
 
 /// Rewords serde's messages into located diagnostics with a help line.
