@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod diagnostics;
 pub mod manifest;
+pub mod plan;
 pub mod schema;
 pub mod spec;

@@ -1,0 +1,284 @@
+//! Bringing a desired config and a live one to one comparable form: the
+//! server's defaults filled in, `_nats.*` metadata stripped, subject lists as
+//! sets, "unlimited" spelled one way. A freshly applied spec must compare
+//! equal to what the server reports back, on every supported version.
+
+use serde_json::{Map, Value, json};
+
+use super::wire::DEFAULT_DUPLICATE_WINDOW_NANOS;
+
+/// Limits the server stores as -1 when given 0 or nothing.
+const UNLIMITED_WHEN_ZERO: [&str; 5] = [
+    "max_consumers",
+    "max_msgs",
+    "max_bytes",
+    "max_msgs_per_subject",
+    "max_msg_size",
+];
+
+/// Fields the server reports that are not configuration jetsync manages.
+const NOT_COMPARED: [&str; 2] = ["template_owner", "pause_until"];
+
+fn object(config: &Value) -> Map<String, Value> {
+    config.as_object().cloned().unwrap_or_default()
+}
+
+fn fill(map: &mut Map<String, Value>, key: &str, default: Value) {
+    if map.get(key).is_none_or(Value::is_null) {
+        map.insert(key.to_string(), default);
+    }
+}
+
+fn integer(map: &Map<String, Value>, key: &str) -> i64 {
+    map.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// Strips the server's `_nats.*` keys (and jetsync's own markers, compared
+/// separately) from metadata.
+fn user_metadata(map: &mut Map<String, Value>) {
+    let mut metadata = map
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    metadata.retain(|key, _| !key.starts_with("_nats.") && !key.starts_with("jetsync.dev/"));
+    map.insert("metadata".into(), Value::Object(metadata));
+}
+
+fn sorted_strings(map: &mut Map<String, Value>, key: &str) {
+    let mut values: Vec<String> = map
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    values.sort();
+    values.dedup();
+    map.insert(key.into(), json!(values));
+}
+
+/// Drops keys whose value is empty (`""`, `[]`, `{}`, `null`, `false`, `0`)
+/// from a nested object, so that "unset" has one spelling.
+fn without_empty(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !is_empty(v))
+                .map(|(k, v)| (k.clone(), without_empty(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_empty).collect()),
+        other => other.clone(),
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+    }
+}
+
+/// A stream config (desired or live) in comparable form.
+pub fn normalise_stream(config: &Value) -> Value {
+    let mut map = object(config);
+    for key in NOT_COMPARED {
+        map.remove(key);
+    }
+    for key in UNLIMITED_WHEN_ZERO {
+        if integer(&map, key) == 0 {
+            map.insert(key.into(), json!(-1));
+        }
+    }
+    let is_copy = map.get("mirror").is_some_and(|m| !m.is_null())
+        || map
+            .get("sources")
+            .and_then(Value::as_array)
+            .is_some_and(|s| !s.is_empty());
+    let max_age = integer(&map, "max_age");
+    let duplicate_window = if map.get("mirror").is_some_and(|m| !m.is_null()) {
+        0
+    } else if max_age > 0 && (max_age as u64) < DEFAULT_DUPLICATE_WINDOW_NANOS {
+        max_age
+    } else {
+        DEFAULT_DUPLICATE_WINDOW_NANOS as i64
+    };
+    fill(&mut map, "duplicate_window", json!(duplicate_window));
+    let defaults = [
+        ("description", json!("")),
+        ("retention", json!("limits")),
+        ("storage", json!("file")),
+        ("num_replicas", json!(1)),
+        ("max_age", json!(0)),
+        ("discard", json!("old")),
+        ("discard_new_per_subject", json!(false)),
+        ("no_ack", json!(false)),
+        ("sealed", json!(false)),
+        ("deny_delete", json!(false)),
+        ("deny_purge", json!(false)),
+        ("allow_rollup_hdrs", json!(false)),
+        ("allow_direct", json!(false)),
+        ("mirror_direct", json!(false)),
+        ("compression", json!("none")),
+        ("first_seq", json!(0)),
+        ("allow_msg_ttl", json!(false)),
+        ("subject_delete_marker_ttl", json!(0)),
+        ("allow_msg_counter", json!(false)),
+        ("allow_atomic", json!(false)),
+        ("allow_msg_schedules", json!(false)),
+        ("allow_batched", json!(false)),
+        ("persist_mode", json!("default")),
+    ];
+    for (key, default) in defaults {
+        fill(&mut map, key, default);
+    }
+    // Delete markers and scheduled messages need rollups; the server turns
+    // them on, and TTLs with markers.
+    if integer(&map, "subject_delete_marker_ttl") > 0 {
+        map.insert("allow_rollup_hdrs".into(), json!(true));
+        map.insert("allow_msg_ttl".into(), json!(true));
+    }
+    if map.get("allow_msg_schedules") == Some(&json!(true)) {
+        map.insert("allow_rollup_hdrs".into(), json!(true));
+    }
+    let subjects_empty = map
+        .get("subjects")
+        .and_then(Value::as_array)
+        .is_none_or(|s| s.is_empty());
+    if subjects_empty && !is_copy {
+        let name = map.get("name").cloned().unwrap_or(Value::Null);
+        map.insert("subjects".into(), json!([name]));
+    }
+    sorted_strings(&mut map, "subjects");
+    user_metadata(&mut map);
+    for key in [
+        "placement",
+        "consumer_limits",
+        "republish",
+        "subject_transform",
+        "mirror",
+    ] {
+        let value = map.get(key).map(without_empty).unwrap_or(Value::Null);
+        if is_empty(&value) {
+            map.remove(key);
+        } else {
+            map.insert(key.into(), value);
+        }
+    }
+    let mut sources: Vec<Value> = map
+        .get("sources")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().map(without_empty).collect())
+        .unwrap_or_default();
+    sources.sort_by_key(|source| source["name"].as_str().unwrap_or_default().to_string());
+    map.insert("sources".into(), json!(sources));
+    Value::Object(map)
+}
+
+/// A consumer config (desired or live) in comparable form. `stream_limits`
+/// is the stream's `consumer_limits`, whose values the server copies into
+/// consumers that leave them unset.
+pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Value {
+    let mut map = object(config);
+    for key in NOT_COMPARED {
+        map.remove(key);
+    }
+    let ack_none = map.get("ack_policy").and_then(Value::as_str) == Some("none");
+    let push = map
+        .get("deliver_subject")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty());
+    let first_backoff = map
+        .get("backoff")
+        .and_then(Value::as_array)
+        .and_then(|b| b.first())
+        .cloned();
+    if !ack_none {
+        // With a backoff the server waits backoff[0] for the first ack,
+        // whatever ack_wait says.
+        match first_backoff {
+            Some(first) => {
+                map.insert("ack_wait".into(), first);
+            }
+            None => fill(&mut map, "ack_wait", json!(30_000_000_000u64)),
+        }
+        let limit = stream_limits
+            .and_then(|limits| limits.get("max_ack_pending"))
+            .filter(|v| v.as_i64().is_some_and(|n| n > 0))
+            .cloned()
+            .unwrap_or(json!(1000));
+        fill(&mut map, "max_ack_pending", limit);
+    }
+    if !push {
+        fill(&mut map, "max_waiting", json!(512));
+    }
+    if let Some(threshold) = stream_limits
+        .and_then(|limits| limits.get("inactive_threshold"))
+        .filter(|v| v.as_i64().is_some_and(|n| n > 0))
+    {
+        fill(&mut map, "inactive_threshold", threshold.clone());
+    }
+    if map.get("priority_policy").and_then(Value::as_str) == Some("pinned_client") {
+        fill(&mut map, "priority_timeout", json!(120_000_000_000u64));
+    }
+    if integer(&map, "max_deliver") == 0 {
+        map.insert("max_deliver".into(), json!(-1));
+    }
+    let defaults = [
+        ("deliver_policy", json!("all")),
+        ("ack_policy", json!("none")),
+        ("replay_policy", json!("instant")),
+        ("priority_policy", json!("none")),
+    ];
+    for (key, default) in defaults {
+        fill(&mut map, key, default);
+    }
+    user_metadata(&mut map);
+    for key in ["filter_subjects", "priority_groups"] {
+        sorted_strings(&mut map, key);
+    }
+    // Everything else: unset, zero, false and empty all mean "not set".
+    let map: Map<String, Value> = map
+        .into_iter()
+        .filter(|(key, value)| key == "metadata" || !is_empty(value))
+        .collect();
+    Value::Object(map)
+}
+
+/// One field that differs between two normalised configs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDifference {
+    /// The JSON field name, e.g. `max_age`.
+    pub field: String,
+    pub desired: Value,
+    pub live: Value,
+}
+
+/// The top-level fields whose values differ, sorted by name.
+pub fn differences(desired: &Value, live: &Value) -> Vec<FieldDifference> {
+    let empty = Map::new();
+    let desired = desired.as_object().unwrap_or(&empty);
+    let live = live.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = desired.keys().chain(live.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|key| {
+            let d = desired.get(key).cloned().unwrap_or(Value::Null);
+            let l = live.get(key).cloned().unwrap_or(Value::Null);
+            (d != l).then(|| FieldDifference {
+                field: key.clone(),
+                desired: d,
+                live: l,
+            })
+        })
+        .collect()
+}
