@@ -322,3 +322,35 @@ fn every_bad_field_of_one_document_is_reported_not_only_the_first() {
         "{report:#}"
     );
 }
+
+#[test]
+fn a_password_written_in_a_server_url_is_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "conn.yaml",
+        "apiVersion: jetsync.dev/v1alpha1\nkind: NatsConnection\nmetadata:\n  name: prod\nspec:\n  servers:\n    - nats://admin:s3cr3t-Pa55@nats:4222\n  jsDomain: has space\n  unknownField: 1\n",
+    );
+    for output_format in ["human", "json"] {
+        let output = jetsync()
+            .args([
+                "validate",
+                "--color",
+                "always",
+                "--output",
+                output_format,
+                "-f",
+            ])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(all.contains("unknownField"), "{all}");
+        assert!(!all.contains("s3cr3t-Pa55"), "the password leaked:\n{all}");
+    }
+}

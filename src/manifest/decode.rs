@@ -81,11 +81,7 @@ pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
         }
     };
     for (index, root) in documents.into_iter().enumerate() {
-        let origin = Origin {
-            source: source.clone(),
-            document: index,
-            root: Arc::new(root),
-        };
+        let origin = Origin::new(source.clone(), index, root);
         match decode_document(origin) {
             Outcome::Declared(declared) => manifests.documents.push(*declared),
             Outcome::Skipped(note) => manifests.diagnostics.push(note),

@@ -38,6 +38,23 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// An origin for document `document` of `source`.
+    pub fn new(source: SourceText, document: usize, root: Node) -> Self {
+        Self {
+            source,
+            document,
+            root: Arc::new(root),
+        }
+    }
+
+    /// True when the document holds a URL with credentials in it: its
+    /// lines must not be quoted in diagnostics, so the secret never reaches
+    /// the output.
+    pub fn holds_credentials(&self) -> bool {
+        self.root
+            .any_string(&|text| node::url_has_credentials(text))
+    }
+
     /// A diagnostic pointing at `path` in this document: at the key when
     /// `at_key`, else at the value (or the deepest parent that exists).
     pub fn diagnostic(
@@ -58,6 +75,10 @@ impl Origin {
             position.column,
             (position.offset, position.length),
         );
+        if self.holds_credentials() {
+            diagnostic.source = None;
+            diagnostic.span = None;
+        }
         if !path.is_root() {
             diagnostic = diagnostic.with_field(path.to_string());
         }

@@ -74,6 +74,18 @@ impl Node {
         }
     }
 
+    /// True when `test` holds for any string scalar (or key) in the tree.
+    pub fn any_string(&self, test: &dyn Fn(&str) -> bool) -> bool {
+        match &self.value {
+            NodeValue::String(text) => test(text),
+            NodeValue::Sequence(items) => items.iter().any(|item| item.any_string(test)),
+            NodeValue::Mapping(entries) => entries
+                .iter()
+                .any(|(key, value)| key.any_string(test) || value.any_string(test)),
+            _ => false,
+        }
+    }
+
     /// The string value, if this is a string.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
@@ -240,6 +252,14 @@ impl<'de> Visitor<'de> for NodeVisitor {
         }
         Ok(NodeValue::Mapping(entries))
     }
+}
+
+/// True for a URL with a user-info part (`nats://user:password@host`).
+pub fn url_has_credentials(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(_, rest)| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        authority.contains('@')
+    })
 }
 
 /// Parses every document of a YAML text. Empty documents are left out.
