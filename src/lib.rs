@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod diagnostics;
 pub mod manifest;
+pub mod nats;
 pub mod plan;
 pub mod schema;
 pub mod spec;

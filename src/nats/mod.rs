@@ -1,0 +1,22 @@
+//! The NATS adapter: connecting (flags, environment, nats CLI contexts),
+//! raw JetStream API requests, and reading the live state by listing.
+//!
+//! It speaks JSON to the server and knows nothing of specs or plans; the
+//! engine's pure core turns what it returns into a plan.
+
+pub mod api;
+pub mod connect;
+mod context;
+pub mod error;
+pub mod observe;
+
+pub use api::JsApi;
+pub use connect::{
+    Auth, ConnectError, ConnectOptions, Connection, ResolvedOptions, Secret, ServerIdentity,
+    connect, connect_resolved, redact_url, redact_urls,
+};
+pub use error::{ApiError, ApiRequestError};
+pub use observe::{
+    LiveConsumer, LiveState, LiveStream, ObserveOptions, SequencePair, StreamStateSummary,
+    Unavailable, UnavailableReason, observe,
+};

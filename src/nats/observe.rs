@@ -1,0 +1,463 @@
+//! Reading the live JetStream state by listing: `STREAM.LIST` page by page,
+//! then `CONSUMER.LIST.<stream>` for each stream that has consumers, with a
+//! bounded number of requests in flight. Never one request per asset.
+//!
+//! Configs are kept as the JSON the server returned (`serde_json::Value`), so
+//! that no field is lost (one async-nats does not know) or invented (a
+//! default async-nats would fill in).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+use super::api::JsApi;
+use super::connect::Connection;
+use super::error::{ApiError, ApiRequestError};
+
+/// Requests in flight when listing consumers, unless configured otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
+/// How to observe.
+#[derive(Debug, Clone)]
+pub struct ObserveOptions {
+    /// At most this many `CONSUMER.LIST` requests in flight (at least 1).
+    pub concurrency: usize,
+}
+
+impl Default for ObserveOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// Every stream and consumer of the account, as the server reported them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveState {
+    /// Streams (KV and object-store backing streams included), sorted by name.
+    pub streams: Vec<LiveStream>,
+    /// Consumers by stream name, each list sorted by consumer name; streams
+    /// without consumers have no entry.
+    pub consumers: BTreeMap<String, Vec<LiveConsumer>>,
+    /// Assets the server listed as missing or offline (clustered servers).
+    pub unavailable: Vec<Unavailable>,
+    /// JetStream API requests this observation made (list pages).
+    pub requests: usize,
+}
+
+impl LiveState {
+    /// The stream named `name`, if live.
+    pub fn stream(&self, name: &str) -> Option<&LiveStream> {
+        self.streams
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.streams[i])
+    }
+
+    /// The consumers of stream `stream` (empty when it has none or is absent).
+    pub fn consumers_of(&self, stream: &str) -> &[LiveConsumer] {
+        self.consumers.get(stream).map_or(&[], Vec::as_slice)
+    }
+
+    /// The consumer `name` of stream `stream`, if live.
+    pub fn consumer(&self, stream: &str, name: &str) -> Option<&LiveConsumer> {
+        let consumers = self.consumers_of(stream);
+        consumers
+            .binary_search_by(|c| c.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &consumers[i])
+    }
+}
+
+/// One live stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveStream {
+    /// The stream name (`config.name`).
+    pub name: String,
+    /// The stream config exactly as the server returned it, `_nats.*`
+    /// metadata included.
+    pub config: Value,
+    /// Sizes and sequence numbers: what a replacement would lose.
+    pub state: StreamStateSummary,
+    /// Creation time (RFC 3339), as the server reported it.
+    pub created: Option<String>,
+    /// Cluster placement and replicas, as the server reported them.
+    pub cluster: Option<Value>,
+}
+
+/// The part of a stream's state the plan reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct StreamStateSummary {
+    /// Messages stored.
+    pub messages: u64,
+    /// Bytes stored.
+    pub bytes: u64,
+    /// Consumers on the stream.
+    pub consumer_count: u64,
+    /// First sequence still stored.
+    pub first_seq: u64,
+    /// Last sequence stored.
+    pub last_seq: u64,
+}
+
+/// A pair of sequence numbers from consumer info (`delivered`, `ack_floor`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct SequencePair {
+    /// Consumer sequence.
+    pub consumer_seq: u64,
+    /// Stream sequence.
+    pub stream_seq: u64,
+}
+
+/// One live consumer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveConsumer {
+    /// The stream it reads.
+    pub stream: String,
+    /// The consumer name.
+    pub name: String,
+    /// The consumer config exactly as the server returned it.
+    pub config: Value,
+    /// Creation time (RFC 3339), as the server reported it.
+    pub created: Option<String>,
+    /// Messages not yet delivered.
+    pub num_pending: u64,
+    /// Delivered messages not yet acknowledged.
+    pub num_ack_pending: u64,
+    /// Messages redelivered.
+    pub num_redelivered: u64,
+    /// Pull requests waiting.
+    pub num_waiting: u64,
+    /// Last delivered sequences: the position a replacement would lose.
+    pub delivered: SequencePair,
+    /// Acknowledgement floor.
+    pub ack_floor: SequencePair,
+    /// Paused (2.11+; false when the server does not say).
+    pub paused: bool,
+}
+
+/// An asset the server knows of but could not describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    /// The stream.
+    pub stream: String,
+    /// The consumer, when it is a consumer that is unavailable.
+    pub consumer: Option<String>,
+    /// Missing or offline (with the server's reason).
+    pub reason: UnavailableReason,
+}
+
+/// Why an asset could not be described.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnavailableReason {
+    /// Listed under `missing` (no answer from the replicas in time).
+    Missing,
+    /// Listed under `offline`, with the server's reason (2.12+).
+    Offline(String),
+}
+
+impl Connection {
+    /// Observes the account this connection talks to; see [`observe`].
+    pub async fn observe(&self, options: &ObserveOptions) -> Result<LiveState, ApiRequestError> {
+        observe(self.api(), options).await
+    }
+}
+
+/// Reads every stream (paged `STREAM.LIST`) and every consumer (paged
+/// `CONSUMER.LIST.<stream>` for streams whose state counts consumers, at
+/// most `options.concurrency` in flight). The request count is
+/// `ceil(streams / 256)` plus, per stream with consumers,
+/// `ceil(consumers / 256)` (at least one page each).
+pub async fn observe(api: &JsApi, options: &ObserveOptions) -> Result<LiveState, ApiRequestError> {
+    let mut state = LiveState::default();
+
+    let stream_pages: Vec<StreamListPage> =
+        list_pages(api, "STREAM.LIST", &mut state.requests).await?;
+    for page in stream_pages {
+        for raw in page.streams.unwrap_or_default() {
+            let name = raw
+                .config
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            state.streams.push(LiveStream {
+                name,
+                config: raw.config,
+                state: raw.state,
+                created: raw.created,
+                cluster: raw.cluster,
+            });
+        }
+        collect_unavailable(&mut state.unavailable, None, page.missing, page.offline);
+    }
+    state.streams.sort_by(|a, b| a.name.cmp(&b.name));
+    state.streams.dedup_by(|a, b| a.name == b.name);
+
+    let with_consumers: Vec<String> = state
+        .streams
+        .iter()
+        .filter(|s| s.state.consumer_count > 0)
+        .map(|s| s.name.clone())
+        .collect();
+    let concurrency = options.concurrency.max(1);
+    let mut pending = with_consumers.into_iter();
+    let mut in_flight = JoinSet::new();
+    loop {
+        while in_flight.len() < concurrency {
+            let Some(stream) = pending.next() else { break };
+            let api = api.clone();
+            in_flight.spawn(async move {
+                let mut requests = 0;
+                let result = list_consumers(&api, &stream, &mut requests).await;
+                (stream, requests, result)
+            });
+        }
+        let Some(joined) = in_flight.join_next().await else {
+            break;
+        };
+        let (stream, requests, result) = match joined {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => unreachable!("consumer listing task cancelled: {e}"),
+        };
+        state.requests += requests;
+        let pages = result?;
+        let mut consumers = Vec::new();
+        for page in pages {
+            consumers.extend(page.consumers.unwrap_or_default().into_iter().map(|raw| {
+                LiveConsumer {
+                    stream: if raw.stream_name.is_empty() {
+                        stream.clone()
+                    } else {
+                        raw.stream_name
+                    },
+                    name: raw.name,
+                    config: raw.config,
+                    created: raw.created,
+                    num_pending: raw.num_pending,
+                    num_ack_pending: raw.num_ack_pending,
+                    num_redelivered: raw.num_redelivered,
+                    num_waiting: raw.num_waiting,
+                    delivered: raw.delivered,
+                    ack_floor: raw.ack_floor,
+                    paused: raw.paused,
+                }
+            }));
+            collect_unavailable(
+                &mut state.unavailable,
+                Some(&stream),
+                page.missing,
+                page.offline,
+            );
+        }
+        consumers.sort_by(|a, b| a.name.cmp(&b.name));
+        consumers.dedup_by(|a, b| a.name == b.name);
+        if !consumers.is_empty() {
+            state.consumers.insert(stream, consumers);
+        }
+    }
+    state
+        .unavailable
+        .sort_by(|a, b| (&a.stream, &a.consumer).cmp(&(&b.stream, &b.consumer)));
+    Ok(state)
+}
+
+/// All pages of one stream's consumers; a stream deleted since it was
+/// listed (10059) has none.
+async fn list_consumers(
+    api: &JsApi,
+    stream: &str,
+    requests: &mut usize,
+) -> Result<Vec<ConsumerListPage>, ApiRequestError> {
+    match list_pages(api, &format!("CONSUMER.LIST.{stream}"), requests).await {
+        Err(e) if e.err_code() == Some(ApiError::STREAM_NOT_FOUND) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+/// Requests `{"offset": N}` pages until `offset + count >= total` (or an
+/// empty page, so a shrinking list cannot loop).
+async fn list_pages<P: DeserializeOwned + ListPage>(
+    api: &JsApi,
+    operation: &str,
+    requests: &mut usize,
+) -> Result<Vec<P>, ApiRequestError> {
+    let mut pages = Vec::new();
+    let mut offset = 0;
+    loop {
+        *requests += 1;
+        let page: P = api
+            .request(operation, Some(&json!({ "offset": offset })))
+            .await?;
+        let count = page.count();
+        let total = page.total();
+        pages.push(page);
+        offset += count;
+        if count == 0 || offset >= total {
+            return Ok(pages);
+        }
+    }
+}
+
+fn collect_unavailable(
+    into: &mut Vec<Unavailable>,
+    stream: Option<&str>,
+    missing: Option<Vec<String>>,
+    offline: Option<BTreeMap<String, String>>,
+) {
+    let entry = |name: String, reason| match stream {
+        None => Unavailable {
+            stream: name,
+            consumer: None,
+            reason,
+        },
+        Some(stream) => Unavailable {
+            stream: stream.to_string(),
+            consumer: Some(name),
+            reason,
+        },
+    };
+    into.extend(
+        missing
+            .unwrap_or_default()
+            .into_iter()
+            .map(|name| entry(name, UnavailableReason::Missing)),
+    );
+    into.extend(
+        offline
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, why)| entry(name, UnavailableReason::Offline(why))),
+    );
+}
+
+trait ListPage {
+    fn total(&self) -> usize;
+    fn count(&self) -> usize;
+}
+
+/// `io.nats.jetstream.api.v1.stream_list_response`
+#[derive(Deserialize)]
+struct StreamListPage {
+    #[serde(default)]
+    total: usize,
+    #[serde(default)]
+    streams: Option<Vec<RawStreamInfo>>,
+    #[serde(default)]
+    missing: Option<Vec<String>>,
+    #[serde(default)]
+    offline: Option<BTreeMap<String, String>>,
+}
+
+impl ListPage for StreamListPage {
+    fn total(&self) -> usize {
+        self.total
+    }
+    fn count(&self) -> usize {
+        self.streams.as_ref().map_or(0, Vec::len)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawStreamInfo {
+    config: Value,
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    state: StreamStateSummary,
+    #[serde(default)]
+    cluster: Option<Value>,
+}
+
+/// `io.nats.jetstream.api.v1.consumer_list_response`
+#[derive(Deserialize)]
+struct ConsumerListPage {
+    #[serde(default)]
+    total: usize,
+    #[serde(default)]
+    consumers: Option<Vec<RawConsumerInfo>>,
+    #[serde(default)]
+    missing: Option<Vec<String>>,
+    #[serde(default)]
+    offline: Option<BTreeMap<String, String>>,
+}
+
+impl ListPage for ConsumerListPage {
+    fn total(&self) -> usize {
+        self.total
+    }
+    fn count(&self) -> usize {
+        self.consumers.as_ref().map_or(0, Vec::len)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawConsumerInfo {
+    #[serde(default)]
+    stream_name: String,
+    name: String,
+    config: Value,
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    num_pending: u64,
+    #[serde(default)]
+    num_ack_pending: u64,
+    #[serde(default)]
+    num_redelivered: u64,
+    #[serde(default)]
+    num_waiting: u64,
+    #[serde(default)]
+    delivered: SequencePair,
+    #[serde(default)]
+    ack_floor: SequencePair,
+    #[serde(default)]
+    paused: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_list_page_keeps_the_config_whole_and_reads_null_lists() {
+        let page: StreamListPage = serde_json::from_str(
+            r#"{"type":"io.nats.jetstream.api.v1.stream_list_response","total":1,"offset":0,
+                "limit":256,"streams":[{"config":{"name":"A","x_future_field":7},
+                "created":"2025-01-01T00:00:00Z","state":{"messages":3,"bytes":10,
+                "first_seq":1,"last_seq":3,"consumer_count":2,"num_subjects":1}}],
+                "missing":null,"offline":{"B":"peer gone"}}"#,
+        )
+        .unwrap();
+
+        assert_eq!(page.count(), 1);
+        let stream = &page.streams.as_ref().unwrap()[0];
+        assert_eq!(stream.config["x_future_field"], 7);
+        assert_eq!(stream.state.consumer_count, 2);
+        assert_eq!(stream.state.last_seq, 3);
+        let mut unavailable = Vec::new();
+        collect_unavailable(&mut unavailable, None, page.missing, page.offline);
+        assert_eq!(
+            unavailable,
+            vec![Unavailable {
+                stream: "B".into(),
+                consumer: None,
+                reason: UnavailableReason::Offline("peer gone".into())
+            }]
+        );
+    }
+
+    #[test]
+    fn an_empty_stream_list_may_say_null() {
+        let page: StreamListPage =
+            serde_json::from_str(r#"{"total":0,"offset":0,"limit":256,"streams":null}"#).unwrap();
+        assert_eq!(page.count(), 0);
+    }
+}
