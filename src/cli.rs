@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::commands;
 use crate::diagnostics::Severity;
 use crate::manifest;
 use crate::schema;
@@ -28,6 +29,19 @@ enum Command {
     /// Check manifests offline: syntax, fields, names, subjects, ranges and
     /// combinations the server would refuse. Exit 0 when valid, 1 when not.
     Validate(ValidateArgs),
+    /// Show what apply would change on the server: creates, updates,
+    /// replacements, deletions, adoptions, and drift apart from pending
+    /// changes. Writes nothing. Exit 0 (with --detailed-exitcode: 0 no
+    /// changes, 2 changes), 1 on error.
+    Plan(PlanArgs),
+    /// Like plan, with the `kubectl diff` exit codes: 0 in sync, 1
+    /// differences, 2 error.
+    Diff(EngineArgs),
+    /// Make the server match the manifests. Re-plans, prints the plan, then
+    /// writes. Exit 0 when converged, 1 on any failure or refused change.
+    Apply(ApplyArgs),
+    /// Print live assets as manifests, ready to commit: managed ones, or all with --all.
+    Export(ExportArgs),
     /// Print the CustomResourceDefinitions of every kind, or write them to a directory.
     Crds(CrdsArgs),
     /// Print the JSON Schema of jetsync documents, for editors (yaml-language-server).
@@ -45,6 +59,113 @@ struct ValidateArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = ValidateOutput::Human)]
     output: ValidateOutput,
+}
+
+/// How to reach NATS. Flags win over the environment (`NATS_URL`,
+/// `NATS_CREDS`, …), which wins over the nats CLI context.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectionArgs {
+    /// NATS server URL(s); default `$NATS_URL`, the context's, or nats://127.0.0.1:4222.
+    #[arg(short = 's', long = "server", value_name = "URL")]
+    pub servers: Vec<String>,
+    /// A nats CLI context (~/.config/nats/context/NAME.json).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// A .creds file (user JWT and nkey seed).
+    #[arg(long, value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+    /// A file holding an nkey seed.
+    #[arg(long, value_name = "FILE")]
+    pub nkey: Option<PathBuf>,
+    /// User name.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Password (prefer `$NATS_PASSWORD`: flags show in process lists).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Token (prefer `$NATS_TOKEN`).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// CA certificate(s) to verify the server.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate for mutual TLS.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// Client key for mutual TLS.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Start TLS before the NATS handshake (servers with handshake_first).
+    #[arg(long)]
+    pub tls_first: bool,
+    /// JetStream domain.
+    #[arg(long, value_name = "DOMAIN")]
+    pub js_domain: Option<String>,
+    /// Timeout for connecting and for each API request, e.g. `5s`.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub timeout: crate::spec::units::Duration,
+}
+
+/// What every engine command (plan, diff, apply) reads and how it decides.
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// Manifest files or directories (searched recursively for *.yaml, *.yml); `-` reads stdin.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub filenames: Vec<PathBuf>,
+    /// Manifest files or directories, as with `-f`.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Whose assets these are: the `jetsync.dev/owner` marker jetsync writes, and
+    /// the only assets prune may delete. Default `$JETSYNC_OWNER`, else `jetsync`.
+    #[arg(long, env = "JETSYNC_OWNER", default_value = crate::plan::ownership::DEFAULT_OWNER)]
+    pub owner: String,
+    /// Delete assets managed by this owner that are no longer declared.
+    #[arg(long)]
+    pub prune: bool,
+    /// Take over existing assets that this owner does not manage.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Replace (delete and recreate, losing their data) assets whose change cannot be made in place.
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// Plan only these assets, e.g. `stream/ORDERS`, `consumer/ORDERS/worker`, `kv/config` (repeatable).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Do not ask for confirmation (asked only when stdin is a terminal).
+    #[arg(short = 'y', long)]
+    yes: bool,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Include assets jetsync does not manage (made by hand or other tools).
+    #[arg(long)]
+    all: bool,
+    /// Export the assets of this owner.
+    #[arg(long, env = "JETSYNC_OWNER", default_value = crate::plan::ownership::DEFAULT_OWNER)]
+    owner: String,
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -74,8 +195,10 @@ enum ValidateOutput {
 pub enum ExitStatus {
     /// 0: the command did what was asked (`validate`: the manifests are valid).
     Success,
-    /// 1: the input was invalid or the command failed.
+    /// 1: the input was invalid or the command failed (`diff`: differences found).
     Failure,
+    /// 2: `plan --detailed-exitcode` found changes; `diff` failed.
+    Changes,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -83,6 +206,7 @@ impl From<ExitStatus> for ExitCode {
         match status {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Changes => ExitCode::from(2),
         }
     }
 }
@@ -99,6 +223,12 @@ pub fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Validate(args) => validate(args, color),
+        Command::Plan(args) => commands::plan(&args.engine, args.detailed_exitcode, color),
+        Command::Diff(args) => commands::diff(&args, color),
+        Command::Apply(args) => commands::apply(&args.engine, args.yes, color),
+        Command::Export(args) => {
+            commands::export(&args.connection, &args.owner, args.all, args.out.as_deref())
+        }
         Command::Crds(args) => crds(args),
         Command::Schema => print_json(&schema::manifest_schema()),
     };

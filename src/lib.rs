@@ -3,10 +3,14 @@
 //! `spec` is the model and its static validation, `manifest` reads documents
 //! from files; both are pure. `cli` is the command-line front door.
 
+pub mod apply;
 pub mod cli;
+pub mod commands;
 pub mod diagnostics;
+pub mod engine;
 pub mod manifest;
 pub mod nats;
 pub mod plan;
+pub mod render;
 pub mod schema;
 pub mod spec;

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::model::AssetKind;
 use super::wire::DEFAULT_DUPLICATE_WINDOW_NANOS;
 
 /// Limits the server stores as -1 when given 0 or nothing.
@@ -281,4 +282,55 @@ pub fn differences(desired: &Value, live: &Value) -> Vec<FieldDifference> {
             })
         })
         .collect()
+}
+
+/// KV bucket fields jetsync compares: what a `KeyValue` spec can say. Other
+/// backing-stream fields differ between client libraries without changing
+/// what the bucket means (allow_direct, allow_msg_ttl, discard, …).
+const KV_FIELDS: [&str; 15] = [
+    "name",
+    "description",
+    "max_msgs_per_subject",
+    "max_age",
+    "max_msg_size",
+    "max_bytes",
+    "storage",
+    "num_replicas",
+    "placement",
+    "republish",
+    "mirror",
+    "sources",
+    "compression",
+    "subject_delete_marker_ttl",
+    "metadata",
+];
+
+/// Object store fields jetsync compares: what an `ObjectStore` spec can say.
+const OBJECT_STORE_FIELDS: [&str; 9] = [
+    "name",
+    "description",
+    "max_age",
+    "max_bytes",
+    "storage",
+    "num_replicas",
+    "placement",
+    "compression",
+    "metadata",
+];
+
+/// The comparable form of any asset's config. `stream_limits` is the
+/// `consumer_limits` of a consumer's stream.
+pub fn comparable(kind: AssetKind, config: &Value, stream_limits: Option<&Value>) -> Value {
+    match kind {
+        AssetKind::Stream => normalise_stream(config),
+        AssetKind::KeyValue => only(normalise_stream(config), &KV_FIELDS),
+        AssetKind::ObjectStore => only(normalise_stream(config), &OBJECT_STORE_FIELDS),
+        AssetKind::Consumer => normalise_consumer(config, stream_limits),
+    }
+}
+
+fn only(config: Value, fields: &[&str]) -> Value {
+    let mut map = object(&config);
+    map.retain(|key, _| fields.contains(&key.as_str()));
+    Value::Object(map)
 }

@@ -1,0 +1,250 @@
+//! Executing a plan against JetStream: streams, then KV buckets and object
+//! stores, then consumers; deletes in reverse. Changes of one phase run
+//! concurrently (bounded). Transient failures are retried with capped,
+//! jittered exponential backoff; permanent ones are reported at once with
+//! the server's code. A failure skips what depends on it; the rest goes on.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::nats::JsApi;
+use crate::nats::error::ApiRequestError;
+use crate::plan::classify::{Action, Change, Plan};
+use crate::plan::{Address, AssetKind};
+
+/// How to apply.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// Attempts for a transient failure (1 = no retry).
+    pub attempts: u32,
+    /// First retry delay; doubles each attempt up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            attempts: 5,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What happened to one change.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Done,
+    /// Not attempted: refused by the plan, or something it depends on failed.
+    Skipped(String),
+    Failed(String),
+}
+
+/// The result of applying a plan: every change with its outcome, in plan order.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyReport {
+    pub results: Vec<(Address, Action, Outcome)>,
+}
+
+impl ApplyReport {
+    /// True when every change was made.
+    pub fn converged(&self) -> bool {
+        self.results
+            .iter()
+            .all(|(_, _, outcome)| *outcome == Outcome::Done)
+    }
+
+    /// The changes with a given outcome kind.
+    pub fn count(&self, predicate: impl Fn(&Outcome) -> bool) -> usize {
+        self.results.iter().filter(|(_, _, o)| predicate(o)).count()
+    }
+}
+
+/// Applies every allowed change of `plan`.
+pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    let mut failed_streams: BTreeSet<String> = BTreeSet::new();
+    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    // Phases in plan order: the plan is sorted by apply rank.
+    let mut index = 0;
+    while index < plan.changes.len() {
+        let rank = phase_of(&plan.changes[index]);
+        let mut end = index;
+        while end < plan.changes.len() && phase_of(&plan.changes[end]) == rank {
+            end += 1;
+        }
+        let mut tasks = JoinSet::new();
+        let mut phase_results: Vec<Option<Outcome>> = vec![None; end - index];
+        for (slot, change) in plan.changes[index..end].iter().enumerate() {
+            if let Some(reason) = &change.refused {
+                phase_results[slot] = Some(Outcome::Skipped(format!("refused: {reason}")));
+                continue;
+            }
+            if change.address.kind == AssetKind::Consumer
+                && change.action != Action::Delete
+                && failed_streams.contains(&change.address.name)
+            {
+                phase_results[slot] = Some(Outcome::Skipped(format!(
+                    "its stream `{}` was not written",
+                    change.address.name
+                )));
+                continue;
+            }
+            let api = api.clone();
+            let change = change.clone();
+            let options = options.clone();
+            let semaphore = Arc::clone(&semaphore);
+            tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                (slot, execute(&api, &change, &options).await)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (slot, result) = joined
+                .unwrap_or_else(|error| (usize::MAX, Err(format!("apply task failed: {error}"))));
+            if let Some(place) = phase_results.get_mut(slot) {
+                *place = Some(match result {
+                    Ok(()) => Outcome::Done,
+                    Err(message) => Outcome::Failed(message),
+                });
+            }
+        }
+        for (change, outcome) in plan.changes[index..end].iter().zip(phase_results) {
+            let outcome =
+                outcome.unwrap_or_else(|| Outcome::Failed("apply task did not finish".into()));
+            if change.address.kind.is_stream_like() && outcome != Outcome::Done {
+                failed_streams.insert(change.address.stream_name());
+            }
+            report
+                .results
+                .push((change.address.clone(), change.action, outcome));
+        }
+        index = end;
+    }
+    report
+}
+
+fn phase_of(change: &Change) -> (bool, u8) {
+    let kind = match change.address.kind {
+        AssetKind::Stream => 0,
+        AssetKind::KeyValue | AssetKind::ObjectStore => 1,
+        AssetKind::Consumer => 2,
+    };
+    (change.action == Action::Delete, kind)
+}
+
+async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result<(), String> {
+    let address = &change.address;
+    let config = change.config.as_ref();
+    let needs_config = || config.ok_or_else(|| format!("{address}: no config to send"));
+    match (address.kind, change.action) {
+        (AssetKind::Consumer, Action::Create) => {
+            create_consumer(api, address, needs_config()?, "create", options).await
+        }
+        (AssetKind::Consumer, Action::Update | Action::Adopt) if !forces(change) => {
+            create_consumer(api, address, needs_config()?, "update", options).await
+        }
+        (AssetKind::Consumer, Action::Delete) => delete(api, address, options).await,
+        (AssetKind::Consumer, _) => {
+            delete(api, address, options).await?;
+            create_consumer(api, address, needs_config()?, "create", options).await
+        }
+        (_, Action::Create) => {
+            let subject = format!("STREAM.CREATE.{}", address.stream_name());
+            call(api, &subject, needs_config()?, options).await
+        }
+        (_, Action::Update | Action::Adopt) if !forces(change) => {
+            let subject = format!("STREAM.UPDATE.{}", address.stream_name());
+            call(api, &subject, needs_config()?, options).await
+        }
+        (_, Action::Delete) => delete(api, address, options).await,
+        (_, _) => {
+            delete(api, address, options).await?;
+            let subject = format!("STREAM.CREATE.{}", address.stream_name());
+            call(api, &subject, needs_config()?, options).await
+        }
+    }
+}
+
+/// A change that cannot be made in place (replace, or adopt with such a field).
+fn forces(change: &Change) -> bool {
+    change.action == Action::Replace || change.diff.iter().any(|field| field.forces_replacement)
+}
+
+async fn create_consumer(
+    api: &JsApi,
+    address: &Address,
+    config: &Value,
+    action: &str,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    let name = address.consumer.as_deref().unwrap_or_default();
+    let body = json!({ "stream_name": address.name, "config": config, "action": action });
+    let subject = format!("CONSUMER.CREATE.{}.{name}", address.name);
+    call(api, &subject, &body, options).await
+}
+
+async fn delete(api: &JsApi, address: &Address, options: &ApplyOptions) -> Result<(), String> {
+    let subject = match &address.consumer {
+        Some(name) => format!("CONSUMER.DELETE.{}.{name}", address.name),
+        None => format!("STREAM.DELETE.{}", address.stream_name()),
+    };
+    match request(api, &subject, None, options).await {
+        Ok(_) => Ok(()),
+        // Already gone: the goal is reached.
+        Err(error) if matches!(error.err_code(), Some(10059 | 10014)) => Ok(()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+async fn call(
+    api: &JsApi,
+    operation: &str,
+    body: &Value,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    request(api, operation, Some(body), options)
+        .await
+        .map(|_| ())
+        .map_err(|error| error.to_string())
+}
+
+/// One API request, retried while the failure is transient.
+async fn request(
+    api: &JsApi,
+    operation: &str,
+    body: Option<&Value>,
+    options: &ApplyOptions,
+) -> Result<Value, ApiRequestError> {
+    let mut delay = options.initial_backoff;
+    let mut attempt = 1;
+    loop {
+        match api.request_raw(operation, body).await {
+            Err(error) if error.is_transient() && attempt < options.attempts => {
+                tokio::time::sleep(jittered(delay)).await;
+                delay = (delay * 2).min(options.max_backoff);
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// `delay` scaled by a factor in [0.5, 1.5), from the clock's nanoseconds.
+fn jittered(delay: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
+    delay.mul_f64(factor)
+}

@@ -1,0 +1,498 @@
+//! Classifying every asset, desired or live, into the action that brings
+//! the server to the declared state — with the fields that differ, whether
+//! the change is pending or corrects drift, and whether it is allowed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::capabilities::{self, ServerVersion};
+use super::desired::DesiredAsset;
+use super::fields::spec_field;
+use super::model::{Address, AssetKind, DeclaredAt, Holdings, LiveAsset};
+use super::mutability::{self, Mutability};
+use super::normalise::comparable;
+use super::ownership;
+use crate::diagnostics::{Diagnostic, Severity};
+
+/// What applying the plan does to one asset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Adopt,
+}
+
+impl Action {
+    /// Terraform-style action list: a replacement is `["delete", "create"]`.
+    pub fn terraform_actions(self) -> Vec<&'static str> {
+        match self {
+            Action::Create => vec!["create"],
+            Action::Update | Action::Adopt => vec!["update"],
+            Action::Replace => vec!["delete", "create"],
+            Action::Delete => vec!["delete"],
+        }
+    }
+}
+
+/// How the plan was asked for.
+#[derive(Clone, Debug)]
+pub struct PlanOptions {
+    /// Whose assets these are: the `jetsync.dev/owner` marker written and matched.
+    pub owner: String,
+    /// Delete managed assets that are no longer declared.
+    pub prune: bool,
+    /// Take over existing assets not managed by this owner.
+    pub adopt: bool,
+    /// Replace assets whose change cannot be made in place.
+    pub allow_replace: bool,
+    /// The connected server's version.
+    pub server: ServerVersion,
+    /// When set, only these addresses are planned (and pruned).
+    pub targets: Option<BTreeSet<Address>>,
+}
+
+/// One field that differs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FieldChange {
+    /// The spec field name users write, e.g. `maxAge`.
+    pub path: String,
+    /// The JetStream config field, e.g. `max_age`.
+    #[serde(skip)]
+    pub json_field: String,
+    pub before: Value,
+    pub after: Value,
+    pub forces_replacement: bool,
+    /// Why the field forces replacement, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The planned action for one asset.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    pub address: Address,
+    pub action: Action,
+    /// Why this action, in words.
+    pub reason: String,
+    /// True when the live asset was changed outside jetsync since jetsync
+    /// last applied it: this change corrects drift.
+    pub drift: bool,
+    /// Why the change will not be made without a flag, when it will not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// The live config, comparable form.
+    pub before: Option<Value>,
+    /// The declared config, comparable form.
+    pub after: Option<Value>,
+    pub diff: Vec<FieldChange>,
+    /// What a delete or replacement destroys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loses: Option<Holdings>,
+    /// The config to send (with ownership markers), for create, update,
+    /// replace and adopt.
+    #[serde(skip)]
+    pub config: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_at: Option<DeclaredAt>,
+}
+
+impl Change {
+    /// True when applying will make this change.
+    pub fn allowed(&self) -> bool {
+        self.refused.is_none()
+    }
+}
+
+/// Counts per action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub adopt: usize,
+    pub drift: usize,
+    pub refused: usize,
+    pub unchanged: usize,
+}
+
+/// Everything that differs between the declared and the live state.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Plan {
+    /// Every asset that changes, in apply order.
+    pub changes: Vec<Change>,
+    /// Assets already as declared.
+    pub unchanged: usize,
+    /// Errors and warnings found while planning (e.g. a field the server is
+    /// too old for, a consumer on a stream that exists nowhere).
+    #[serde(skip)]
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Plan {
+    /// Counts per action.
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary {
+            unchanged: self.unchanged,
+            ..Summary::default()
+        };
+        for change in &self.changes {
+            match change.action {
+                Action::Create => summary.create += 1,
+                Action::Update => summary.update += 1,
+                Action::Replace => summary.replace += 1,
+                Action::Delete => summary.delete += 1,
+                Action::Adopt => summary.adopt += 1,
+            }
+            summary.drift += usize::from(change.drift);
+            summary.refused += usize::from(!change.allowed());
+        }
+        summary
+    }
+
+    /// True when there is anything to do (or refused).
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// True when planning found errors: nothing may be written.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// The order assets are written in: streams, then KV and object stores,
+/// then consumers; deletes in reverse, after everything else.
+fn apply_rank(change: &Change) -> (u8, u8) {
+    let kind = match change.address.kind {
+        AssetKind::Stream => 0,
+        AssetKind::KeyValue | AssetKind::ObjectStore => 1,
+        AssetKind::Consumer => 2,
+    };
+    match change.action {
+        Action::Delete => (1, 2 - kind),
+        _ => (0, kind),
+    }
+}
+
+/// Plans `desired` against `live`.
+pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions) -> Plan {
+    let live_by_address: BTreeMap<&Address, &LiveAsset> =
+        live.iter().map(|asset| (&asset.address, asset)).collect();
+    let desired_by_address: BTreeMap<&Address, &DesiredAsset> = desired
+        .iter()
+        .map(|asset| (&asset.address, asset))
+        .collect();
+    let in_scope = |address: &Address| {
+        options
+            .targets
+            .as_ref()
+            .is_none_or(|targets| targets.contains(address))
+    };
+    let mut plan = Plan::default();
+
+    // Streams first, so consumers can see whether their stream is replaced.
+    let mut replaced_streams = BTreeMap::new();
+    for asset in desired.iter().filter(|a| a.address.kind.is_stream_like()) {
+        if !in_scope(&asset.address) || !supported(asset, options, &mut plan) {
+            continue;
+        }
+        let live = live_by_address.get(&asset.address).copied();
+        match classify(asset, live, None, options) {
+            Some(change) => {
+                if change.action == Action::Replace {
+                    replaced_streams.insert(asset.address.stream_name(), change.allowed());
+                }
+                plan.changes.push(change);
+            }
+            None => plan.unchanged += 1,
+        }
+    }
+
+    for asset in desired
+        .iter()
+        .filter(|a| a.address.kind == AssetKind::Consumer)
+    {
+        if !in_scope(&asset.address) || !supported(asset, options, &mut plan) {
+            continue;
+        }
+        let stream = asset.address.name.as_str();
+        let stream_config = desired_by_address
+            .get(&Address::from_stream_name(stream))
+            .map(|d| &d.config)
+            .or_else(|| live_stream_config(live, stream));
+        let Some(stream_config) = stream_config else {
+            plan.diagnostics.push(at(
+                Diagnostic::error(format!(
+                    "consumer `{}` reads stream `{stream}`, which is neither declared nor on the server",
+                    asset.address.consumer.as_deref().unwrap_or_default()
+                ))
+                .with_help("declare the stream, or fix spec.streamName")
+                .with_field("spec.streamName"),
+                &asset.declared_at,
+            ));
+            continue;
+        };
+        let limits = stream_config.get("consumer_limits");
+        let live_consumer = live_by_address.get(&asset.address).copied();
+        let change = match (replaced_streams.get(stream), live_consumer) {
+            (Some(&stream_allowed), Some(live_consumer)) => Some(recreated_with_stream(
+                asset,
+                live_consumer,
+                stream_allowed,
+                options,
+            )),
+            _ => classify(asset, live_consumer, limits, options),
+        };
+        match change {
+            Some(change) => plan.changes.push(change),
+            None => plan.unchanged += 1,
+        }
+    }
+
+    for asset in live {
+        if desired_by_address.contains_key(&asset.address) || !in_scope(&asset.address) {
+            continue;
+        }
+        if ownership::owner_of(&asset.config) != Some(options.owner.as_str()) {
+            continue;
+        }
+        if asset.address.kind == AssetKind::Consumer {
+            let stream = Address::from_stream_name(&asset.address.name);
+            let stream_goes = !desired_by_address.contains_key(&stream)
+                && live_by_address.get(&stream).is_some_and(|s| {
+                    ownership::owner_of(&s.config) == Some(options.owner.as_str())
+                });
+            if stream_goes || replaced_streams.contains_key(&asset.address.name) {
+                continue; // deleted with its stream
+            }
+        }
+        let limits = None;
+        plan.changes.push(Change {
+            address: asset.address.clone(),
+            action: Action::Delete,
+            reason: format!("managed by `{}` and no longer declared", options.owner),
+            drift: false,
+            refused: (!options.prune)
+                .then(|| "deleting undeclared assets needs --prune".to_string()),
+            before: Some(comparable(asset.address.kind, &asset.config, limits)),
+            after: None,
+            diff: Vec::new(),
+            loses: Some(asset.holdings),
+            config: None,
+            declared_at: None,
+        });
+    }
+
+    plan.changes.sort_by(|a, b| {
+        apply_rank(a)
+            .cmp(&apply_rank(b))
+            .then_with(|| a.address.cmp(&b.address))
+    });
+    plan
+}
+
+fn live_stream_config<'a>(live: &'a [LiveAsset], stream: &str) -> Option<&'a Value> {
+    let address = Address::from_stream_name(stream);
+    live.iter()
+        .find(|asset| asset.address == address)
+        .map(|asset| &asset.config)
+}
+
+fn at(diagnostic: Diagnostic, declared_at: &DeclaredAt) -> Diagnostic {
+    let mut diagnostic = diagnostic;
+    diagnostic.file = Some(declared_at.file.clone());
+    diagnostic.line = Some(declared_at.line);
+    diagnostic.column = Some(declared_at.column);
+    diagnostic
+}
+
+/// Fields the server is too old for are errors naming the field and the
+/// version; such an asset is left out of the plan.
+fn supported(asset: &DesiredAsset, options: &PlanOptions, plan: &mut Plan) -> bool {
+    let unsupported =
+        capabilities::unsupported_fields(asset.address.kind, &asset.config, &options.server);
+    for field in &unsupported {
+        let top = field
+            .json_field
+            .split(['.', '['])
+            .next()
+            .unwrap_or_default();
+        plan.diagnostics.push(at(
+            Diagnostic::new(
+                Severity::Error,
+                format!(
+                    "{}: {} (connected: nats-server {})",
+                    asset.address,
+                    field.message(asset.address.kind),
+                    options.server
+                ),
+            )
+            .with_help("upgrade the server or leave the field out")
+            .with_field(format!("spec.{}", spec_field(asset.address.kind, top))),
+            &asset.declared_at,
+        ));
+    }
+    unsupported.is_empty()
+}
+
+/// The change for one declared asset, or None when it is as declared.
+fn classify(
+    asset: &DesiredAsset,
+    live: Option<&LiveAsset>,
+    stream_limits: Option<&Value>,
+    options: &PlanOptions,
+) -> Option<Change> {
+    let kind = asset.address.kind;
+    let after = comparable(kind, &asset.config, stream_limits);
+    let hash = ownership::config_hash(&after);
+    let config = ownership::with_markers(&asset.config, &options.owner, &hash);
+    let Some(live) = live else {
+        return Some(Change {
+            address: asset.address.clone(),
+            action: Action::Create,
+            reason: "declared, not on the server".into(),
+            drift: false,
+            refused: None,
+            before: None,
+            after: Some(after),
+            diff: Vec::new(),
+            loses: None,
+            config: Some(config),
+            declared_at: Some(asset.declared_at.clone()),
+        });
+    };
+    let before = comparable(kind, &live.config, stream_limits);
+    let diff = field_changes(kind, &before, &after, &options.server);
+    let owner = ownership::owner_of(&live.config);
+    let managed = owner == Some(options.owner.as_str());
+    if managed && diff.is_empty() {
+        return None;
+    }
+    let replace = diff.iter().any(|field| field.forces_replacement);
+    let may_replace = options.allow_replace || asset.allow_replace;
+    let drift = managed
+        && ownership::applied_of(&live.config)
+            .is_some_and(|applied| applied != ownership::config_hash(&before));
+    let (action, reason, mut refused) = if !managed {
+        let reason = match owner {
+            Some(other) => format!("exists, managed by `{other}`"),
+            None => "exists, not managed by jetsync".to_string(),
+        };
+        let refused = (!(options.adopt || asset.adopt)).then(|| {
+            "taking over an existing asset needs --adopt (or spec.adopt: true)".to_string()
+        });
+        (Action::Adopt, reason, refused)
+    } else if replace {
+        (Action::Replace, replace_reason(&diff), None)
+    } else if drift {
+        (Action::Update, "changed outside jetsync".to_string(), None)
+    } else {
+        (Action::Update, "declared config changed".to_string(), None)
+    };
+    if replace && refused.is_none() && !may_replace {
+        refused = Some(format!(
+            "{} cannot change in place; replacing needs --allow-replace (or spec.onImmutableChange: Recreate)",
+            forcing_fields(&diff)
+        ));
+    }
+    Some(Change {
+        address: asset.address.clone(),
+        action,
+        reason,
+        drift,
+        refused,
+        before: Some(before),
+        after: Some(after),
+        diff,
+        loses: replace.then_some(live.holdings),
+        config: Some(config),
+        declared_at: Some(asset.declared_at.clone()),
+    })
+}
+
+/// A declared consumer whose stream is replaced is recreated with it.
+fn recreated_with_stream(
+    asset: &DesiredAsset,
+    live: &LiveAsset,
+    stream_allowed: bool,
+    options: &PlanOptions,
+) -> Change {
+    let after = comparable(AssetKind::Consumer, &asset.config, None);
+    let hash = ownership::config_hash(&after);
+    Change {
+        address: asset.address.clone(),
+        action: Action::Replace,
+        reason: format!("its stream `{}` is replaced", asset.address.name),
+        drift: false,
+        refused: (!stream_allowed).then(|| "its stream's replacement is refused".to_string()),
+        before: Some(comparable(AssetKind::Consumer, &live.config, None)),
+        after: Some(after),
+        diff: Vec::new(),
+        loses: Some(live.holdings),
+        config: Some(ownership::with_markers(
+            &asset.config,
+            &options.owner,
+            &hash,
+        )),
+        declared_at: Some(asset.declared_at.clone()),
+    }
+}
+
+fn field_changes(
+    kind: AssetKind,
+    before: &Value,
+    after: &Value,
+    server: &ServerVersion,
+) -> Vec<FieldChange> {
+    super::normalise::differences(after, before)
+        .into_iter()
+        .map(|difference| {
+            let mutability = mutability::change_mutability(
+                kind,
+                &difference.field,
+                &difference.live,
+                &difference.desired,
+                server,
+            );
+            let reason = match mutability {
+                Mutability::Editable => None,
+                Mutability::ForcesReplacement { reason } => Some(reason),
+            };
+            FieldChange {
+                path: spec_field(kind, &difference.field),
+                json_field: difference.field,
+                before: difference.live,
+                after: difference.desired,
+                forces_replacement: reason.is_some(),
+                reason,
+            }
+        })
+        .collect()
+}
+
+fn forcing_fields(diff: &[FieldChange]) -> String {
+    diff.iter()
+        .filter(|field| field.forces_replacement)
+        .map(|field| format!("`{}`", field.path))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn replace_reason(diff: &[FieldChange]) -> String {
+    let reasons: Vec<String> = diff
+        .iter()
+        .filter_map(|field| {
+            field
+                .reason
+                .as_ref()
+                .map(|reason| format!("{}: {reason}", field.path))
+        })
+        .collect();
+    format!("forces replacement ({})", reasons.join("; "))
+}

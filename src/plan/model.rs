@@ -1,0 +1,165 @@
+//! What a plan is made of: assets by address, desired and live, and the
+//! changes between them.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The kinds of JetStream asset a plan handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetKind {
+    Stream,
+    #[serde(rename = "kv")]
+    KeyValue,
+    #[serde(rename = "objectstore")]
+    ObjectStore,
+    Consumer,
+}
+
+impl AssetKind {
+    /// The first part of an address: `stream`, `kv`, `objectstore`, `consumer`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            AssetKind::Stream => "stream",
+            AssetKind::KeyValue => "kv",
+            AssetKind::ObjectStore => "objectstore",
+            AssetKind::Consumer => "consumer",
+        }
+    }
+
+    /// The manifest kind.
+    pub fn manifest_kind(self) -> &'static str {
+        match self {
+            AssetKind::Stream => "Stream",
+            AssetKind::KeyValue => "KeyValue",
+            AssetKind::ObjectStore => "ObjectStore",
+            AssetKind::Consumer => "Consumer",
+        }
+    }
+
+    /// True for the kinds stored as a stream (streams, KV buckets, object stores).
+    pub fn is_stream_like(self) -> bool {
+        !matches!(self, AssetKind::Consumer)
+    }
+}
+
+/// Where an asset lives: `stream/ORDERS`, `kv/config`, `objectstore/artifacts`,
+/// `consumer/ORDERS/worker`. Ordered by kind, then name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address {
+    pub kind: AssetKind,
+    /// The stream name, or the bucket name for KV buckets and object stores,
+    /// or the stream of a consumer.
+    pub name: String,
+    /// The consumer name, for consumers.
+    pub consumer: Option<String>,
+}
+
+impl Address {
+    /// A stream's address.
+    pub fn stream(name: &str) -> Self {
+        Self {
+            kind: AssetKind::Stream,
+            name: name.to_string(),
+            consumer: None,
+        }
+    }
+
+    /// A KV bucket's address.
+    pub fn kv(bucket: &str) -> Self {
+        Self {
+            kind: AssetKind::KeyValue,
+            name: bucket.to_string(),
+            consumer: None,
+        }
+    }
+
+    /// An object store's address.
+    pub fn object_store(bucket: &str) -> Self {
+        Self {
+            kind: AssetKind::ObjectStore,
+            name: bucket.to_string(),
+            consumer: None,
+        }
+    }
+
+    /// A consumer's address.
+    pub fn consumer(stream: &str, name: &str) -> Self {
+        Self {
+            kind: AssetKind::Consumer,
+            name: stream.to_string(),
+            consumer: Some(name.to_string()),
+        }
+    }
+
+    /// The address of a stream-like asset from its backing stream's name:
+    /// `KV_x` is the bucket `x`, `OBJ_x` the object store `x`.
+    pub fn from_stream_name(name: &str) -> Self {
+        if let Some(bucket) = name.strip_prefix("KV_") {
+            Self::kv(bucket)
+        } else if let Some(bucket) = name.strip_prefix("OBJ_") {
+            Self::object_store(bucket)
+        } else {
+            Self::stream(name)
+        }
+    }
+
+    /// The name of the stream that holds this asset (for a consumer: its stream).
+    pub fn stream_name(&self) -> String {
+        match self.kind {
+            AssetKind::KeyValue => format!("KV_{}", self.name),
+            AssetKind::ObjectStore => format!("OBJ_{}", self.name),
+            AssetKind::Stream | AssetKind::Consumer => self.name.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind.prefix(), self.name)?;
+        if let Some(consumer) = &self.consumer {
+            write!(f, "/{consumer}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// What an asset holds that deleting it would lose.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Holdings {
+    /// Messages stored (streams, KV buckets, object stores).
+    pub messages: u64,
+    /// Bytes stored.
+    pub bytes: u64,
+    /// For consumers: messages delivered and not yet acknowledged.
+    pub ack_pending: u64,
+    /// For consumers: messages not yet delivered.
+    pub pending: u64,
+    /// For consumers: the last stream sequence delivered (the consumer's position).
+    pub delivered_stream_seq: u64,
+}
+
+/// One live asset, as the server reported it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveAsset {
+    pub address: Address,
+    /// The config exactly as the server returned it.
+    pub config: Value,
+    pub holdings: Holdings,
+}
+
+/// Where a desired asset was declared, for diagnostics.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeclaredAt {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+}

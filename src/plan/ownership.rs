@@ -1,0 +1,80 @@
+//! Ownership markers: the JetStream metadata that tells jetsync which assets
+//! it manages (`jetsync.dev/owner`) and what it last applied
+//! (`jetsync.dev/applied`, a hash of the normalised config). The live server
+//! is the only state; there is no state file.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Metadata key naming who manages an asset.
+pub const OWNER_KEY: &str = "jetsync.dev/owner";
+/// Metadata key holding the hash of the config jetsync last applied.
+pub const APPLIED_KEY: &str = "jetsync.dev/applied";
+/// The owner used when none is configured.
+pub const DEFAULT_OWNER: &str = "jetsync";
+
+/// A short, stable hash of a normalised config (keys are sorted by
+/// serde_json's map, so equal configs hash equal).
+pub fn config_hash(normalised: &Value) -> String {
+    let digest = Sha256::digest(normalised.to_string().as_bytes());
+    digest[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn metadata_value<'a>(config: &'a Value, key: &str) -> Option<&'a str> {
+    config.get("metadata")?.get(key)?.as_str()
+}
+
+/// The owner marker of a live config.
+pub fn owner_of(config: &Value) -> Option<&str> {
+    metadata_value(config, OWNER_KEY)
+}
+
+/// The applied-config hash of a live config.
+pub fn applied_of(config: &Value) -> Option<&str> {
+    metadata_value(config, APPLIED_KEY)
+}
+
+/// `config` with both markers set.
+pub fn with_markers(config: &Value, owner: &str, applied: &str) -> Value {
+    let mut config = config.clone();
+    if !config.get("metadata").is_some_and(Value::is_object) {
+        config["metadata"] = json!({});
+    }
+    config["metadata"][OWNER_KEY] = json!(owner);
+    config["metadata"][APPLIED_KEY] = json!(applied);
+    config
+}
+
+/// `config` with both markers removed (for `deletionPolicy: Orphan`).
+pub fn without_markers(config: &Value) -> Value {
+    let mut config = config.clone();
+    if let Some(metadata) = config.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove(OWNER_KEY);
+        metadata.remove(APPLIED_KEY);
+    }
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_configs_hash_equal_whatever_the_key_order() {
+        let a: Value = serde_json::from_str(r#"{"a": 1, "b": [1, 2]}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"b": [1, 2], "a": 1}"#).unwrap();
+        assert_eq!(config_hash(&a), config_hash(&b));
+        assert_ne!(config_hash(&a), config_hash(&json!({"a": 2, "b": [1, 2]})));
+    }
+
+    #[test]
+    fn markers_are_written_and_read_back() {
+        let config = with_markers(&json!({"name": "S"}), "team-a", "abc");
+        assert_eq!(owner_of(&config), Some("team-a"));
+        assert_eq!(applied_of(&config), Some("abc"));
+        assert_eq!(owner_of(&without_markers(&config)), None);
+    }
+}

@@ -1,0 +1,261 @@
+//! The plan for people: `+ ~ -/+ -` marks, field diffs in the units users
+//! write, `# forces replacement`, drift apart from pending changes, and the
+//! `Plan: …` footer.
+
+use std::fmt::Write;
+
+use owo_colors::OwoColorize;
+use serde_json::Value;
+
+use crate::plan::classify::{Action, Change, FieldChange, Plan};
+use crate::plan::{AssetKind, Holdings};
+use crate::spec::units::{Duration, Size};
+
+/// JSON fields holding nanoseconds.
+const DURATION_FIELDS: [&str; 13] = [
+    "max_age",
+    "duplicate_window",
+    "subject_delete_marker_ttl",
+    "ack_wait",
+    "max_expires",
+    "inactive_threshold",
+    "idle_heartbeat",
+    "priority_timeout",
+    "backoff",
+    "consumer_limits",
+    "ttl",
+    "limit_marker_ttl",
+    "heartbeat",
+];
+
+/// JSON fields holding bytes.
+const SIZE_FIELDS: [&str; 2] = ["max_bytes", "max_msg_size"];
+
+/// Values longer than this are shown as a line diff.
+const LONG_VALUE: usize = 60;
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn mark(&self, action: Action) -> String {
+        let mark = match action {
+            Action::Create => "+",
+            Action::Update | Action::Adopt => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        };
+        if !self.color {
+            return mark.to_string();
+        }
+        match action {
+            Action::Create => mark.green().to_string(),
+            Action::Update | Action::Adopt => mark.yellow().to_string(),
+            Action::Replace => mark.magenta().to_string(),
+            Action::Delete => mark.red().to_string(),
+        }
+    }
+
+    fn warn(&self, text: &str) -> String {
+        if self.color {
+            text.red().to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn bold(&self, text: &str) -> String {
+        if self.color {
+            text.bold().to_string()
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Renders a plan; `target` names the server it was made against.
+pub fn render_plan(plan: &Plan, target: &str, color: bool) -> String {
+    let style = Style { color };
+    let mut out = String::new();
+    let _ = writeln!(out, "Target: {target}");
+    let pending: Vec<&Change> = plan.changes.iter().filter(|c| !c.drift).collect();
+    let drifted: Vec<&Change> = plan.changes.iter().filter(|c| c.drift).collect();
+    if plan.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNo changes. {} asset(s) are as declared.",
+            plan.unchanged
+        );
+    }
+    if !pending.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Changes:"));
+        for change in pending {
+            render_change(&mut out, change, &style);
+        }
+    }
+    if !drifted.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.bold("Drift (changed outside jetsync; apply puts it back):")
+        );
+        for change in drifted {
+            render_change(&mut out, change, &style);
+        }
+    }
+    let summary = plan.summary();
+    let _ = writeln!(
+        out,
+        "\nPlan: {} to add, {} to change, {} to replace, {} to destroy.",
+        summary.create,
+        summary.update + summary.adopt,
+        summary.replace,
+        summary.delete
+    );
+    if summary.refused > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.warn(&format!(
+                "{} change(s) refused: see `refused:` above; apply will not make them.",
+                summary.refused
+            ))
+        );
+    }
+    out
+}
+
+fn render_change(out: &mut String, change: &Change, style: &Style) {
+    let action = match change.action {
+        Action::Adopt => " (adopt)",
+        _ => "",
+    };
+    let _ = writeln!(
+        out,
+        "  {} {}{action}  # {}",
+        style.mark(change.action),
+        change.address,
+        change.reason
+    );
+    if let Some(refused) = &change.refused {
+        let _ = writeln!(out, "      {} {refused}", style.warn("refused:"));
+    }
+    match change.action {
+        Action::Create => {
+            if let Some(config) = &change.config {
+                render_created(out, change.address.kind, config);
+            }
+        }
+        _ => {
+            for field in &change.diff {
+                render_field(out, field, style);
+            }
+        }
+    }
+    if let Some(holdings) = &change.loses
+        && matches!(change.action, Action::Replace | Action::Delete)
+    {
+        let _ = writeln!(
+            out,
+            "      {} {}",
+            style.warn("loses:"),
+            describe_loss(change.address.kind, holdings)
+        );
+    }
+}
+
+fn render_created(out: &mut String, _kind: AssetKind, config: &Value) {
+    let Some(map) = config.as_object() else {
+        return;
+    };
+    for (key, value) in map {
+        if key == "name" || key == "durable_name" {
+            continue;
+        }
+        let value = if key == "metadata" {
+            let mut user = value.clone();
+            if let Some(object) = user.as_object_mut() {
+                object.retain(|k, _| !k.starts_with("jetsync.dev/"));
+                if object.is_empty() {
+                    continue;
+                }
+            }
+            user
+        } else {
+            value.clone()
+        };
+        let _ = writeln!(out, "      {key}: {}", display_value(key, &value));
+    }
+}
+
+fn render_field(out: &mut String, field: &FieldChange, style: &Style) {
+    let before = display_value(&field.json_field, &field.before);
+    let after = display_value(&field.json_field, &field.after);
+    let note = if field.forces_replacement {
+        format!("  {}", style.warn("# forces replacement"))
+    } else {
+        String::new()
+    };
+    if before.len() + after.len() <= LONG_VALUE {
+        let _ = writeln!(out, "      {}: {before} → {after}{note}", field.path);
+        return;
+    }
+    let _ = writeln!(out, "      {}:{note}", field.path);
+    let old = pretty(&field.before);
+    let new = pretty(&field.after);
+    let diff = similar::TextDiff::from_lines(&old, &new);
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => "-",
+            similar::ChangeTag::Insert => "+",
+            similar::ChangeTag::Equal => " ",
+        };
+        let _ = write!(out, "        {sign} {change}");
+        if change.missing_newline() {
+            out.push('\n');
+        }
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// A config value in the units users write: durations as `1h30m`, sizes as
+/// `1GiB`, `-1` limits as `unlimited`.
+pub fn display_value(json_field: &str, value: &Value) -> String {
+    match value {
+        Value::Null => "(unset)".to_string(),
+        Value::Number(number) if number.as_i64() == Some(-1) => "unlimited".to_string(),
+        Value::Number(number) if DURATION_FIELDS.contains(&json_field) => number
+            .as_u64()
+            .map(|nanos| Duration::from_nanos(nanos).to_string())
+            .unwrap_or_else(|| number.to_string()),
+        Value::Number(number) if SIZE_FIELDS.contains(&json_field) => number
+            .as_u64()
+            .map(|bytes| Size::from_bytes(bytes).to_string())
+            .unwrap_or_else(|| number.to_string()),
+        Value::Array(items) if DURATION_FIELDS.contains(&json_field) => {
+            let parts: Vec<String> = items.iter().map(|i| display_value(json_field, i)).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// What deleting an asset destroys, in words.
+pub fn describe_loss(kind: AssetKind, holdings: &Holdings) -> String {
+    match kind {
+        AssetKind::Consumer => format!(
+            "delivery state: position at stream sequence {}, {} pending, {} awaiting ack",
+            holdings.delivered_stream_seq, holdings.pending, holdings.ack_pending
+        ),
+        _ => format!(
+            "{} message(s), {}",
+            holdings.messages,
+            Size::from_bytes(holdings.bytes)
+        ),
+    }
+}

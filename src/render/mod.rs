@@ -1,0 +1,3 @@
+//! Plans and reports for people and machines.
+
+pub mod human;

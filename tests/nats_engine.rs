@@ -1,0 +1,455 @@
+//! The engine end to end, through the `jetsync` binary against a real
+//! nats-server: plan → apply → plan is empty; drift told apart from pending
+//! change and corrected; out-of-band deletes recreated; prune, adopt and
+//! replacement only with their flags; clear errors that write nothing.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::NatsServer;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+fn jetsync(server: &str, args: &[&str]) -> Run {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_jetsync"))
+        .args(args)
+        .args(["--server", server])
+        .env("NO_COLOR", "1")
+        .env_remove("NATS_URL")
+        .env_remove("JETSYNC_OWNER")
+        .env("XDG_CONFIG_HOME", "/nonexistent-jetsync-test")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("jetsync runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn client(server: &NatsServer) -> async_nats::Client {
+    async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(Duration::from_secs(10)))
+        .connect(server.url())
+        .await
+        .unwrap()
+}
+
+async fn api(client: &async_nats::Client, subject: &str, body: Value) -> Value {
+    let payload = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&body).unwrap()
+    };
+    let reply = client
+        .request(format!("$JS.API.{subject}"), payload.into())
+        .await
+        .unwrap();
+    serde_json::from_slice(&reply.payload).unwrap()
+}
+
+async fn stream_info(client: &async_nats::Client, name: &str) -> Value {
+    api(client, &format!("STREAM.INFO.{name}"), Value::Null).await
+}
+
+const STREAM: &str = "apiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata:\n  name: orders\nspec:\n  name: ORDERS\n  subjects: [\"orders.*\"]\n  maxAge: 1h\n";
+
+#[tokio::test]
+async fn examples_plan_apply_and_then_plan_nothing() {
+    let server = require_nats!();
+    let url = server.url();
+    let first = jetsync(&url, &["plan", "--detailed-exitcode", "-f", "examples/"]);
+    assert_eq!(first.code, 2, "{}", first.all());
+    assert!(first.stdout.contains("+ stream/EVENTS"), "{}", first.stdout);
+    assert!(
+        first
+            .stdout
+            .contains("Plan: 6 to add, 0 to change, 0 to replace, 0 to destroy."),
+        "{}",
+        first.stdout
+    );
+
+    let apply = jetsync(&url, &["apply", "-f", "examples/"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert!(apply.stdout.contains("6 created"), "{}", apply.stdout);
+
+    let again = jetsync(&url, &["plan", "--detailed-exitcode", "-f", "examples/"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    let diff = jetsync(&url, &["diff", "-f", "examples/"]);
+    assert_eq!(diff.code, 0, "{}", diff.all());
+
+    // Applying again sends nothing.
+    let noop = jetsync(&url, &["apply", "-f", "examples/"]);
+    assert_eq!(noop.code, 0, "{}", noop.all());
+    assert!(noop.stdout.contains("Nothing to do"), "{}", noop.stdout);
+
+    let client = client(&server).await;
+    let info = stream_info(&client, "EVENTS").await;
+    assert_eq!(
+        info["config"]["metadata"]["jetsync.dev/owner"], "jetsync",
+        "{info}"
+    );
+}
+
+#[tokio::test]
+async fn an_out_of_band_change_is_drift_and_apply_corrects_it() {
+    let server = require_nats!();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "orders.yaml", STREAM);
+    let file = file.to_str().unwrap();
+    assert_eq!(jetsync(&url, &["apply", "-f", file]).code, 0);
+
+    let client = client(&server).await;
+    let mut config = stream_info(&client, "ORDERS").await["config"].clone();
+    config["max_age"] = json!(7_200_000_000_000u64);
+    let updated = api(&client, "STREAM.UPDATE.ORDERS", config).await;
+    assert!(updated.get("error").is_none(), "{updated}");
+
+    let diff = jetsync(&url, &["diff", "-f", file]);
+    assert_eq!(diff.code, 1, "{}", diff.all());
+    assert!(
+        diff.stdout.contains("Drift (changed outside jetsync"),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("maxAge: 2h → 1h"), "{}", diff.stdout);
+    assert!(
+        !diff.stdout.contains("Changes:"),
+        "drift is not a pending change: {}",
+        diff.stdout
+    );
+
+    assert_eq!(jetsync(&url, &["apply", "-f", file]).code, 0);
+    let after = stream_info(&client, "ORDERS").await;
+    assert_eq!(after["config"]["max_age"], json!(3_600_000_000_000u64));
+    assert_eq!(
+        jetsync(&url, &["plan", "--detailed-exitcode", "-f", file]).code,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_changed_manifest_is_a_pending_update_not_drift() {
+    let server = require_nats!();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "orders.yaml", STREAM);
+    let file = file.to_str().unwrap();
+    assert_eq!(jetsync(&url, &["apply", "-f", file]).code, 0);
+    write(
+        dir.path(),
+        "orders.yaml",
+        &STREAM.replace("maxAge: 1h", "maxAge: 3h"),
+    );
+    let plan = jetsync(&url, &["plan", "-f", file]);
+    assert!(plan.stdout.contains("~ stream/ORDERS"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("maxAge: 1h → 3h"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("Drift"), "{}", plan.stdout);
+    assert_eq!(jetsync(&url, &["apply", "-f", file]).code, 0);
+    assert_eq!(
+        jetsync(&url, &["plan", "--detailed-exitcode", "-f", file]).code,
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_out_of_band_delete_is_recreated() {
+    let server = require_nats!();
+    let url = server.url();
+    assert_eq!(jetsync(&url, &["apply", "-f", "examples/"]).code, 0);
+    let client = client(&server).await;
+    api(&client, "CONSUMER.DELETE.ORDERS.processor", Value::Null).await;
+    api(&client, "STREAM.DELETE.KV_config", Value::Null).await;
+    let plan = jetsync(&url, &["plan", "-f", "examples/"]);
+    assert!(plan.stdout.contains("+ kv/config"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("+ consumer/ORDERS/processor"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(jetsync(&url, &["apply", "-f", "examples/"]).code, 0);
+    assert_eq!(
+        jetsync(&url, &["plan", "--detailed-exitcode", "-f", "examples/"]).code,
+        0
+    );
+}
+
+#[tokio::test]
+async fn prune_deletes_only_this_owners_undeclared_assets() {
+    let server = require_nats!();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let both = write(
+        dir.path(),
+        "both.yaml",
+        &format!(
+            "{STREAM}---\n{}",
+            STREAM.replace("orders", "old").replace("ORDERS", "OLD")
+        ),
+    );
+    assert_eq!(
+        jetsync(&url, &["apply", "-f", both.to_str().unwrap()]).code,
+        0
+    );
+    let other = dir.path().join("other.yaml");
+    std::fs::write(
+        &other,
+        STREAM
+            .replace("orders", "theirs")
+            .replace("ORDERS", "THEIRS"),
+    )
+    .unwrap();
+    let owned = jetsync(
+        &url,
+        &["apply", "--owner", "team-b", "-f", other.to_str().unwrap()],
+    );
+    assert_eq!(owned.code, 0, "{}", owned.all());
+    let client = client(&server).await;
+    let by_hand = api(
+        &client,
+        "STREAM.CREATE.HANDMADE",
+        json!({"name": "HANDMADE", "subjects": ["hand.>"]}),
+    )
+    .await;
+    assert!(by_hand.get("error").is_none(), "{by_hand}");
+
+    std::fs::remove_file(&both).unwrap();
+    let file = write(dir.path(), "orders.yaml", STREAM);
+    let file = file.to_str().unwrap();
+    let plan = jetsync(&url, &["plan", "-f", file]);
+    assert!(plan.stdout.contains("- stream/OLD"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("needs --prune"), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("THEIRS") && !plan.stdout.contains("HANDMADE"),
+        "{}",
+        plan.stdout
+    );
+
+    let refused = jetsync(&url, &["apply", "-f", file]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        stream_info(&client, "OLD").await.get("error").is_none(),
+        "OLD must survive without --prune"
+    );
+
+    let pruned = jetsync(&url, &["apply", "--prune", "-f", file]);
+    assert_eq!(pruned.code, 0, "{}", pruned.all());
+    assert_eq!(
+        stream_info(&client, "OLD").await["error"]["err_code"],
+        10059
+    );
+    assert!(stream_info(&client, "THEIRS").await.get("error").is_none());
+    assert!(
+        stream_info(&client, "HANDMADE")
+            .await
+            .get("error")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn adopt_takes_over_an_existing_stream_only_when_asked() {
+    let server = require_nats!();
+    let url = server.url();
+    let client = client(&server).await;
+    let made = api(
+        &client,
+        "STREAM.CREATE.ORDERS",
+        json!({"name": "ORDERS", "subjects": ["orders.*"], "max_age": 60_000_000_000u64}),
+    )
+    .await;
+    assert!(made.get("error").is_none(), "{made}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "orders.yaml", STREAM);
+    let file = file.to_str().unwrap();
+
+    let plan = jetsync(&url, &["plan", "-f", file]);
+    assert!(
+        plan.stdout.contains("stream/ORDERS (adopt)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("needs --adopt"), "{}", plan.stdout);
+    let refused = jetsync(&url, &["apply", "-f", file]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    let untouched = stream_info(&client, "ORDERS").await;
+    assert_eq!(untouched["config"]["max_age"], json!(60_000_000_000u64));
+    assert!(
+        untouched["config"]["metadata"]
+            .get("jetsync.dev/owner")
+            .is_none()
+    );
+
+    let adopted = jetsync(&url, &["apply", "--adopt", "-f", file]);
+    assert_eq!(adopted.code, 0, "{}", adopted.all());
+    let after = stream_info(&client, "ORDERS").await;
+    assert_eq!(after["config"]["metadata"]["jetsync.dev/owner"], "jetsync");
+    assert_eq!(after["config"]["max_age"], json!(3_600_000_000_000u64));
+    assert_eq!(
+        jetsync(&url, &["plan", "--detailed-exitcode", "-f", file]).code,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_storage_change_is_a_replacement_that_needs_its_flag() {
+    let server = require_nats!();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "orders.yaml", STREAM);
+    let file = file.to_str().unwrap();
+    assert_eq!(jetsync(&url, &["apply", "-f", file]).code, 0);
+    let client = client(&server).await;
+    client.publish("orders.new", "one".into()).await.unwrap();
+    client.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    write(
+        dir.path(),
+        "orders.yaml",
+        &format!("{STREAM}  storage: memory\n"),
+    );
+    let plan = jetsync(&url, &["plan", "-f", file]);
+    assert!(plan.stdout.contains("-/+ stream/ORDERS"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("storage: file → memory  # forces replacement"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("loses: 1 message(s)"),
+        "{}",
+        plan.stdout
+    );
+
+    let refused = jetsync(&url, &["apply", "-f", file]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    let kept = stream_info(&client, "ORDERS").await;
+    assert_eq!(kept["state"]["messages"], 1, "{kept}");
+    assert_eq!(kept["config"]["storage"], "file");
+
+    let replaced = jetsync(&url, &["apply", "--allow-replace", "-f", file]);
+    assert_eq!(replaced.code, 0, "{}", replaced.all());
+    let after = stream_info(&client, "ORDERS").await;
+    assert_eq!(after["config"]["storage"], "memory");
+    assert_eq!(
+        jetsync(&url, &["plan", "--detailed-exitcode", "-f", file]).code,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_consumer_on_a_stream_that_exists_nowhere_is_an_error_and_nothing_is_written() {
+    let server = require_nats!();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "c.yaml",
+        &format!(
+            "{STREAM}---\napiVersion: jetsync.dev/v1alpha1\nkind: Consumer\nmetadata:\n  name: lost\nspec:\n  streamName: NOWHERE\n"
+        ),
+    );
+    let run = jetsync(&url, &["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("neither declared nor on the server"),
+        "{}",
+        run.all()
+    );
+    let client = client(&server).await;
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["error"]["err_code"],
+        10059,
+        "nothing may be written"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "orders.yaml", STREAM);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let url = format!("nats://127.0.0.1:{port}");
+    let plan = jetsync(&url, &["plan", "-f", file.to_str().unwrap()]);
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(
+        plan.stderr.contains("cannot reach the NATS server"),
+        "{}",
+        plan.all()
+    );
+    let diff = jetsync(&url, &["diff", "-f", file.to_str().unwrap()]);
+    assert_eq!(diff.code, 2, "diff errors exit 2: {}", diff.all());
+}
+
+#[tokio::test]
+async fn jetstream_disabled_is_a_clear_error() {
+    let server = require_nats!(NatsServer::builder().jetstream(false));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "orders.yaml", STREAM);
+    let run = jetsync(&server.url(), &["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("JetStream is not enabled"),
+        "{}",
+        run.all()
+    );
+}
+
+#[tokio::test]
+async fn a_field_newer_than_the_server_names_the_field_and_version() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "ttl.yaml",
+        &format!("{STREAM}  allowMsgTtl: true\n"),
+    );
+    let run = jetsync(&server.url(), &["plan", "-f", file.to_str().unwrap()]);
+    if server.version().starts_with("2.10.") {
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(
+            run.stderr.contains("allowMsgTtl needs nats-server 2.11"),
+            "{}",
+            run.all()
+        );
+    } else {
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert_eq!(
+            jetsync(&server.url(), &["apply", "-f", file.to_str().unwrap()]).code,
+            0
+        );
+        let again = jetsync(
+            &server.url(),
+            &["plan", "--detailed-exitcode", "-f", file.to_str().unwrap()],
+        );
+        assert_eq!(again.code, 0, "{}", again.all());
+    }
+}
