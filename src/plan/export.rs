@@ -595,9 +595,9 @@ fn with_suffix(base: &str, suffix: &str) -> String {
 
 /// A valid Kubernetes `metadata.name` (DNS-1123 subdomain) for an asset with
 /// this JetStream name: lowercased, every character other than a letter or
-/// digit (`_` included) replaced by `-`, dashes trimmed from both ends. Deterministic; a name that had to be cut to 253 bytes, or
-/// had nothing usable in it, ends in a hash of the original so that it stays
-/// distinct.
+/// digit (`_` included) replaced by `-`, dashes trimmed from both ends.
+/// Deterministic; a name that had to be cut to 253 bytes, or had nothing
+/// usable in it, ends in a hash of the original so that it stays distinct.
 pub fn object_name(jetstream_name: &str) -> String {
     let mut name = String::with_capacity(jetstream_name.len());
     for character in jetstream_name.chars() {
@@ -672,6 +672,16 @@ impl ExportedSpec {
     }
 }
 
+/// One asset on its way to a document.
+struct Exported {
+    kind: AssetKind,
+    /// The stream, bucket or consumer name.
+    jetstream_name: String,
+    /// What `metadata.name` is made from (a consumer's includes its stream).
+    known_as: String,
+    spec: ExportedSpec,
+}
+
 /// A consumer of a KV bucket's or object store's backing stream belongs to
 /// a client (watchers, ordered consumers), not to the declared state; an
 /// ephemeral consumer (no durable name) has no lasting identity; a consumer
@@ -690,10 +700,11 @@ fn is_exported_consumer(asset: &LiveAsset) -> bool {
 /// Every asset as one multi-document YAML manifest, in address order
 /// (streams, KV buckets, object stores, then consumers), ready to commit.
 /// Consumers of KV and object-store backing streams, ephemeral consumers and
-/// consumers with a `flow_control` ack policy are skipped. `metadata.name` comes from [`object_name`] (consumers:
-/// [`consumer_object_name`]); two assets of one kind that would get the same
-/// name are told apart by a hash of their JetStream names, and `spec.name`
-/// carries the JetStream name wherever `metadata.name` differs from it.
+/// consumers with a `flow_control` ack policy are skipped. `metadata.name`
+/// comes from [`object_name`] (consumers: [`consumer_object_name`]); two
+/// assets of one kind that would get the same name are told apart by a hash
+/// of their JetStream names, and `spec.name` carries the JetStream name
+/// wherever `metadata.name` differs from it.
 ///
 /// Accepts `&[LiveAsset]` as well as the selection of [`select_for_export`].
 /// Consumer values the server copies from their stream's `consumer_limits`
@@ -712,31 +723,21 @@ pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A]) -> String {
         })
         .collect();
 
-    // (kind, JetStream name, name it is known by for metadata.name, spec)
-    let mut exported: Vec<(AssetKind, String, String, ExportedSpec)> = Vec::new();
+    let mut exported: Vec<Exported> = Vec::new();
     for asset in assets {
         let address = &asset.address;
         let config = &asset.config;
-        let entry = match address.kind {
-            AssetKind::Stream => {
-                let name = address.name.clone();
-                (
-                    name.clone(),
-                    name,
-                    ExportedSpec::Stream(stream_spec(config)),
-                )
-            }
-            AssetKind::KeyValue => {
-                let name = address.name.clone();
-                (name.clone(), name, ExportedSpec::KeyValue(kv_spec(config)))
-            }
+        let bucket_or_stream = |spec| Exported {
+            kind: address.kind,
+            jetstream_name: address.name.clone(),
+            known_as: address.name.clone(),
+            spec,
+        };
+        exported.push(match address.kind {
+            AssetKind::Stream => bucket_or_stream(ExportedSpec::Stream(stream_spec(config))),
+            AssetKind::KeyValue => bucket_or_stream(ExportedSpec::KeyValue(kv_spec(config))),
             AssetKind::ObjectStore => {
-                let name = address.name.clone();
-                (
-                    name.clone(),
-                    name,
-                    ExportedSpec::ObjectStore(object_store_spec(config)),
-                )
+                bucket_or_stream(ExportedSpec::ObjectStore(object_store_spec(config)))
             }
             AssetKind::Consumer => {
                 if !is_exported_consumer(asset) {
@@ -744,32 +745,35 @@ pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A]) -> String {
                 }
                 let consumer = address.consumer.clone().unwrap_or_default();
                 let limits = stream_limits.get(&address.name).copied();
-                let spec = consumer_spec_with_limits(&address.name, config, limits);
-                (
-                    consumer.clone(),
-                    format!("{}-{consumer}", address.name),
-                    ExportedSpec::Consumer(spec),
-                )
+                Exported {
+                    kind: AssetKind::Consumer,
+                    known_as: format!("{}-{consumer}", address.name),
+                    jetstream_name: consumer,
+                    spec: ExportedSpec::Consumer(consumer_spec_with_limits(
+                        &address.name,
+                        config,
+                        limits,
+                    )),
+                }
             }
-        };
-        exported.push((address.kind, entry.0, entry.1, entry.2));
+        });
     }
 
     let object_names = unique_object_names(
         exported
             .iter()
-            .map(|(kind, _, known_as, _)| (*kind, known_as.as_str())),
+            .map(|entry| (entry.kind, entry.known_as.as_str())),
     );
     let documents: Vec<Document> = exported
         .into_iter()
         .zip(object_names)
-        .map(|((kind, jetstream_name, _, mut spec), object_name)| {
-            spec.name_unless(&object_name, &jetstream_name);
+        .map(|(mut entry, object_name)| {
+            entry.spec.name_unless(&object_name, &entry.jetstream_name);
             Document {
                 api_version: API_VERSION,
-                kind: kind.manifest_kind(),
+                kind: entry.kind.manifest_kind(),
                 metadata: DocumentMetadata { name: object_name },
-                spec,
+                spec: entry.spec,
             }
         })
         .collect();

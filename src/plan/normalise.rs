@@ -230,6 +230,12 @@ pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Valu
     if map.get("priority_policy").and_then(Value::as_str) == Some("pinned_client") {
         fill(&mut map, "priority_timeout", json!(120_000_000_000u64));
     }
+    // Clients write the sample frequency as "50" or "50%"; the server keeps
+    // the string as given.
+    if let Some(Value::String(frequency)) = map.get("sample_freq") {
+        let number = frequency.trim_end_matches('%').to_string();
+        map.insert("sample_freq".into(), json!(number));
+    }
     if integer(&map, "max_deliver") == 0 {
         map.insert("max_deliver".into(), json!(-1));
     }

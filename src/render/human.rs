@@ -8,6 +8,7 @@ use owo_colors::OwoColorize;
 use serde_json::Value;
 
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
+use crate::plan::fields::spec_field;
 use crate::plan::{AssetKind, Holdings};
 use crate::spec::units::{Duration, Size};
 
@@ -143,8 +144,8 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
     }
     match change.action {
         Action::Create => {
-            if let Some(config) = &change.config {
-                render_created(out, change.address.kind, config);
+            if let Some(after) = &change.after {
+                render_created(out, change.address.kind, after);
             }
         }
         _ => {
@@ -165,27 +166,26 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
     }
 }
 
-fn render_created(out: &mut String, _kind: AssetKind, config: &Value) {
-    let Some(map) = config.as_object() else {
-        return;
-    };
-    for (key, value) in map {
-        if key == "name" || key == "durable_name" {
-            continue;
-        }
-        let value = if key == "metadata" {
-            let mut user = value.clone();
-            if let Some(object) = user.as_object_mut() {
-                object.retain(|k, _| !k.starts_with("jetsync.dev/"));
-                if object.is_empty() {
-                    continue;
-                }
+/// A created asset's declared fields that differ from the server defaults,
+/// in the spec's names and units.
+fn render_created(out: &mut String, kind: AssetKind, after: &Value) {
+    let name = after.get("name").cloned().unwrap_or(Value::Null);
+    let mut minimal = serde_json::json!({ "name": name });
+    if kind == AssetKind::Consumer {
+        minimal["durable_name"] = name.clone();
+        minimal["ack_policy"] = serde_json::json!("explicit");
+    }
+    let defaults = crate::plan::normalise::comparable(kind, &minimal, None);
+    for difference in crate::plan::normalise::differences(after, &defaults) {
+        let value = match (kind, difference.field.as_str(), &difference.desired) {
+            (_, _, Value::Null) => continue,
+            // Buckets say `compression: true` for s2.
+            (AssetKind::KeyValue | AssetKind::ObjectStore, "compression", value) => {
+                (value == "s2").to_string()
             }
-            user
-        } else {
-            value.clone()
+            (_, field, value) => display_value(field, value),
         };
-        let _ = writeln!(out, "      {key}: {}", display_value(key, &value));
+        let _ = writeln!(out, "      {}: {value}", spec_field(kind, &difference.field));
     }
 }
 
