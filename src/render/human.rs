@@ -185,7 +185,11 @@ fn render_created(out: &mut String, kind: AssetKind, after: &Value) {
             }
             (_, field, value) => display_value(field, value),
         };
-        let _ = writeln!(out, "      {}: {value}", spec_field(kind, &difference.field));
+        let _ = writeln!(
+            out,
+            "      {}: {value}",
+            spec_field(kind, &difference.field)
+        );
     }
 }
 
