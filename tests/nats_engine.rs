@@ -453,3 +453,157 @@ async fn a_field_newer_than_the_server_names_the_field_and_version() {
         assert_eq!(again.code, 0, "{}", again.all());
     }
 }
+
+const SECRET: &str = "s3cr3t-Pa55word";
+
+#[tokio::test]
+async fn refused_credentials_are_a_clear_error_that_never_shows_the_password() {
+    let server = require_nats!(NatsServer::builder().config_extra(format!(
+        "authorization {{ user: app, password: \"{SECRET}\" }}\n"
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "orders.yaml", STREAM);
+    let run = jetsync(
+        &server.url(),
+        &[
+            "plan",
+            "--user",
+            "app",
+            "--password",
+            "wrong-Pa55word",
+            "-f",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("refused authentication"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("wrong-Pa55word"), "{}", run.all());
+
+    let ok = jetsync(
+        &server.url(),
+        &[
+            "apply",
+            "--user",
+            "app",
+            "--password",
+            SECRET,
+            "-f",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ok.code, 0, "{}", ok.all());
+    assert!(!ok.all().contains(SECRET), "{}", ok.all());
+}
+
+#[tokio::test]
+async fn a_natsconnection_document_with_file_secrets_is_used_for_its_assets() {
+    let server = require_nats!(NatsServer::builder().config_extra(format!(
+        "authorization {{ user: app, password: \"{SECRET}\" }}\n"
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "password.txt", &format!("{SECRET}\n"));
+    let file = write(
+        dir.path(),
+        "all.yaml",
+        &format!(
+            "apiVersion: jetsync.dev/v1alpha1\nkind: NatsConnection\nmetadata:\n  name: local\nspec:\n  servers: [\"{}\"]\n  auth:\n    userPassword:\n      user: app\n      password:\n        file: password.txt\n---\n{}  connection: local\n",
+            server.url(),
+            STREAM
+        ),
+    );
+    // The --server flag points nowhere useful: the profile must be used.
+    let run = jetsync(
+        "nats://127.0.0.1:1",
+        &["apply", "-f", file.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("stream/ORDERS: created"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains(SECRET), "{}", run.all());
+}
+
+#[tokio::test]
+async fn a_wrong_jetstream_domain_is_a_clear_error() {
+    let server = require_nats!(NatsServer::builder().domain("hub"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "orders.yaml", STREAM);
+    let wrong = jetsync(
+        &server.url(),
+        &["plan", "--js-domain", "spoke", "-f", file.to_str().unwrap()],
+    );
+    assert_eq!(wrong.code, 1, "{}", wrong.all());
+    assert!(wrong.stderr.contains("domain \"spoke\""), "{}", wrong.all());
+    let right = jetsync(
+        &server.url(),
+        &["apply", "--js-domain", "hub", "-f", file.to_str().unwrap()],
+    );
+    assert_eq!(right.code, 0, "{}", right.all());
+}
+
+#[tokio::test]
+async fn export_of_a_hand_made_server_validates_adopts_and_plans_nothing() {
+    let server = require_nats!();
+    let client = client(&server).await;
+    let js = async_nats::jetstream::new(client.clone());
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "HAND".into(),
+        subjects: vec!["hand.>".into()],
+        max_age: Duration::from_secs(3600),
+        max_messages_per_subject: 10,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    js.create_key_value(async_nats::jetstream::kv::Config {
+        bucket: "settings".into(),
+        history: 3,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let stream = js.get_stream("HAND").await.unwrap();
+    stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some("reader".into()),
+            max_deliver: 4,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let exported = dir.path().join("live.yaml");
+    let path = exported.to_str().unwrap();
+    let export = jetsync(&server.url(), &["export", "--all", "--out", path]);
+    assert_eq!(export.code, 0, "{}", export.all());
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(
+        text.contains("kind: KeyValue") && text.contains("kind: Consumer"),
+        "{text}"
+    );
+
+    let validate = Command::new(env!("CARGO_BIN_EXE_jetsync"))
+        .args(["validate", "-f", path])
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
+    let adopt = jetsync(&server.url(), &["apply", "--adopt", "-f", path]);
+    assert_eq!(adopt.code, 0, "{}", adopt.all());
+    assert!(adopt.stdout.contains("adopted"), "{}", adopt.all());
+    let plan = jetsync(&server.url(), &["plan", "--detailed-exitcode", "-f", path]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    // Now managed: a plain export (managed only) has them too.
+    let managed = jetsync(&server.url(), &["export"]);
+    assert!(managed.stdout.contains("name: HAND"), "{}", managed.all());
+}
