@@ -158,10 +158,7 @@ async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result
             delete(api, address, options).await?;
             create_consumer(api, address, needs_config()?, "create", options).await
         }
-        (_, Action::Create) => {
-            let subject = format!("STREAM.CREATE.{}", address.stream_name());
-            call(api, &subject, needs_config()?, options).await
-        }
+        (_, Action::Create) => create_stream(api, address, needs_config()?, options).await,
         (_, Action::Update | Action::Adopt) if !forces(change) => {
             let subject = format!("STREAM.UPDATE.{}", address.stream_name());
             call(api, &subject, needs_config()?, options).await
@@ -169,10 +166,28 @@ async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result
         (_, Action::Delete) => delete(api, address, options).await,
         (_, _) => {
             delete(api, address, options).await?;
-            let subject = format!("STREAM.CREATE.{}", address.stream_name());
-            call(api, &subject, needs_config()?, options).await
+            create_stream(api, address, needs_config()?, options).await
         }
     }
+}
+
+/// Creates a stream. A stream cannot be created sealed: it is created open
+/// and sealed by an update right after.
+async fn create_stream(
+    api: &JsApi,
+    address: &Address,
+    config: &Value,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    let create = format!("STREAM.CREATE.{}", address.stream_name());
+    if config.get("sealed") != Some(&Value::Bool(true)) {
+        return call(api, &create, config, options).await;
+    }
+    let mut open = config.clone();
+    open["sealed"] = Value::Bool(false);
+    call(api, &create, &open, options).await?;
+    let update = format!("STREAM.UPDATE.{}", address.stream_name());
+    call(api, &update, config, options).await
 }
 
 /// A change that cannot be made in place (replace, or adopt with such a field).

@@ -242,15 +242,15 @@ fn plan_options(
     args: &EngineArgs,
     connection: &Connection,
     targets: &Option<BTreeSet<Address>>,
-) -> PlanOptions {
-    PlanOptions {
+) -> Result<PlanOptions, String> {
+    Ok(PlanOptions {
         owner: args.owner.clone(),
         prune: args.prune,
         adopt: args.adopt,
         allow_replace: args.allow_replace,
-        server: engine::server_version(connection),
+        server: engine::server_version(connection)?,
         targets: targets.clone(),
-    }
+    })
 }
 
 fn target_label(connection: &Connection) -> String {
@@ -298,7 +298,13 @@ async fn plan_all(args: &EngineArgs, manifests: &Manifests, color: bool) -> Opti
                 return None;
             }
         };
-        let plan_options = plan_options(args, &connection, &targets);
+        let plan_options = match plan_options(args, &connection, &targets) {
+            Ok(options) => options,
+            Err(message) => {
+                error(message);
+                return None;
+            }
+        };
         let plan = match engine::observe_and_plan(&connection, &group.assets, &plan_options).await {
             Ok((_, plan)) => plan,
             Err(e) => {

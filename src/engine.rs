@@ -55,8 +55,13 @@ pub fn live_assets(state: &LiveState) -> Vec<LiveAsset> {
 }
 
 /// The connected server's version, as the plan needs it.
-pub fn server_version(connection: &Connection) -> ServerVersion {
-    ServerVersion::parse(&connection.server.version).unwrap_or_default()
+pub fn server_version(connection: &Connection) -> Result<ServerVersion, String> {
+    ServerVersion::parse(&connection.server.version).map_err(|error| {
+        format!(
+            "cannot read the server's version `{}`: {error}",
+            connection.server.version
+        )
+    })
 }
 
 /// Observes the server and plans `desired` against it.

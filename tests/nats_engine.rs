@@ -607,3 +607,22 @@ async fn export_of_a_hand_made_server_validates_adopts_and_plans_nothing() {
     let managed = jetsync(&server.url(), &["export"]);
     assert!(managed.stdout.contains("name: HAND"), "{}", managed.all());
 }
+
+#[tokio::test]
+async fn a_sealed_stream_is_created_then_sealed_and_then_plans_nothing() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "sealed.yaml",
+        &format!("{STREAM}  sealed: true\n"),
+    );
+    let path = file.to_str().unwrap();
+    let apply = jetsync(&server.url(), &["apply", "-f", path]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let client = client(&server).await;
+    let info = stream_info(&client, "ORDERS").await;
+    assert_eq!(info["config"]["sealed"], true, "{info}");
+    let plan = jetsync(&server.url(), &["plan", "--detailed-exitcode", "-f", path]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+}

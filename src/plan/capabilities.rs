@@ -221,7 +221,10 @@ pub fn unsupported_fields(
                 }
             }
             for (field, value, since) in CONSUMER_VALUES {
-                if map.get(field).and_then(Value::as_str) == Some(value) {
+                let field_known = CONSUMER_FIELDS
+                    .iter()
+                    .all(|(newer, since)| *newer != field || server >= since);
+                if field_known && map.get(field).and_then(Value::as_str) == Some(value) {
                     check(field.to_string(), since, Some(value));
                 }
             }
@@ -456,6 +459,19 @@ mod tests {
             "priorityPolicy: prioritized needs nats-server 2.12"
         );
         assert!(unsupported_fields(AssetKind::Consumer, &config, &v("2.12.0")).is_empty());
+    }
+
+    #[test]
+    fn a_field_the_server_does_not_know_at_all_is_reported_once_not_again_for_its_value() {
+        let config =
+            json!({"name": "c", "priority_groups": ["g"], "priority_policy": "prioritized"});
+        let found = unsupported_fields(AssetKind::Consumer, &config, &v("2.10.26"));
+        assert_eq!(fields(&found), ["priority_groups", "priority_policy"]);
+        assert!(
+            found
+                .iter()
+                .all(|u| u.value.is_none() && u.since == v("2.11.0"))
+        );
     }
 
     #[test]

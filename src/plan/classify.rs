@@ -317,7 +317,11 @@ fn at(diagnostic: Diagnostic, declared_at: &DeclaredAt) -> Diagnostic {
 fn supported(asset: &DesiredAsset, options: &PlanOptions, plan: &mut Plan) -> bool {
     let unsupported =
         capabilities::unsupported_fields(asset.address.kind, &asset.config, &options.server);
+    let mut reported = BTreeSet::new();
     for field in &unsupported {
+        if !reported.insert(field.message(asset.address.kind)) {
+            continue; // two wire fields of one spec field (KV limitMarkerTtl)
+        }
         let top = field
             .json_field
             .split(['.', '['])

@@ -150,6 +150,17 @@ pub fn normalise_stream(config: &Value) -> Value {
     if map.get("allow_msg_schedules") == Some(&json!(true)) {
         map.insert("allow_rollup_hdrs".into(), json!(true));
     }
+    if integer(&map, "subject_delete_marker_ttl") > 0 {
+        map.insert("deny_purge".into(), json!(false));
+    }
+    // Sealing locks a stream down: the server sets these with it.
+    if map.get("sealed") == Some(&json!(true)) {
+        map.insert("deny_delete".into(), json!(true));
+        map.insert("deny_purge".into(), json!(true));
+        map.insert("discard".into(), json!("new"));
+        map.insert("max_age".into(), json!(0));
+        map.insert("allow_rollup_hdrs".into(), json!(false));
+    }
     let subjects_empty = map
         .get("subjects")
         .and_then(Value::as_array)
