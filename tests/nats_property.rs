@@ -44,8 +44,8 @@ impl Rng {
 fn duration(rng: &mut Rng, min_secs: u64, max_secs: u64) -> String {
     let secs = min_secs + rng.below(max_secs - min_secs + 1);
     match rng.below(3) {
-        0 if secs % 3600 == 0 => format!("{}h", secs / 3600),
-        1 if secs % 60 == 0 => format!("{}m", secs / 60),
+        0 if secs.is_multiple_of(3600) => format!("{}h", secs / 3600),
+        1 if secs.is_multiple_of(60) => format!("{}m", secs / 60),
         _ => format!("{secs}s"),
     }
 }
