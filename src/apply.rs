@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::nats::JsApi;
 use crate::nats::error::ApiRequestError;
-use crate::plan::classify::{Action, Change, Plan};
+use crate::plan::classify::{Action, Change, PAUSE_FIELD, Plan};
 use crate::plan::{Address, AssetKind};
 
 /// How to apply.
@@ -151,7 +151,15 @@ async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result
             create_consumer(api, address, needs_config()?, "create", options).await
         }
         (AssetKind::Consumer, Action::Update | Action::Adopt) if !forces(change) => {
-            create_consumer(api, address, needs_config()?, "update", options).await
+            let pause = change.diff.iter().any(|f| f.json_field == PAUSE_FIELD);
+            let others = change.diff.iter().any(|f| f.json_field != PAUSE_FIELD);
+            if others || change.action == Action::Adopt {
+                create_consumer(api, address, needs_config()?, "update", options).await?;
+            }
+            if pause {
+                pause_consumer(api, address, needs_config()?, options).await?;
+            }
+            Ok(())
         }
         (AssetKind::Consumer, Action::Delete) => delete(api, address, options).await,
         (AssetKind::Consumer, _) => {
@@ -205,6 +213,23 @@ async fn create_consumer(
     let name = address.consumer.as_deref().unwrap_or_default();
     let body = json!({ "stream_name": address.name, "config": config, "action": action });
     let subject = format!("CONSUMER.CREATE.{}.{name}", address.name);
+    call(api, &subject, &body, options).await
+}
+
+/// Sets (or clears) a consumer's pause through the PAUSE API: a plain
+/// update would reset it.
+async fn pause_consumer(
+    api: &JsApi,
+    address: &Address,
+    config: &Value,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    let name = address.consumer.as_deref().unwrap_or_default();
+    let body = match config.get(PAUSE_FIELD) {
+        Some(until) => json!({ "pause_until": until }),
+        None => json!({}),
+    };
+    let subject = format!("CONSUMER.PAUSE.{}.{name}", address.name);
     call(api, &subject, &body, options).await
 }
 

@@ -218,7 +218,9 @@ pub fn main() -> ExitCode {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            std::io::stdout().is_terminal()
+                && std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
         }
     };
     let status = match cli.command {

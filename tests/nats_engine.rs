@@ -626,3 +626,61 @@ async fn a_sealed_stream_is_created_then_sealed_and_then_plans_nothing() {
     let plan = jetsync(&server.url(), &["plan", "--detailed-exitcode", "-f", path]);
     assert_eq!(plan.code, 0, "{}", plan.all());
 }
+
+#[tokio::test]
+async fn a_consumer_pause_is_set_changed_and_lifted_through_the_pause_api() {
+    let server = require_nats!();
+    if server.version().starts_with("2.10.") {
+        eprintln!("consumer pause needs nats-server 2.11");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let consumer = "---\napiVersion: jetsync.dev/v1alpha1\nkind: Consumer\nmetadata:\n  name: worker\nspec:\n  streamName: ORDERS\n  ackWait: 20s\n";
+    let file = write(
+        dir.path(),
+        "c.yaml",
+        &format!("{STREAM}{consumer}  pauseUntil: \"2099-01-01T00:00:00Z\"\n"),
+    );
+    let path = file.to_str().unwrap();
+    let client = client(&server).await;
+    let paused = |info: &Value| info["paused"].as_bool().unwrap_or(false);
+
+    assert_eq!(jetsync(&server.url(), &["apply", "-f", path]).code, 0);
+    let info = api(&client, "CONSUMER.INFO.ORDERS.worker", Value::Null).await;
+    assert!(paused(&info), "{info}");
+    assert_eq!(
+        jetsync(&server.url(), &["plan", "--detailed-exitcode", "-f", path]).code,
+        0
+    );
+
+    write(
+        dir.path(),
+        "c.yaml",
+        &format!("{STREAM}{consumer}  pauseUntil: \"2098-06-01T02:00:00+02:00\"\n"),
+    );
+    let plan = jetsync(&server.url(), &["plan", "-f", path]);
+    assert!(plan.stdout.contains("pauseUntil:"), "{}", plan.all());
+    assert_eq!(jetsync(&server.url(), &["apply", "-f", path]).code, 0);
+    let info = api(&client, "CONSUMER.INFO.ORDERS.worker", Value::Null).await;
+    assert!(
+        info["config"]["pause_until"]
+            .as_str()
+            .unwrap()
+            .starts_with("2098-06-01T"),
+        "{info}"
+    );
+    assert_eq!(info["config"]["ack_wait"], json!(20_000_000_000u64));
+    assert_eq!(
+        jetsync(&server.url(), &["plan", "--detailed-exitcode", "-f", path]).code,
+        0
+    );
+
+    write(dir.path(), "c.yaml", &format!("{STREAM}{consumer}"));
+    assert_eq!(jetsync(&server.url(), &["apply", "-f", path]).code, 0);
+    let info = api(&client, "CONSUMER.INFO.ORDERS.worker", Value::Null).await;
+    assert!(!paused(&info), "{info}");
+    assert_eq!(
+        jetsync(&server.url(), &["plan", "--detailed-exitcode", "-f", path]).code,
+        0
+    );
+}

@@ -372,7 +372,10 @@ fn classify(
         });
     };
     let before = comparable(kind, &live.config, stream_limits);
-    let diff = field_changes(kind, &before, &after, &options.server);
+    let mut diff = field_changes(kind, &before, &after, &options.server);
+    if kind == AssetKind::Consumer {
+        diff.extend(pause_change(&asset.config, &live.config));
+    }
     let owner = ownership::owner_of(&live.config);
     let managed = owner == Some(options.owner.as_str());
     if managed && diff.is_empty() {
@@ -479,6 +482,32 @@ fn field_changes(
         })
         .collect()
 }
+
+/// A consumer's pause is not part of its config comparison (an update
+/// resets it; it changes through the PAUSE API): compared here by instant.
+fn pause_change(desired: &Value, live: &Value) -> Option<FieldChange> {
+    let instant = |config: &Value| {
+        config
+            .get("pause_until")
+            .and_then(Value::as_str)
+            .and_then(crate::spec::validate::rfc3339_unix_nanos)
+    };
+    if instant(desired) == instant(live) {
+        return None;
+    }
+    let value = |config: &Value| config.get("pause_until").cloned().unwrap_or(Value::Null);
+    Some(FieldChange {
+        path: "pauseUntil".into(),
+        json_field: PAUSE_FIELD.into(),
+        before: value(live),
+        after: value(desired),
+        forces_replacement: false,
+        reason: None,
+    })
+}
+
+/// The consumer config field changed through the PAUSE API.
+pub const PAUSE_FIELD: &str = "pause_until";
 
 fn forcing_fields(diff: &[FieldChange]) -> String {
     diff.iter()

@@ -137,6 +137,13 @@ pub fn validate(object_name: &str, spec: &AssetSpec) -> Vec<Problem> {
 /// True for an RFC 3339 timestamp as nats-server parses it:
 /// `YYYY-MM-DDTHH:MM:SS(.fraction)?(Z|±HH:MM)`, with real calendar dates.
 pub fn rfc3339_is_valid(text: &str) -> bool {
+    rfc3339_unix_nanos(text).is_some()
+}
+
+/// Nanoseconds since the Unix epoch of a strict RFC 3339 timestamp
+/// (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`), or None when it is not one.
+/// Two spellings of one instant give the same number.
+pub fn rfc3339_unix_nanos(text: &str) -> Option<i128> {
     let bytes = text.as_bytes();
     let number = |range: std::ops::Range<usize>| -> Option<u32> {
         let digits = bytes.get(range)?;
@@ -147,22 +154,20 @@ pub fn rfc3339_is_valid(text: &str) -> bool {
         })
     };
     let separator_at = |index: usize, expected: u8| bytes.get(index) == Some(&expected);
-    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
-        number(0..4),
-        number(5..7),
-        number(8..10),
-        number(11..13),
-        number(14..16),
-        number(17..19),
-    ) else {
-        return false;
-    };
+    let (year, month, day, hour, minute, second) = (
+        number(0..4)?,
+        number(5..7)?,
+        number(8..10)?,
+        number(11..13)?,
+        number(14..16)?,
+        number(17..19)?,
+    );
     let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
     if !separators
         .iter()
         .all(|(index, byte)| separator_at(*index, *byte))
     {
-        return false;
+        return None;
     }
     if !(1..=12).contains(&month)
         || day == 0
@@ -171,37 +176,64 @@ pub fn rfc3339_is_valid(text: &str) -> bool {
         || minute > 59
         || second > 59
     {
-        return false;
+        return None;
     }
     let mut rest = &bytes[19..];
+    let mut nanos: i128 = 0;
     if let Some(fraction) = rest.strip_prefix(b".") {
         let digits = fraction
             .iter()
             .take_while(|byte| byte.is_ascii_digit())
             .count();
         if digits == 0 {
-            return false;
+            return None;
+        }
+        for position in 0..9 {
+            let digit = fraction.get(position).filter(|_| position < digits);
+            nanos = nanos * 10 + digit.map_or(0, |d| i128::from(d - b'0'));
         }
         rest = &fraction[digits..];
     }
     let two_digits = |high: &u8, low: &u8| {
         (high.is_ascii_digit() && low.is_ascii_digit()).then(|| (high - b'0') * 10 + (low - b'0'))
     };
-    match rest {
-        b"Z" => true,
+    let offset_seconds: i128 = match rest {
+        b"Z" => 0,
         [
-            b'+' | b'-',
+            sign @ (b'+' | b'-'),
             hour_high,
             hour_low,
             b':',
             minute_high,
             minute_low,
-        ] => matches!(
-            (two_digits(hour_high, hour_low), two_digits(minute_high, minute_low)),
-            (Some(hours), Some(minutes)) if hours <= 23 && minutes <= 59
-        ),
-        _ => false,
-    }
+        ] => match (
+            two_digits(hour_high, hour_low),
+            two_digits(minute_high, minute_low),
+        ) {
+            (Some(hours), Some(minutes)) if hours <= 23 && minutes <= 59 => {
+                let seconds = i128::from(hours) * 3600 + i128::from(minutes) * 60;
+                if *sign == b'+' { seconds } else { -seconds }
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let days = days_from_civil(i128::from(year), i128::from(month), i128::from(day));
+    let seconds =
+        days * 86_400 + i128::from(hour) * 3600 + i128::from(minute) * 60 + i128::from(second)
+            - offset_seconds;
+    Some(seconds * 1_000_000_000 + nanos)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {
@@ -1771,6 +1803,25 @@ fn discard_name(discard: DiscardPolicy) -> &'static str {
     match discard {
         DiscardPolicy::Old => "old",
         DiscardPolicy::New => "new",
+    }
+}
+
+#[cfg(test)]
+mod rfc3339_tests {
+    use super::rfc3339_unix_nanos;
+
+    #[test]
+    fn one_instant_written_two_ways_gives_one_number() {
+        assert_eq!(rfc3339_unix_nanos("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            rfc3339_unix_nanos("2030-01-01T02:00:00+02:00"),
+            rfc3339_unix_nanos("2030-01-01T00:00:00.000000000Z")
+        );
+        assert_eq!(
+            rfc3339_unix_nanos("2000-03-01T00:00:00.5Z"),
+            Some(951_868_800_500_000_000)
+        );
+        assert_eq!(rfc3339_unix_nanos("2000-02-30T00:00:00Z"), None);
     }
 }
 
