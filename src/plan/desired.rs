@@ -38,8 +38,26 @@ pub fn desired_assets(documents: &[Declared]) -> Vec<DesiredAsset> {
 }
 
 fn desired_asset(declared: &Declared) -> Option<DesiredAsset> {
-    let name = declared.asset_name();
-    let (address, config) = match &declared.spec {
+    let position = declared.origin.root.position;
+    let declared_at = DeclaredAt {
+        file: declared.origin.source.name.clone(),
+        line: position.line,
+        column: position.column,
+    };
+    let mut asset = desired_from_spec(&declared.spec, declared.asset_name(), declared_at)?;
+    asset.labels = declared.metadata.labels.clone();
+    Some(asset)
+}
+
+/// The desired asset of one spec whose JetStream name is `name` (the
+/// controller builds these from custom resources; `declared_at` then names
+/// the resource). None for a `NatsConnection`.
+pub fn desired_from_spec(
+    spec: &AssetSpec,
+    name: &str,
+    declared_at: DeclaredAt,
+) -> Option<DesiredAsset> {
+    let (address, config) = match spec {
         AssetSpec::Stream(spec) => (Address::stream(name), wire::stream_config(name, spec)),
         AssetSpec::KeyValue(spec) => (Address::kv(name), wire::kv_stream_config(name, spec)),
         AssetSpec::ObjectStore(spec) => (
@@ -52,19 +70,14 @@ fn desired_asset(declared: &Declared) -> Option<DesiredAsset> {
         ),
         AssetSpec::NatsConnection(_) => return None,
     };
-    let policies = declared.spec.policies()?;
-    let position = declared.origin.root.position;
+    let policies = spec.policies()?;
     Some(DesiredAsset {
         address,
         config,
         adopt: policies.adopt(),
         allow_replace: policies.on_immutable_change() == OnImmutableChange::Recreate,
-        declared_at: DeclaredAt {
-            file: declared.origin.source.name.clone(),
-            line: position.line,
-            column: position.column,
-        },
-        labels: declared.metadata.labels.clone(),
+        declared_at,
+        labels: BTreeMap::new(),
         connection: policies.connection().map(str::to_string),
     })
 }
