@@ -131,8 +131,28 @@ pub struct EngineArgs {
     /// Plan only these assets, e.g. `stream/ORDERS`, `consumer/ORDERS/worker`, `kv/config` (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<String>,
+    /// Plan only manifests whose labels match, e.g. `-l team=orders` (repeatable; all must match).
+    /// Like --target, a selection never prunes outside itself.
+    #[arg(short = 'l', long = "selector", value_name = "KEY=VALUE")]
+    pub selectors: Vec<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanOutput::Human)]
+    pub output: PlanOutput,
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+/// How plan, diff and apply print the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanOutput {
+    /// Coloured text with `+ ~ -/+ -` marks, for people.
+    Human,
+    /// The JSON plan document (`jetsync schema --plan` describes it).
+    Json,
+    /// A pull-request comment body.
+    Markdown,
+    /// GitHub Actions annotations, and the markdown appended to `$GITHUB_STEP_SUMMARY`.
+    Github,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +162,10 @@ struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Save the plan (the JSON document with a fingerprint of the live state)
+    /// for `jetsync apply FILE`, which applies exactly it or refuses when stale.
+    #[arg(long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -225,7 +249,12 @@ pub fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Validate(args) => validate(args, color),
-        Command::Plan(args) => commands::plan(&args.engine, args.detailed_exitcode, color),
+        Command::Plan(args) => commands::plan(
+            &args.engine,
+            args.detailed_exitcode,
+            args.out.as_deref(),
+            color,
+        ),
         Command::Diff(args) => commands::diff(&args, color),
         Command::Apply(args) => commands::apply(&args.engine, args.yes, color),
         Command::Export(args) => {

@@ -7,15 +7,16 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::apply::{self, ApplyOptions, ApplyReport, Outcome};
-use crate::cli::{ConnectionArgs, EngineArgs, ExitStatus};
-use crate::diagnostics::Diagnostic;
+use crate::cli::{ConnectionArgs, EngineArgs, ExitStatus, PlanOutput};
+use crate::diagnostics::{Diagnostic, SourceText};
 use crate::engine;
 use crate::manifest::{self, Declared, Manifests};
 use crate::nats::{self, ConnectOptions, Connection};
-use crate::plan::classify::{Action, Plan, PlanOptions};
+use crate::plan::LiveAsset;
+use crate::plan::classify::{self, Action, Plan, PlanOptions};
 use crate::plan::desired::{DesiredAsset, desired_assets};
 use crate::plan::{Address, export as exporting};
-use crate::render::human;
+use crate::render::{human, json};
 use crate::spec::AssetSpec;
 use crate::spec::connection::{NatsConnectionSpec, SecretSource};
 
@@ -86,23 +87,17 @@ fn parse_targets(targets: &[String]) -> Result<Option<BTreeSet<Address>>, String
     if targets.is_empty() {
         return Ok(None);
     }
-    let mut addresses = BTreeSet::new();
-    for target in targets {
-        let parts: Vec<&str> = target.split('/').collect();
-        let address = match parts.as_slice() {
-            ["stream", name] => Address::stream(name),
-            ["kv", name] => Address::kv(name),
-            ["objectstore", name] => Address::object_store(name),
-            ["consumer", stream, name] => Address::consumer(stream, name),
-            _ => {
-                return Err(format!(
+    targets
+        .iter()
+        .map(|target| {
+            Address::parse(target).ok_or_else(|| {
+                format!(
                     "--target {target}: expected stream/NAME, kv/BUCKET, objectstore/BUCKET or consumer/STREAM/NAME"
-                ));
-            }
-        };
-        addresses.insert(address);
-    }
-    Ok(Some(addresses))
+                )
+            })
+        })
+        .collect::<Result<BTreeSet<_>, _>>()
+        .map(Some)
 }
 
 fn groups(documents: &[Declared]) -> Vec<Group> {
@@ -268,22 +263,58 @@ fn target_label(connection: &Connection) -> String {
 
 /// One planned group, ready to print or apply.
 struct Planned {
+    connection_name: Option<String>,
     connection: Connection,
+    live: Vec<LiveAsset>,
     plan: Plan,
 }
 
-/// Loads, connects and plans every group. Errors are printed; None means
-/// the command failed before anything was written.
-async fn plan_all(args: &EngineArgs, manifests: &Manifests, color: bool) -> Option<Vec<Planned>> {
-    let targets = match parse_targets(&args.targets) {
-        Ok(targets) => targets,
-        Err(message) => {
+/// Parses `key=value` selectors.
+fn parse_selectors(selectors: &[String]) -> Result<Vec<(String, String)>, String> {
+    selectors
+        .iter()
+        .map(|selector| {
+            selector
+                .split_once('=')
+                .filter(|(key, _)| !key.is_empty())
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .ok_or_else(|| format!("--selector {selector}: expected KEY=VALUE"))
+        })
+        .collect()
+}
+
+/// Loads, connects and plans every group. Errors before planning are
+/// printed and give None; errors found by planning stay in the plans.
+async fn plan_all(args: &EngineArgs, manifests: &Manifests) -> Option<Vec<Planned>> {
+    let (targets, selectors) = match (
+        parse_targets(&args.targets),
+        parse_selectors(&args.selectors),
+    ) {
+        (Ok(targets), Ok(selectors)) => (targets, selectors),
+        (Err(message), _) | (_, Err(message)) => {
             error(message);
             return None;
         }
     };
     let mut planned = Vec::new();
-    for group in groups(&manifests.documents) {
+    for mut group in groups(&manifests.documents) {
+        let mut scope = targets.clone();
+        if !selectors.is_empty() {
+            group.assets.retain(|asset| {
+                selectors
+                    .iter()
+                    .all(|(key, value)| asset.labels.get(key) == Some(value))
+            });
+            let selected: BTreeSet<Address> = group
+                .assets
+                .iter()
+                .map(|asset| asset.address.clone())
+                .collect();
+            scope = Some(match scope {
+                Some(targets) => targets.intersection(&selected).cloned().collect(),
+                None => selected,
+            });
+        }
         let options = match group_options(&group, &manifests.documents, &args.connection) {
             Ok(options) => options,
             Err(message) => {
@@ -298,51 +329,121 @@ async fn plan_all(args: &EngineArgs, manifests: &Manifests, color: bool) -> Opti
                 return None;
             }
         };
-        let plan_options = match plan_options(args, &connection, &targets) {
+        let plan_options = match plan_options(args, &connection, &scope) {
             Ok(options) => options,
             Err(message) => {
                 error(message);
                 return None;
             }
         };
-        let plan = match engine::observe_and_plan(&connection, &group.assets, &plan_options).await {
-            Ok((_, plan)) => plan,
+        let live = match connection.observe(&nats::ObserveOptions::default()).await {
+            Ok(live) => engine::live_assets(&live),
             Err(e) => {
                 error(format!("reading the live state: {e}"));
                 return None;
             }
         };
-        print_diagnostics(&plan.diagnostics, color);
-        if plan.has_errors() {
-            error("the plan has errors; nothing was written");
-            return None;
-        }
-        planned.push(Planned { connection, plan });
+        let plan = classify::plan(&group.assets, &live, &plan_options);
+        planned.push(Planned {
+            connection_name: group.connection,
+            connection,
+            live,
+            plan,
+        });
     }
     Some(planned)
 }
 
-fn show(planned: &[Planned], color: bool) {
-    for group in planned {
-        out(&human::render_plan(
-            &group.plan,
-            &target_label(&group.connection),
-            color,
-        ));
+fn document(args: &EngineArgs, manifests: &Manifests, planned: &[Planned]) -> json::PlanDocument {
+    let groups: Vec<json::GroupInput<'_>> = planned
+        .iter()
+        .map(|group| json::GroupInput {
+            connection: group.connection_name.clone(),
+            server: &group.connection.server,
+            live: &group.live,
+            plan: &group.plan,
+        })
+        .collect();
+    let warnings: Vec<Diagnostic> = manifests
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::diagnostics::Severity::Warning)
+        .cloned()
+        .collect();
+    json::document(
+        &groups,
+        &manifests.sources,
+        json::Options {
+            owner: args.owner.clone(),
+            prune: args.prune,
+            adopt: args.adopt,
+            allow_replace: args.allow_replace,
+            targets: args.targets.clone(),
+            selector: args.selectors.clone(),
+        },
+        &warnings,
+    )
+}
+
+/// Prints the plans in the chosen format. Diagnostics go to stderr for
+/// people; the JSON document carries them itself.
+fn show(args: &EngineArgs, manifests: &Manifests, planned: &[Planned], color: bool) {
+    match args.output {
+        PlanOutput::Json => {
+            let document = document(args, manifests, planned);
+            out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&document).expect("plans serialize")
+            ));
+        }
+        PlanOutput::Human | PlanOutput::Markdown | PlanOutput::Github => {
+            for group in planned {
+                print_diagnostics(&group.plan.diagnostics, color);
+                out(&human::render_plan(
+                    &group.plan,
+                    &target_label(&group.connection),
+                    color,
+                ));
+            }
+        }
     }
 }
 
+fn has_errors(planned: &[Planned]) -> bool {
+    planned.iter().any(|group| group.plan.has_errors())
+}
+
+fn has_changes(planned: &[Planned]) -> bool {
+    planned.iter().any(|group| group.plan.has_changes())
+}
+
 /// `jetsync plan`.
-pub fn plan(args: &EngineArgs, detailed: bool, color: bool) -> ExitStatus {
+pub fn plan(args: &EngineArgs, detailed: bool, out_file: Option<&Path>, color: bool) -> ExitStatus {
     let Some(manifests) = load(args, color) else {
         return ExitStatus::Failure;
     };
-    let Some(planned) = runtime().block_on(plan_all(args, &manifests, color)) else {
+    let Some(planned) = runtime().block_on(plan_all(args, &manifests)) else {
         return ExitStatus::Failure;
     };
-    show(&planned, color);
-    let changes = planned.iter().any(|group| group.plan.has_changes());
-    if detailed && changes {
+    show(args, &manifests, &planned, color);
+    if has_errors(&planned) {
+        error("the plan has errors; nothing can be applied");
+        return ExitStatus::Failure;
+    }
+    if let Some(path) = out_file {
+        let document = document(args, &manifests, &planned);
+        let text = serde_json::to_string_pretty(&document).expect("plans serialize");
+        if let Err(e) = std::fs::write(path, format!("{text}\n")) {
+            error(format!("cannot write {}: {e}", path.display()));
+            return ExitStatus::Failure;
+        }
+        eprintln!(
+            "Saved the plan to {}; `jetsync apply {}` applies exactly it.",
+            path.display(),
+            path.display()
+        );
+    }
+    if detailed && has_changes(&planned) {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
@@ -357,11 +458,14 @@ pub fn diff(args: &EngineArgs, color: bool) -> ExitStatus {
     let Some(manifests) = load(args, color) else {
         return codes.error;
     };
-    let Some(planned) = runtime().block_on(plan_all(args, &manifests, color)) else {
+    let Some(planned) = runtime().block_on(plan_all(args, &manifests)) else {
         return codes.error;
     };
-    show(&planned, color);
-    if planned.iter().any(|group| group.plan.has_changes()) {
+    show(args, &manifests, &planned, color);
+    if has_errors(&planned) {
+        return codes.error;
+    }
+    if has_changes(&planned) {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
@@ -416,30 +520,65 @@ fn render_report(report: &ApplyReport) -> String {
     text
 }
 
+/// A saved plan, when the only path given is one.
+fn saved_plan_path(args: &EngineArgs) -> Option<PathBuf> {
+    let mut paths = args.filenames.iter().chain(&args.paths);
+    let (Some(path), None) = (paths.next(), paths.next()) else {
+        return None;
+    };
+    if !path.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    text.trim_start()
+        .starts_with('{')
+        .then(|| path.clone())
+        .filter(|_| text.contains("\"format_version\""))
+}
+
 /// `jetsync apply`.
 pub fn apply(args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
+    if let Some(path) = saved_plan_path(args) {
+        return apply_saved(&path, args, yes, color);
+    }
     let Some(manifests) = load(args, color) else {
         return ExitStatus::Failure;
     };
     let runtime = runtime();
-    let Some(planned) = runtime.block_on(plan_all(args, &manifests, color)) else {
+    let Some(planned) = runtime.block_on(plan_all(args, &manifests)) else {
         return ExitStatus::Failure;
     };
-    show(&planned, color);
-    if !planned.iter().any(|group| group.plan.has_changes()) {
+    show(args, &manifests, &planned, color);
+    if has_errors(&planned) {
+        error("the plan has errors; nothing was written");
+        return ExitStatus::Failure;
+    }
+    let groups: Vec<(&Connection, &Plan)> = planned
+        .iter()
+        .map(|group| (&group.connection, &group.plan))
+        .collect();
+    execute(&runtime, &groups, yes)
+}
+
+/// Asks (on a terminal), applies every group and reports.
+fn execute(
+    runtime: &tokio::runtime::Runtime,
+    groups: &[(&Connection, &Plan)],
+    yes: bool,
+) -> ExitStatus {
+    if !groups.iter().any(|(_, plan)| plan.has_changes()) {
         out("\nNothing to do: the server is as declared.\n");
         return ExitStatus::Success;
     }
-    let interactive = std::io::stdin().is_terminal();
-    if interactive && !yes && !confirm() {
+    if std::io::stdin().is_terminal() && !yes && !confirm() {
         error("apply cancelled; nothing was written");
         return ExitStatus::Failure;
     }
     let mut converged = true;
-    for group in &planned {
+    for (connection, plan) in groups {
         let report = runtime.block_on(apply::apply(
-            group.connection.api(),
-            &group.plan,
+            connection.api(),
+            plan,
             &ApplyOptions::default(),
         ));
         out(&render_report(&report));
@@ -450,6 +589,119 @@ pub fn apply(args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
     } else {
         ExitStatus::Failure
     }
+}
+
+/// What changed between the live state a plan saw and the live state now.
+fn stale_assets(saved: &json::Target, live: &[LiveAsset]) -> Vec<String> {
+    let (_, now) = json::fingerprint(live);
+    let mut changed = Vec::new();
+    for (address, hash) in &now {
+        match saved.assets.get(address) {
+            Some(before) if before == hash => {}
+            Some(_) => changed.push(format!("{address} changed")),
+            None => changed.push(format!("{address} appeared")),
+        }
+    }
+    for address in saved.assets.keys() {
+        if !now.contains_key(address) {
+            changed.push(format!("{address} was deleted"));
+        }
+    }
+    changed
+}
+
+/// `jetsync apply FILE` with a saved plan: exactly that plan, or nothing if
+/// the manifests or the live state changed since it was made.
+fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
+    let document = match std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| json::PlanDocument::from_json(&text))
+    {
+        Ok(document) => document,
+        Err(message) => {
+            error(format!("{}: {message}", path.display()));
+            return ExitStatus::Failure;
+        }
+    };
+    for source in &document.sources {
+        let now = std::fs::read_to_string(&source.file).map(|text| {
+            json::source_digest(&SourceText {
+                name: source.file.clone(),
+                text: text.into(),
+            })
+        });
+        if !matches!(&now, Ok(digest) if digest.sha256 == source.sha256) {
+            error(format!(
+                "plan is stale: {} changed since the plan was made; make a new plan",
+                source.file
+            ));
+            return ExitStatus::Failure;
+        }
+    }
+    let source_paths: Vec<PathBuf> = document
+        .sources
+        .iter()
+        .map(|s| PathBuf::from(&s.file))
+        .collect();
+    let manifests = if source_paths.is_empty() {
+        Manifests::default()
+    } else {
+        manifest::load(&source_paths)
+    };
+    let runtime = runtime();
+    let mut connected = Vec::new();
+    for target in &document.targets {
+        let group = Group {
+            connection: target.connection.clone(),
+            assets: Vec::new(),
+        };
+        let mut flags = args.connection.clone();
+        if flags.servers.is_empty()
+            && std::env::var_os("NATS_URL").is_none()
+            && flags.context.is_none()
+        {
+            flags.servers = vec![target.server.clone()];
+        }
+        let options = match group_options(&group, &manifests.documents, &flags) {
+            Ok(options) => options,
+            Err(message) => {
+                error(message);
+                return ExitStatus::Failure;
+            }
+        };
+        let result = runtime.block_on(async {
+            let connection = connect(&options).await?;
+            let live = connection
+                .observe(&nats::ObserveOptions::default())
+                .await
+                .map_err(|e| format!("reading the live state: {e}"))?;
+            Ok::<_, String>((connection, engine::live_assets(&live)))
+        });
+        let (connection, live) = match result {
+            Ok(pair) => pair,
+            Err(message) => {
+                error(message);
+                return ExitStatus::Failure;
+            }
+        };
+        let stale = stale_assets(target, &live);
+        if !stale.is_empty() {
+            error(format!(
+                "plan is stale: {} since the plan was made; nothing was written; make a new plan",
+                stale.join(", ")
+            ));
+            return ExitStatus::Failure;
+        }
+        let plan = document.changes_for(&target.connection);
+        out(&human::render_plan(
+            &plan,
+            &target_label(&connection),
+            color,
+        ));
+        connected.push((connection, plan));
+    }
+    let groups: Vec<(&Connection, &Plan)> = connected.iter().map(|(c, p)| (c, p)).collect();
+    execute(&runtime, &groups, yes)
 }
 
 /// `jetsync export`.

@@ -16,7 +16,7 @@ use crate::spec::validate::{self, ProblemSeverity};
 use crate::spec::{AssetSpec, Kind};
 
 pub use node::{Node, Position};
-pub use source::read_sources;
+pub use source::{STDIN_NAME, read_sources};
 
 /// The Kubernetes-style metadata jetsync uses from a document.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -156,6 +156,8 @@ pub struct Manifests {
     pub diagnostics: Vec<Diagnostic>,
     /// Number of YAML files read.
     pub files: usize,
+    /// The files read (name and text), for digests of what a plan was made from.
+    pub sources: Vec<SourceText>,
 }
 
 impl Manifests {
@@ -185,6 +187,7 @@ pub fn load(paths: &[PathBuf]) -> Manifests {
 pub fn load_sources(sources: &[SourceText]) -> Manifests {
     let mut manifests = Manifests {
         files: sources.len(),
+        sources: sources.to_vec(),
         ..Manifests::default()
     };
     for source in sources {

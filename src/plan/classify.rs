@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::capabilities::{self, ServerVersion};
@@ -17,7 +17,7 @@ use super::ownership;
 use crate::diagnostics::{Diagnostic, Severity};
 
 /// What applying the plan does to one asset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,
@@ -57,33 +57,33 @@ pub struct PlanOptions {
 }
 
 /// One field that differs.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// The spec field name users write, e.g. `maxAge`.
     pub path: String,
     /// The JetStream config field, e.g. `max_age`.
-    #[serde(skip)]
     pub json_field: String,
     pub before: Value,
     pub after: Value,
     pub forces_replacement: bool,
     /// Why the field forces replacement, when it does.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
 /// The planned action for one asset.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub address: Address,
     pub action: Action,
     /// Why this action, in words.
+    #[serde(rename = "action_reason")]
     pub reason: String,
     /// True when the live asset was changed outside jetsync since jetsync
     /// last applied it: this change corrects drift.
     pub drift: bool,
     /// Why the change will not be made without a flag, when it will not.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
     /// The live config, comparable form.
     pub before: Option<Value>,
@@ -91,13 +91,13 @@ pub struct Change {
     pub after: Option<Value>,
     pub diff: Vec<FieldChange>,
     /// What a delete or replacement destroys.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loses: Option<Holdings>,
     /// The config to send (with ownership markers), for create, update,
-    /// replace and adopt.
-    #[serde(skip)]
+    /// replace and adopt: a saved plan applies exactly this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_at: Option<DeclaredAt>,
 }
 
@@ -109,7 +109,7 @@ impl Change {
 }
 
 /// Counts per action.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
@@ -168,7 +168,7 @@ impl Plan {
 
 /// The order assets are written in: streams, then KV and object stores,
 /// then consumers; deletes in reverse, after everything else.
-fn apply_rank(change: &Change) -> (u8, u8) {
+pub fn apply_rank(change: &Change) -> (u8, u8) {
     let kind = match change.address.kind {
         AssetKind::Stream => 0,
         AssetKind::KeyValue | AssetKind::ObjectStore => 1,

@@ -3,11 +3,11 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The kinds of JetStream asset a plan handles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetKind {
     Stream,
@@ -106,6 +106,22 @@ impl Address {
         }
     }
 
+    /// Parses `stream/NAME`, `kv/BUCKET`, `objectstore/BUCKET` or
+    /// `consumer/STREAM/NAME`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let valid = |name: &&str| !name.is_empty();
+        match parts.as_slice() {
+            ["stream", name] if valid(name) => Some(Self::stream(name)),
+            ["kv", name] if valid(name) => Some(Self::kv(name)),
+            ["objectstore", name] if valid(name) => Some(Self::object_store(name)),
+            ["consumer", stream, name] if valid(stream) && valid(name) => {
+                Some(Self::consumer(stream, name))
+            }
+            _ => None,
+        }
+    }
+
     /// The name of the stream that holds this asset (for a consumer: its stream).
     pub fn stream_name(&self) -> String {
         match self.kind {
@@ -132,8 +148,16 @@ impl Serialize for Address {
     }
 }
 
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Address::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an asset address: `{text}`")))
+    }
+}
+
 /// What an asset holds that deleting it would lose.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holdings {
     /// Messages stored (streams, KV buckets, object stores).
     pub messages: u64,
@@ -157,7 +181,7 @@ pub struct LiveAsset {
 }
 
 /// Where a desired asset was declared, for diagnostics.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeclaredAt {
     pub file: String,
     pub line: u64,

@@ -166,9 +166,15 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
     }
 }
 
-/// A created asset's declared fields that differ from the server defaults,
-/// in the spec's names and units.
 fn render_created(out: &mut String, kind: AssetKind, after: &Value) {
+    for (field, value) in created_fields(kind, after) {
+        let _ = writeln!(out, "      {field}: {value}");
+    }
+}
+
+/// A created asset's declared fields that differ from the server defaults,
+/// as `(spec field, value)` pairs in the spec's names and units.
+pub fn created_fields(kind: AssetKind, after: &Value) -> Vec<(String, String)> {
     let name = after.get("name").cloned().unwrap_or(Value::Null);
     let mut minimal = serde_json::json!({ "name": name });
     if kind == AssetKind::Consumer {
@@ -176,6 +182,7 @@ fn render_created(out: &mut String, kind: AssetKind, after: &Value) {
         minimal["ack_policy"] = serde_json::json!("explicit");
     }
     let defaults = crate::plan::normalise::comparable(kind, &minimal, None);
+    let mut fields = Vec::new();
     for difference in crate::plan::normalise::differences(after, &defaults) {
         let value = match (kind, difference.field.as_str(), &difference.desired) {
             (_, _, Value::Null) => continue,
@@ -185,41 +192,54 @@ fn render_created(out: &mut String, kind: AssetKind, after: &Value) {
             }
             (_, field, value) => display_value(field, value),
         };
-        let _ = writeln!(
-            out,
-            "      {}: {value}",
-            spec_field(kind, &difference.field)
-        );
+        fields.push((spec_field(kind, &difference.field), value));
     }
+    fields
 }
 
 fn render_field(out: &mut String, field: &FieldChange, style: &Style) {
-    let before = display_value(&field.json_field, &field.before);
-    let after = display_value(&field.json_field, &field.after);
     let note = if field.forces_replacement {
         format!("  {}", style.warn("# forces replacement"))
     } else {
         String::new()
     };
-    if before.len() + after.len() <= LONG_VALUE {
+    if !is_long_change(field) {
+        let before = display_value(&field.json_field, &field.before);
+        let after = display_value(&field.json_field, &field.after);
         let _ = writeln!(out, "      {}: {before} → {after}{note}", field.path);
         return;
     }
     let _ = writeln!(out, "      {}:{note}", field.path);
-    let old = pretty(&field.before);
-    let new = pretty(&field.after);
-    let diff = similar::TextDiff::from_lines(&old, &new);
-    for change in diff.iter_all_changes() {
-        let sign = match change.tag() {
-            similar::ChangeTag::Delete => "-",
-            similar::ChangeTag::Insert => "+",
-            similar::ChangeTag::Equal => " ",
-        };
-        let _ = write!(out, "        {sign} {change}");
-        if change.missing_newline() {
-            out.push('\n');
-        }
+    for (sign, line) in value_line_diff(&field.before, &field.after) {
+        let _ = writeln!(out, "        {sign} {line}");
     }
+}
+
+/// True when a field's values are too long for one `before → after` line
+/// and are shown as a line diff of their JSON instead.
+pub fn is_long_change(field: &FieldChange) -> bool {
+    let before = display_value(&field.json_field, &field.before);
+    let after = display_value(&field.json_field, &field.after);
+    before.len() + after.len() > LONG_VALUE
+}
+
+/// The line diff of two values' pretty JSON: `-` removed, `+` added, ` `
+/// unchanged, each with its line (no newline).
+pub fn value_line_diff(before: &Value, after: &Value) -> Vec<(char, String)> {
+    let old = pretty(before);
+    let new = pretty(after);
+    let diff = similar::TextDiff::from_lines(&old, &new);
+    diff.iter_all_changes()
+        .map(|change| {
+            let sign = match change.tag() {
+                similar::ChangeTag::Delete => '-',
+                similar::ChangeTag::Insert => '+',
+                similar::ChangeTag::Equal => ' ',
+            };
+            let line = change.value();
+            (sign, line.strip_suffix('\n').unwrap_or(line).to_string())
+        })
+        .collect()
 }
 
 fn pretty(value: &Value) -> String {

@@ -1,0 +1,282 @@
+//! The JSON plan document: what `--output json` prints and `plan --out`
+//! saves. It is also the saved-plan format: every change carries the exact
+//! config apply will send, and every target the fingerprint of the live
+//! state the plan was made from.
+//!
+//! `format_version` is `MAJOR.MINOR`: a minor bump only adds fields, a major
+//! bump changes or removes them. Readers accept any minor of their major.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::diagnostics::{Diagnostic, Severity, SourceText};
+use crate::plan::classify::{Change, Plan, Summary, apply_rank};
+use crate::plan::{LiveAsset, ownership};
+
+/// The version of this document's format.
+pub const FORMAT_VERSION: &str = "1.0";
+/// The major version readers of this build accept.
+pub const FORMAT_MAJOR: &str = "1";
+
+/// The tool that wrote the document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// The server a plan was made against, and the state it saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// `spec.connection` of the assets planned here; null for the default connection.
+    pub connection: Option<String>,
+    /// Server URL(s), credentials removed.
+    pub server: String,
+    pub server_version: String,
+    pub api_level: u64,
+    pub account: Option<String>,
+    pub domain: Option<String>,
+    /// Hash over every live asset's address and config (an empty server has one too).
+    pub fingerprint: String,
+    /// Each live asset's config hash, to name what changed when the plan is stale.
+    pub assets: BTreeMap<String, String>,
+}
+
+/// A manifest file the plan was made from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceDigest {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// How the plan was asked for.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Options {
+    pub owner: String,
+    pub prune: bool,
+    pub adopt: bool,
+    pub allow_replace: bool,
+    pub targets: Vec<String>,
+    pub selector: Vec<String>,
+}
+
+/// One change in the document: the plan's change plus what JSON readers want.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocumentChange {
+    /// The manifest kind: `Stream`, `Consumer`, `KeyValue`, `ObjectStore`.
+    pub kind: String,
+    /// Terraform-style: replace is `["delete", "create"]`.
+    pub actions: Vec<String>,
+    /// The connection group (see `targets[].connection`).
+    pub connection: Option<String>,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// A diagnostic as JSON readers see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocumentDiagnostic {
+    pub severity: String,
+    pub summary: String,
+    pub detail: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    pub field: Option<String>,
+}
+
+/// The whole document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanDocument {
+    pub format_version: String,
+    pub tool: Tool,
+    /// The first (usually only) target.
+    pub target: Option<Target>,
+    /// Every target, one per connection group.
+    pub targets: Vec<Target>,
+    pub sources: Vec<SourceDigest>,
+    pub options: Options,
+    pub summary: Summary,
+    /// Pending changes: what apply will do that is not correcting drift.
+    pub changes: Vec<DocumentChange>,
+    /// Changes that put back what was changed outside jetsync.
+    pub drift: Vec<DocumentChange>,
+    pub diagnostics: Vec<DocumentDiagnostic>,
+}
+
+/// One planned connection group, as the document needs it.
+pub struct GroupInput<'a> {
+    pub connection: Option<String>,
+    pub server: &'a crate::nats::ServerIdentity,
+    pub live: &'a [LiveAsset],
+    pub plan: &'a Plan,
+}
+
+/// The fingerprint of a live state and each asset's hash.
+pub fn fingerprint(live: &[LiveAsset]) -> (String, BTreeMap<String, String>) {
+    let assets: BTreeMap<String, String> = live
+        .iter()
+        .map(|asset| {
+            (
+                asset.address.to_string(),
+                ownership::config_hash(&asset.config),
+            )
+        })
+        .collect();
+    let mut hasher = Sha256::new();
+    for (address, hash) in &assets {
+        hasher.update(address.as_bytes());
+        hasher.update(b"=");
+        hasher.update(hash.as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hasher.finalize();
+    let fingerprint = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    (fingerprint, assets)
+}
+
+/// The SHA-256 of a source's text.
+pub fn source_digest(source: &SourceText) -> SourceDigest {
+    let digest = Sha256::digest(source.text.as_bytes());
+    SourceDigest {
+        file: source.name.clone(),
+        sha256: digest.iter().map(|byte| format!("{byte:02x}")).collect(),
+    }
+}
+
+fn document_diagnostic(diagnostic: &Diagnostic) -> DocumentDiagnostic {
+    DocumentDiagnostic {
+        severity: match diagnostic.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+        .to_string(),
+        summary: diagnostic.summary.clone(),
+        detail: diagnostic.help.clone(),
+        file: diagnostic.file.clone(),
+        line: diagnostic.line,
+        column: diagnostic.column,
+        field: diagnostic.field.clone(),
+    }
+}
+
+fn document_change(change: &Change, connection: &Option<String>) -> DocumentChange {
+    DocumentChange {
+        kind: change.address.kind.manifest_kind().to_string(),
+        actions: change
+            .action
+            .terraform_actions()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        connection: connection.clone(),
+        change: change.clone(),
+    }
+}
+
+/// Builds the document for planned groups made from `sources`.
+pub fn document(
+    groups: &[GroupInput<'_>],
+    sources: &[SourceText],
+    options: Options,
+    diagnostics: &[Diagnostic],
+) -> PlanDocument {
+    let mut summary = Summary::default();
+    let mut changes = Vec::new();
+    let mut drift = Vec::new();
+    let mut targets = Vec::new();
+    let mut all_diagnostics: Vec<DocumentDiagnostic> =
+        diagnostics.iter().map(document_diagnostic).collect();
+    for group in groups {
+        let (fingerprint, assets) = fingerprint(group.live);
+        targets.push(Target {
+            connection: group.connection.clone(),
+            server: group.server.url_redacted.clone(),
+            server_version: group.server.version.clone(),
+            api_level: group.server.api_level,
+            account: group.server.account.clone(),
+            domain: group.server.domain.clone(),
+            fingerprint,
+            assets,
+        });
+        let group_summary = group.plan.summary();
+        summary.create += group_summary.create;
+        summary.update += group_summary.update;
+        summary.replace += group_summary.replace;
+        summary.delete += group_summary.delete;
+        summary.adopt += group_summary.adopt;
+        summary.drift += group_summary.drift;
+        summary.refused += group_summary.refused;
+        summary.unchanged += group_summary.unchanged;
+        for change in &group.plan.changes {
+            let entry = document_change(change, &group.connection);
+            if change.drift {
+                drift.push(entry);
+            } else {
+                changes.push(entry);
+            }
+        }
+        all_diagnostics.extend(group.plan.diagnostics.iter().map(document_diagnostic));
+    }
+    PlanDocument {
+        format_version: FORMAT_VERSION.to_string(),
+        tool: Tool {
+            name: "jetsync".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        target: targets.first().cloned(),
+        targets,
+        sources: sources
+            .iter()
+            .filter(|source| source.name != crate::manifest::STDIN_NAME)
+            .map(source_digest)
+            .collect(),
+        options,
+        summary,
+        changes,
+        drift,
+        diagnostics: all_diagnostics,
+    }
+}
+
+impl PlanDocument {
+    /// Every change, pending and drift, in apply order for one connection group.
+    pub fn changes_for(&self, connection: &Option<String>) -> Plan {
+        let mut changes: Vec<Change> = self
+            .changes
+            .iter()
+            .chain(&self.drift)
+            .filter(|entry| entry.connection == *connection)
+            .map(|entry| entry.change.clone())
+            .collect();
+        changes.sort_by(|a, b| {
+            apply_rank(a)
+                .cmp(&apply_rank(b))
+                .then_with(|| a.address.cmp(&b.address))
+        });
+        Plan {
+            changes,
+            unchanged: 0,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Parses a saved plan, checking the format's major version.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not a jetsync plan: {e}"))?;
+        let version = value
+            .get("format_version")
+            .and_then(|v| v.as_str())
+            .ok_or("not a jetsync plan: no format_version")?;
+        if version.split('.').next() != Some(FORMAT_MAJOR) {
+            return Err(format!(
+                "plan format {version} is not readable by this jetsync (reads {FORMAT_MAJOR}.x)"
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| format!("not a readable jetsync plan: {e}"))
+    }
+}

@@ -1,0 +1,666 @@
+//! The plan as a pull-request comment, as tfcmt writes them: a status line
+//! first, what is destroyed and what is refused called out before anything
+//! else, the changes grouped by action, each asset's field diffs folded in
+//! `<details>`, diagnostics last — and short enough for GitHub.
+
+use std::fmt::Write;
+
+use super::human::{created_fields, describe_loss, display_value, is_long_change, value_line_diff};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::plan::classify::{Action, Change, FieldChange, Plan};
+
+/// GitHub refuses comments over 65,536 characters; this leaves room for
+/// whatever a workflow adds around the body.
+pub const COMMENT_BUDGET: usize = 60_000;
+
+/// Renders the plans of every target (`(target label, plan)`) and the
+/// diagnostics found outside them as one PR-comment body of at most
+/// [`COMMENT_BUDGET`] bytes. Each plan's own diagnostics are included.
+pub fn render_markdown(plans: &[(String, &Plan)], diagnostics: &[Diagnostic]) -> String {
+    render_markdown_within(plans, diagnostics, COMMENT_BUDGET)
+}
+
+/// [`render_markdown`] with another size budget in bytes (GitHub's step
+/// summary, for one, takes up to 1 MiB). Over budget, the longest diffs are
+/// folded first, then the lists are shortened; the body says so.
+pub fn render_markdown_within(
+    plans: &[(String, &Plan)],
+    diagnostics: &[Diagnostic],
+    budget: usize,
+) -> String {
+    let comment = Comment::new(plans, diagnostics);
+    let mut layout = Layout {
+        folded: vec![false; comment.details.len()],
+        placeholders: true,
+        list_cap: None,
+    };
+    let body = comment.render(&layout);
+    if body.len() <= budget {
+        return body;
+    }
+
+    // Fold the longest diffs first until the rest fits.
+    let mut longest_first: Vec<usize> = (0..comment.details.len()).collect();
+    longest_first.sort_by_key(|&index| std::cmp::Reverse(comment.details[index].full.len()));
+    let mut length = body.len() + NOTE_ALLOWANCE;
+    for index in longest_first {
+        if length <= budget {
+            break;
+        }
+        let detail = &comment.details[index];
+        length = length + detail.placeholder.len() - detail.full.len();
+        layout.folded[index] = true;
+    }
+    let body = comment.render(&layout);
+    if body.len() <= budget {
+        return body;
+    }
+
+    // Every diff folded and still too long: drop the one-line notes, then
+    // shorten every list.
+    layout.folded.fill(true);
+    layout.placeholders = false;
+    let body = comment.render(&layout);
+    if body.len() <= budget {
+        return body;
+    }
+    for cap in [100, 50, 20, 10, 5, 1, 0] {
+        layout.list_cap = Some(cap);
+        let body = comment.render(&layout);
+        if body.len() <= budget {
+            return body;
+        }
+    }
+    let mut body = comment.render(&layout);
+    let tail = "\n\n…cut to fit GitHub's comment limit; run `jetsync plan` for all.\n";
+    let mut end = budget.saturating_sub(tail.len());
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    body.truncate(end);
+    body.push_str(tail);
+    body
+}
+
+/// Room kept for the note saying what was folded.
+const NOTE_ALLOWANCE: usize = 300;
+
+/// What is shown in full and what is folded.
+struct Layout {
+    /// Per detail: replaced by its one-line placeholder.
+    folded: Vec<bool>,
+    /// Show a one-line placeholder for each folded detail.
+    placeholders: bool,
+    /// Show at most this many items of each list.
+    list_cap: Option<usize>,
+}
+
+impl Layout {
+    fn folded_count(&self) -> usize {
+        self.folded.iter().filter(|folded| **folded).count()
+    }
+}
+
+/// One asset's field diffs, in full and folded.
+struct Detail {
+    full: String,
+    placeholder: String,
+}
+
+/// One target's part of the comment.
+struct TargetSection {
+    label: String,
+    unchanged: usize,
+    changes: usize,
+    groups: Vec<(String, Vec<String>)>,
+    /// Indices into [`Comment::details`].
+    details: std::ops::Range<usize>,
+}
+
+/// Every piece of the comment, rendered once; [`Comment::render`] lays them
+/// out under a [`Layout`].
+struct Comment {
+    status: String,
+    facts: String,
+    destroyed: Vec<String>,
+    refused: Vec<String>,
+    targets: Vec<TargetSection>,
+    details: Vec<Detail>,
+    diagnostics: Vec<String>,
+}
+
+impl Comment {
+    fn new(plans: &[(String, &Plan)], diagnostics: &[Diagnostic]) -> Self {
+        let several = plans.len() > 1;
+        let on_target = |label: &str| {
+            if several {
+                format!(" on {}", code(label))
+            } else {
+                String::new()
+            }
+        };
+        let all_diagnostics = reported_diagnostics(plans, diagnostics);
+        let errors = all_diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = all_diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count();
+
+        let mut totals = Totals::default();
+        let mut destroyed = Vec::new();
+        let mut refused = Vec::new();
+        let mut targets = Vec::new();
+        let mut details = Vec::new();
+        for (label, plan) in plans {
+            totals.add(plan);
+            for change in &plan.changes {
+                let destructive = matches!(change.action, Action::Replace | Action::Delete);
+                match &change.refused {
+                    None if destructive => destroyed.push(format!(
+                        "**{}** {}{}: loses {}",
+                        verb(change.action),
+                        code(&change.address.to_string()),
+                        on_target(label),
+                        loss(change)
+                    )),
+                    None => {}
+                    Some(why) => {
+                        let would_lose = if destructive {
+                            format!(" (would lose {})", loss(change))
+                        } else {
+                            String::new()
+                        };
+                        refused.push(format!(
+                            "**{}** {}{}: {}{would_lose}",
+                            verb(change.action),
+                            code(&change.address.to_string()),
+                            on_target(label),
+                            text(why)
+                        ));
+                    }
+                }
+            }
+            let first = details.len();
+            details.extend(plan.changes.iter().filter_map(detail));
+            targets.push(TargetSection {
+                label: label.clone(),
+                unchanged: plan.unchanged,
+                changes: plan.changes.len(),
+                groups: groups(plan),
+                details: first..details.len(),
+            });
+        }
+
+        let icon = if errors > 0 {
+            "❌"
+        } else if !destroyed.is_empty() {
+            "⚠️"
+        } else if totals.changes > 0 {
+            "📝"
+        } else {
+            "✅"
+        };
+        let counts = if totals.changes == 0 {
+            "no changes".to_string()
+        } else {
+            format!(
+                "{} to add, {} to change, {} to replace, {} to destroy",
+                totals.create, totals.change, totals.replace, totals.delete
+            )
+        };
+        let mut facts = Vec::new();
+        if totals.refused > 0 {
+            facts.push(format!("**{} refused**", totals.refused));
+        }
+        if totals.drift > 0 {
+            facts.push(format!("{} changed outside jetsync", totals.drift));
+        }
+        facts.push(format!("{} unchanged", totals.unchanged));
+        if errors > 0 {
+            facts.push(format!("**{}**", count(errors, "error", "errors")));
+        }
+        if warnings > 0 {
+            facts.push(count(warnings, "warning", "warnings"));
+        }
+
+        Comment {
+            status: format!("### {icon} jetsync plan: {counts}"),
+            facts: facts.join(" · "),
+            destroyed,
+            refused,
+            targets,
+            details,
+            diagnostics: all_diagnostics.into_iter().map(diagnostic_item).collect(),
+        }
+    }
+
+    fn render(&self, layout: &Layout) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}\n\n{}\n", self.status, self.facts);
+        let folded = layout.folded_count();
+        if folded > 0 || layout.list_cap.is_some() {
+            let mut note = format!("{} folded", count(folded, "diff", "diffs"));
+            if layout.list_cap.is_some() {
+                note.push_str(" and lists shortened");
+            }
+            let _ = writeln!(
+                out,
+                "> [!NOTE]\n> {note} to fit GitHub's comment limit; run `jetsync plan` for all.\n"
+            );
+        }
+        if !self.destroyed.is_empty() {
+            let _ = writeln!(
+                out,
+                "> [!WARNING]\n> **This plan destroys data.** Applying it deletes or recreates {}; what {} is lost:",
+                count(self.destroyed.len(), "asset", "assets"),
+                if self.destroyed.len() == 1 {
+                    "it holds"
+                } else {
+                    "they hold"
+                }
+            );
+            list(&mut out, "> ", &self.destroyed, layout.list_cap);
+            out.push('\n');
+        }
+        if !self.refused.is_empty() {
+            let _ = writeln!(
+                out,
+                "> [!CAUTION]\n> **{} refused**: `jetsync apply` will not make {} without the flag named:",
+                count(self.refused.len(), "change", "changes"),
+                if self.refused.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                }
+            );
+            list(&mut out, "> ", &self.refused, layout.list_cap);
+            out.push('\n');
+        }
+        for target in &self.targets {
+            let _ = writeln!(out, "**Target:** {}\n", code(&target.label));
+            if target.changes == 0 {
+                let _ = writeln!(
+                    out,
+                    "No changes: {} as declared.\n",
+                    count(target.unchanged, "asset is", "assets are")
+                );
+            }
+            for (title, items) in &target.groups {
+                let _ = writeln!(out, "**{title}** ({})", items.len());
+                list(&mut out, "", items, layout.list_cap);
+                out.push('\n');
+            }
+            let shown: Vec<usize> = target
+                .details
+                .clone()
+                .filter(|&index| !layout.folded[index] || layout.placeholders)
+                .collect();
+            if !shown.is_empty() {
+                out.push_str("**Field changes**\n\n");
+            }
+            for index in shown {
+                let detail = &self.details[index];
+                if layout.folded[index] {
+                    out.push_str(&detail.placeholder);
+                } else {
+                    out.push_str(&detail.full);
+                }
+                out.push('\n');
+            }
+        }
+        if !self.diagnostics.is_empty() {
+            out.push_str("**Diagnostics**\n");
+            list(&mut out, "", &self.diagnostics, layout.list_cap);
+        }
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+        out
+    }
+}
+
+/// Counts over every target, as in the human footer.
+#[derive(Default)]
+struct Totals {
+    changes: usize,
+    create: usize,
+    change: usize,
+    replace: usize,
+    delete: usize,
+    refused: usize,
+    drift: usize,
+    unchanged: usize,
+}
+
+impl Totals {
+    fn add(&mut self, plan: &Plan) {
+        let summary = plan.summary();
+        self.changes += plan.changes.len();
+        self.create += summary.create;
+        self.change += summary.update + summary.adopt;
+        self.replace += summary.replace;
+        self.delete += summary.delete;
+        self.refused += summary.refused;
+        self.drift += summary.drift;
+        self.unchanged += summary.unchanged;
+    }
+}
+
+/// The diagnostics to report: those given and each plan's own, without
+/// repeats, errors and warnings only (notes, such as skipped documents, are
+/// not news in a review).
+pub(crate) fn reported_diagnostics<'a>(
+    plans: &[(String, &'a Plan)],
+    diagnostics: &'a [Diagnostic],
+) -> Vec<&'a Diagnostic> {
+    let mut reported: Vec<&Diagnostic> = Vec::new();
+    let candidates = diagnostics
+        .iter()
+        .chain(plans.iter().flat_map(|(_, plan)| plan.diagnostics.iter()));
+    for diagnostic in candidates {
+        if diagnostic.severity == Severity::Note {
+            continue;
+        }
+        let same = |other: &&Diagnostic| {
+            other.severity == diagnostic.severity
+                && other.summary == diagnostic.summary
+                && other.file == diagnostic.file
+                && other.line == diagnostic.line
+                && other.column == diagnostic.column
+                && other.field == diagnostic.field
+        };
+        if !reported.iter().any(same) {
+            reported.push(diagnostic);
+        }
+    }
+    reported
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Replace => "replace",
+        Action::Delete => "delete",
+        Action::Adopt => "adopt",
+    }
+}
+
+fn mark(action: Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Update | Action::Adopt => "~",
+        Action::Replace => "-/+",
+        Action::Delete => "-",
+    }
+}
+
+fn loss(change: &Change) -> String {
+    match &change.loses {
+        Some(holdings) => text(&describe_loss(change.address.kind, holdings)),
+        None => "what it holds".to_string(),
+    }
+}
+
+/// The grouped lists: creates, updates, replaces, deletes, adoptions, then
+/// drift apart, each item with its reason.
+fn groups(plan: &Plan) -> Vec<(String, Vec<String>)> {
+    let pending = |action: Action| {
+        plan.changes
+            .iter()
+            .filter(|change| !change.drift && change.action == action)
+            .map(list_item)
+            .collect::<Vec<_>>()
+    };
+    let drifted: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|change| change.drift)
+        .map(list_item)
+        .collect();
+    [
+        ("+ Create".to_string(), pending(Action::Create)),
+        ("~ Update in place".to_string(), pending(Action::Update)),
+        ("-/+ Replace".to_string(), pending(Action::Replace)),
+        ("- Delete".to_string(), pending(Action::Delete)),
+        ("~ Adopt".to_string(), pending(Action::Adopt)),
+        (
+            "Drift: changed outside jetsync, apply puts it back".to_string(),
+            drifted,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, items)| !items.is_empty())
+    .collect()
+}
+
+fn list_item(change: &Change) -> String {
+    let mut item = format!(
+        "{} — {}",
+        code(&change.address.to_string()),
+        text(&change.reason)
+    );
+    if change.action != Action::Create && !change.diff.is_empty() {
+        let fields: Vec<String> = change.diff.iter().map(|field| code(&field.path)).collect();
+        let _ = write!(item, ": {}", fields.join(", "));
+    }
+    if change.drift {
+        let _ = write!(item, " ({})", verb(change.action));
+    }
+    if change.refused.is_some() {
+        item.push_str(" — ⛔ **refused**");
+    }
+    item
+}
+
+/// The `<details>` block of one asset's field diffs, if it has any.
+fn detail(change: &Change) -> Option<Detail> {
+    let mut lines: Vec<String> = Vec::new();
+    if change.action == Action::Create {
+        if let Some(after) = &change.after {
+            for (field, value) in created_fields(change.address.kind, after) {
+                lines.push(format!("+ {field}: {value}"));
+            }
+        }
+    } else {
+        for field in &change.diff {
+            field_lines(&mut lines, field);
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let address = change.address.to_string();
+    let what = if change.action == Action::Create {
+        count(lines.len(), "field", "fields")
+    } else {
+        let forcing = change
+            .diff
+            .iter()
+            .filter(|field| field.forces_replacement)
+            .count();
+        let mut what = count(change.diff.len(), "field", "fields");
+        if forcing > 0 {
+            let _ = write!(what, ", {forcing} forcing replacement");
+        }
+        what
+    };
+    let action = if change.drift {
+        "drift"
+    } else {
+        verb(change.action)
+    };
+    let body = lines.join("\n");
+    let fence = "`".repeat(longest_run(&body, '`').max(2) + 1);
+    let full = format!(
+        "<details><summary><code>{} {}</code> {action}: {what}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n",
+        mark(change.action),
+        html(&address),
+    );
+    let placeholder = format!(
+        "- {} {action}: {what}, diff folded ({})\n",
+        code(&address),
+        count(lines.len(), "line", "lines")
+    );
+    Some(Detail { full, placeholder })
+}
+
+/// A field as diff lines: `- path: before` / `+ path: after`, or for long
+/// values the line diff of their JSON under the field name.
+fn field_lines(lines: &mut Vec<String>, field: &FieldChange) {
+    let note = if field.forces_replacement {
+        "  # forces replacement"
+    } else {
+        ""
+    };
+    if !is_long_change(field) {
+        let before = display_value(&field.json_field, &field.before);
+        let after = display_value(&field.json_field, &field.after);
+        lines.push(one_line(&format!("- {}: {before}", field.path)));
+        lines.push(one_line(&format!("+ {}: {after}{note}", field.path)));
+        return;
+    }
+    lines.push(format!("  {}:{note}", field.path));
+    for (sign, line) in value_line_diff(&field.before, &field.after) {
+        lines.push(format!("{sign}   {line}"));
+    }
+}
+
+fn diagnostic_item(diagnostic: &Diagnostic) -> String {
+    let severity = match diagnostic.severity {
+        Severity::Error => "❌ **error**",
+        Severity::Warning => "⚠️ **warning**",
+        Severity::Note => "note",
+    };
+    let mut item = severity.to_string();
+    if let Some(location) = diagnostic.location() {
+        let _ = write!(item, " {}", code(&location));
+    }
+    if let Some(field) = &diagnostic.field {
+        let _ = write!(item, " {}", code(field));
+    }
+    let _ = write!(item, ": {}", text(&diagnostic.summary));
+    if let Some(help) = &diagnostic.help {
+        let _ = write!(item, " — help: {}", text(help));
+    }
+    item
+}
+
+/// Writes list items under `prefix` (`> ` inside an alert), at most `cap`
+/// of them and a count of the rest.
+fn list(out: &mut String, prefix: &str, items: &[String], cap: Option<usize>) {
+    let shown = cap.unwrap_or(items.len()).min(items.len());
+    for item in &items[..shown] {
+        let _ = writeln!(out, "{prefix}- {item}");
+    }
+    if shown < items.len() {
+        let _ = writeln!(out, "{prefix}- … and {} more", items.len() - shown);
+    }
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}
+
+fn longest_run(text: &str, wanted: char) -> usize {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == wanted { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
+}
+
+/// An inline code span holding `content` literally, whatever backticks it
+/// has: the fence is longer than any run inside.
+pub fn code(content: &str) -> String {
+    let content = one_line(content);
+    if content.is_empty() {
+        return "` `".to_string();
+    }
+    let fence = "`".repeat(longest_run(&content, '`') + 1);
+    let pad = if content.starts_with('`') || content.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{content}{pad}{fence}")
+}
+
+/// Plain text made inert: Markdown punctuation escaped, HTML defused, one line.
+pub fn escape(content: &str) -> String {
+    let mut out = String::with_capacity(content.len());
+    for c in content.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\r' | '\n' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// jetsync's own messages quote names in backticks: those parts become code
+/// spans, the rest is escaped. An unpaired backtick is shown as one.
+pub fn text(content: &str) -> String {
+    let parts: Vec<&str> = content.split('`').collect();
+    let paired = parts.len() % 2 == 1;
+    let mut out = String::with_capacity(content.len());
+    for (index, part) in parts.iter().enumerate() {
+        let quoted = index % 2 == 1;
+        if quoted && !(paired || index + 1 < parts.len()) {
+            out.push_str("\\`");
+            out.push_str(&escape(part));
+        } else if quoted {
+            out.push_str(&code(part));
+        } else {
+            out.push_str(&escape(part));
+        }
+    }
+    out
+}
+
+/// Text inside an HTML element such as `<summary>`.
+fn html(content: &str) -> String {
+    one_line(content)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_outlast_the_backticks_inside() {
+        assert_eq!(code("ORDERS"), "`ORDERS`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+    }
+
+    #[test]
+    fn quoted_names_in_messages_become_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            text("managed by `team|a` and <b>no</b> longer declared"),
+            "managed by `team|a` and &lt;b&gt;no&lt;/b&gt; longer declared"
+        );
+        assert_eq!(text("one ` unpaired"), "one \\` unpaired");
+    }
+}

@@ -1,0 +1,328 @@
+//! Plans in CI: the JSON plan document, saved plans applied exactly or
+//! refused when stale, selection by label, and the exit-code contract of
+//! every command, through the binary against a real server.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::NatsServer;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.all()))
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_jetsync"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("NATS_URL")
+        .env_remove("JETSYNC_OWNER")
+        .env("XDG_CONFIG_HOME", "/nonexistent-jetsync-test")
+        .current_dir(dir)
+        .output()
+        .expect("jetsync runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn with_server(server: &NatsServer, args: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(["--server".to_string(), server.url()]);
+    all
+}
+
+fn jetsync(dir: &Path, server: &NatsServer, args: &[&str]) -> Run {
+    let args = with_server(server, args);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(dir, &refs)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn api(server: &NatsServer, subject: &str, body: Value) -> Value {
+    let client = async_nats::ConnectOptions::new()
+        .request_timeout(Some(Duration::from_secs(10)))
+        .connect(server.url())
+        .await
+        .unwrap();
+    let payload = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&body).unwrap()
+    };
+    let reply = client
+        .request(format!("$JS.API.{subject}"), payload.into())
+        .await
+        .unwrap();
+    serde_json::from_slice(&reply.payload).unwrap()
+}
+
+fn stream(name: &str, team: &str) -> String {
+    format!(
+        "apiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata:\n  name: {}\n  labels:\n    team: {team}\nspec:\n  name: {name}\n  subjects: [\"{}.>\"]\n  maxAge: 1h\n",
+        name.to_lowercase(),
+        name.to_lowercase()
+    )
+}
+
+#[tokio::test]
+async fn the_json_plan_has_the_documented_shape_and_is_stable() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    let first = jetsync(
+        dir.path(),
+        &server,
+        &["plan", "--output", "json", "-f", "m"],
+    );
+    assert_eq!(first.code, 0, "{}", first.all());
+    let document = first.json();
+    assert_eq!(document["format_version"], "1.0");
+    assert_eq!(document["tool"]["name"], "jetsync");
+    assert_eq!(document["target"]["server"], server.url());
+    assert_eq!(document["target"]["server_version"], server.version());
+    assert!(document["target"]["fingerprint"].as_str().unwrap().len() == 64);
+    assert_eq!(document["sources"][0]["file"], "m/orders.yaml");
+    assert_eq!(document["sources"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(document["summary"]["create"], 1);
+    let change = &document["changes"][0];
+    assert_eq!(change["address"], "stream/ORDERS");
+    assert_eq!(change["kind"], "Stream");
+    assert_eq!(change["actions"], json!(["create"]));
+    assert!(change["action_reason"].is_string());
+    assert_eq!(change["after"]["max_age"], json!(3_600_000_000_000u64));
+    assert_eq!(document["drift"], json!([]));
+    assert_eq!(document["diagnostics"], json!([]));
+    let second = jetsync(
+        dir.path(),
+        &server,
+        &["plan", "--output", "json", "-f", "m"],
+    );
+    assert_eq!(
+        first.stdout, second.stdout,
+        "two plans of one state must be byte-identical"
+    );
+}
+
+#[tokio::test]
+async fn a_saved_plan_applies_exactly_and_then_nothing_is_left() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    let plan = jetsync(
+        dir.path(),
+        &server,
+        &["plan", "--out", "plan.json", "-f", "m"],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let apply = jetsync(dir.path(), &server, &["apply", "plan.json"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert!(
+        apply.stdout.contains("stream/ORDERS: created"),
+        "{}",
+        apply.all()
+    );
+    let again = jetsync(
+        dir.path(),
+        &server,
+        &["plan", "--detailed-exitcode", "-f", "m"],
+    );
+    assert_eq!(again.code, 0, "{}", again.all());
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_refused_after_an_out_of_band_change() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    assert_eq!(jetsync(dir.path(), &server, &["apply", "-f", "m"]).code, 0);
+    write(dir.path(), "m/events.yaml", &stream("EVENTS", "platform"));
+    assert_eq!(
+        jetsync(
+            dir.path(),
+            &server,
+            &["plan", "--out", "plan.json", "-f", "m"]
+        )
+        .code,
+        0
+    );
+    let mut config = api(&server, "STREAM.INFO.ORDERS", Value::Null).await["config"].clone();
+    config["max_age"] = json!(7_200_000_000_000u64);
+    api(&server, "STREAM.UPDATE.ORDERS", config).await;
+    let apply = jetsync(dir.path(), &server, &["apply", "plan.json"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(
+        apply
+            .stderr
+            .contains("plan is stale: stream/ORDERS changed"),
+        "{}",
+        apply.all()
+    );
+    assert_eq!(
+        api(&server, "STREAM.INFO.EVENTS", Value::Null).await["error"]["err_code"],
+        10059,
+        "nothing written"
+    );
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_refused_after_the_manifests_changed() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    assert_eq!(
+        jetsync(
+            dir.path(),
+            &server,
+            &["plan", "--out", "plan.json", "-f", "m"]
+        )
+        .code,
+        0
+    );
+    write(
+        dir.path(),
+        "m/orders.yaml",
+        &stream("ORDERS", "commerce").replace("1h", "2h"),
+    );
+    let apply = jetsync(dir.path(), &server, &["apply", "plan.json"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(
+        apply
+            .stderr
+            .contains("plan is stale: m/orders.yaml changed"),
+        "{}",
+        apply.all()
+    );
+    assert_eq!(
+        api(&server, "STREAM.INFO.ORDERS", Value::Null).await["error"]["err_code"],
+        10059
+    );
+}
+
+#[tokio::test]
+async fn a_saved_plan_of_an_empty_server_is_refused_once_the_server_is_not_empty() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    assert_eq!(
+        jetsync(
+            dir.path(),
+            &server,
+            &["plan", "--out", "plan.json", "-f", "m"]
+        )
+        .code,
+        0
+    );
+    api(
+        &server,
+        "STREAM.CREATE.OTHER",
+        json!({"name": "OTHER", "subjects": ["other.>"]}),
+    )
+    .await;
+    let apply = jetsync(dir.path(), &server, &["apply", "plan.json"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(
+        apply.stderr.contains("stream/OTHER appeared"),
+        "{}",
+        apply.all()
+    );
+    assert_eq!(
+        api(&server, "STREAM.INFO.ORDERS", Value::Null).await["error"]["err_code"],
+        10059
+    );
+}
+
+#[tokio::test]
+async fn a_label_selection_plans_a_subset_and_never_prunes_outside_it() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    write(dir.path(), "m/events.yaml", &stream("EVENTS", "platform"));
+    let subset = jetsync(
+        dir.path(),
+        &server,
+        &["apply", "-l", "team=commerce", "-f", "m"],
+    );
+    assert_eq!(subset.code, 0, "{}", subset.all());
+    assert!(
+        subset.stdout.contains("stream/ORDERS: created") && !subset.stdout.contains("EVENTS"),
+        "{}",
+        subset.all()
+    );
+    assert_eq!(jetsync(dir.path(), &server, &["apply", "-f", "m"]).code, 0);
+    std::fs::remove_file(dir.path().join("m/events.yaml")).unwrap();
+    let pruned = jetsync(
+        dir.path(),
+        &server,
+        &["apply", "--prune", "-l", "team=commerce", "-f", "m"],
+    );
+    assert_eq!(pruned.code, 0, "{}", pruned.all());
+    assert!(
+        api(&server, "STREAM.INFO.EVENTS", Value::Null)
+            .await
+            .get("error")
+            .is_none(),
+        "EVENTS is outside the selection"
+    );
+    let bad = jetsync(dir.path(), &server, &["plan", "-l", "team", "-f", "m"]);
+    assert_eq!(bad.code, 1, "{}", bad.all());
+}
+
+#[tokio::test]
+async fn every_command_keeps_its_exit_code_contract() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    write(
+        dir.path(),
+        "bad/broken.yaml",
+        "apiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata: {name: x}\nspec: {maxAge: soon}\n",
+    );
+    let code = |args: &[&str]| jetsync(dir.path(), &server, args).code;
+    // validate: 0 valid, 1 invalid.
+    assert_eq!(run(dir.path(), &["validate", "-f", "m"]).code, 0);
+    assert_eq!(run(dir.path(), &["validate", "-f", "bad"]).code, 1);
+    // plan: 0, or with --detailed-exitcode 2 for changes; 1 for errors.
+    assert_eq!(code(&["plan", "-f", "m"]), 0);
+    assert_eq!(code(&["plan", "--detailed-exitcode", "-f", "m"]), 2);
+    assert_eq!(code(&["plan", "--detailed-exitcode", "-f", "bad"]), 1);
+    // diff: 1 differences, 2 error.
+    assert_eq!(code(&["diff", "-f", "m"]), 1);
+    assert_eq!(code(&["diff", "-f", "bad"]), 2);
+    // apply: 0 converged, 1 failure.
+    assert_eq!(code(&["apply", "-f", "m"]), 0);
+    assert_eq!(code(&["apply", "-f", "bad"]), 1);
+    // in sync now.
+    assert_eq!(code(&["plan", "--detailed-exitcode", "-f", "m"]), 0);
+    assert_eq!(code(&["diff", "-f", "m"]), 0);
+    // export: 0 ok, 1 error.
+    assert_eq!(code(&["export"]), 0);
+    assert_eq!(
+        run(dir.path(), &["export", "--server", "nats://127.0.0.1:1"]).code,
+        1
+    );
+}
