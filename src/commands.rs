@@ -548,8 +548,14 @@ pub fn apply(args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
     let Some(planned) = runtime.block_on(plan_all(args, &manifests)) else {
         return ExitStatus::Failure;
     };
-    show(args, &manifests, &planned, color);
+    let json_output = args.output == PlanOutput::Json;
+    if !json_output {
+        show(args, &manifests, &planned, color);
+    }
     if has_errors(&planned) {
+        if json_output {
+            show(args, &manifests, &planned, color);
+        }
         error("the plan has errors; nothing was written");
         return ExitStatus::Failure;
     }
@@ -557,7 +563,15 @@ pub fn apply(args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
         .iter()
         .map(|group| (&group.connection, &group.plan))
         .collect();
-    execute(&runtime, &groups, yes)
+    let (status, reports) = execute(&runtime, &groups, yes, args.output);
+    if json_output {
+        let document = document(args, &manifests, &planned);
+        print_applied(
+            serde_json::to_value(document).expect("plans serialize"),
+            &reports,
+        );
+    }
+    status
 }
 
 /// Asks (on a terminal), applies every group and reports.
@@ -565,30 +579,63 @@ fn execute(
     runtime: &tokio::runtime::Runtime,
     groups: &[(&Connection, &Plan)],
     yes: bool,
-) -> ExitStatus {
+    output: PlanOutput,
+) -> (ExitStatus, Vec<ApplyReport>) {
+    let human = output != PlanOutput::Json;
     if !groups.iter().any(|(_, plan)| plan.has_changes()) {
-        out("\nNothing to do: the server is as declared.\n");
-        return ExitStatus::Success;
+        if human {
+            out("\nNothing to do: the server is as declared.\n");
+        }
+        return (ExitStatus::Success, Vec::new());
     }
     if std::io::stdin().is_terminal() && !yes && !confirm() {
         error("apply cancelled; nothing was written");
-        return ExitStatus::Failure;
+        return (ExitStatus::Failure, Vec::new());
     }
-    let mut converged = true;
+    let mut reports = Vec::new();
     for (connection, plan) in groups {
         let report = runtime.block_on(apply::apply(
             connection.api(),
             plan,
             &ApplyOptions::default(),
         ));
-        out(&render_report(&report));
-        converged &= report.converged();
+        if human {
+            out(&render_report(&report));
+        }
+        reports.push(report);
     }
-    if converged {
+    let status = if reports.iter().all(ApplyReport::converged) {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
-    }
+    };
+    (status, reports)
+}
+
+/// `apply --output json`: the plan document with what happened to each change.
+fn print_applied(mut document: serde_json::Value, reports: &[ApplyReport]) {
+    let results: Vec<serde_json::Value> = reports
+        .iter()
+        .flat_map(|report| &report.results)
+        .map(|(address, action, outcome)| {
+            let (status, detail) = match outcome {
+                Outcome::Done => ("done", None),
+                Outcome::Skipped(reason) => ("skipped", Some(reason.clone())),
+                Outcome::Failed(reason) => ("failed", Some(reason.clone())),
+            };
+            serde_json::json!({
+                "address": address,
+                "action": action,
+                "outcome": status,
+                "detail": detail,
+            })
+        })
+        .collect();
+    document["applied"] = serde_json::Value::Array(results);
+    out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&document).expect("plans serialize")
+    ));
 }
 
 /// What changed between the live state a plan saw and the live state now.
@@ -693,15 +740,24 @@ fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitSt
             return ExitStatus::Failure;
         }
         let plan = document.changes_for(&target.connection);
-        out(&human::render_plan(
-            &plan,
-            &target_label(&connection),
-            color,
-        ));
+        if args.output != PlanOutput::Json {
+            out(&human::render_plan(
+                &plan,
+                &target_label(&connection),
+                color,
+            ));
+        }
         connected.push((connection, plan));
     }
     let groups: Vec<(&Connection, &Plan)> = connected.iter().map(|(c, p)| (c, p)).collect();
-    execute(&runtime, &groups, yes)
+    let (status, reports) = execute(&runtime, &groups, yes, args.output);
+    if args.output == PlanOutput::Json {
+        print_applied(
+            serde_json::to_value(&document).expect("plans serialize"),
+            &reports,
+        );
+    }
+    status
 }
 
 /// `jetsync export`.

@@ -326,3 +326,66 @@ async fn every_command_keeps_its_exit_code_contract() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_plan_document_validates_against_the_published_plan_schema() {
+    let server = require_nats!();
+    let Some(venv) = std::env::var_os("JETSYNC_VENV").map(PathBuf::from) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "JETSYNC_VENV must be set in CI"
+        );
+        eprintln!("SKIPPED: JETSYNC_VENV not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    assert_eq!(jetsync(dir.path(), &server, &["apply", "-f", "m"]).code, 0);
+    write(
+        dir.path(),
+        "m/orders.yaml",
+        &stream("ORDERS", "commerce").replace("1h", "2h"),
+    );
+    write(dir.path(), "m/events.yaml", &stream("EVENTS", "platform"));
+    let plan = jetsync(
+        dir.path(),
+        &server,
+        &["plan", "--output", "json", "-f", "m"],
+    );
+    write(dir.path(), "plan.json", &plan.stdout);
+    let schema = run(dir.path(), &["schema", "--plan"]);
+    write(dir.path(), "schema.json", &schema.stdout);
+    let check = Command::new(venv.join("bin/python"))
+        .args([
+            "-c",
+            "import json, jsonschema; jsonschema.Draft202012Validator(json.load(open('schema.json'))).validate(json.load(open('plan.json'))); print('valid')",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[tokio::test]
+async fn apply_with_json_output_prints_one_document_with_what_happened() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    let apply = jetsync(
+        dir.path(),
+        &server,
+        &["apply", "--output", "json", "-f", "m"],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let document = apply.json();
+    assert_eq!(document["summary"]["create"], 1);
+    assert_eq!(
+        document["applied"],
+        json!([{"address": "stream/ORDERS", "action": "create", "outcome": "done", "detail": null}])
+    );
+}

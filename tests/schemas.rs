@@ -316,3 +316,12 @@ fn the_schema_check_refuses_a_document_with_an_unknown_field() {
     assert!(!output.status.success(), "{stdout}");
     assert!(stdout.contains("maxAgee"), "{stdout}");
 }
+
+#[test]
+fn the_plan_document_schema_is_a_reviewed_snapshot() {
+    let schema = jetsync::render::json::plan_schema();
+    insta::assert_snapshot!(
+        "plan_document_schema",
+        serde_json::to_string_pretty(&schema).unwrap()
+    );
+}

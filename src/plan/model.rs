@@ -3,11 +3,14 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The kinds of JetStream asset a plan handles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetKind {
     Stream,
@@ -148,6 +151,20 @@ impl Serialize for Address {
     }
 }
 
+impl JsonSchema for Address {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Address".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "stream/NAME, kv/BUCKET, objectstore/BUCKET or consumer/STREAM/NAME",
+            "pattern": "^(stream|kv|objectstore)/[^/]+$|^consumer/[^/]+/[^/]+$",
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Address {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -157,7 +174,7 @@ impl<'de> Deserialize<'de> for Address {
 }
 
 /// What an asset holds that deleting it would lose.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Holdings {
     /// Messages stored (streams, KV buckets, object stores).
     pub messages: u64,
@@ -181,7 +198,7 @@ pub struct LiveAsset {
 }
 
 /// Where a desired asset was declared, for diagnostics.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeclaredAt {
     pub file: String,
     pub line: u64,

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -21,14 +22,14 @@ pub const FORMAT_VERSION: &str = "1.0";
 pub const FORMAT_MAJOR: &str = "1";
 
 /// The tool that wrote the document.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
 }
 
 /// The server a plan was made against, and the state it saw.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Target {
     /// `spec.connection` of the assets planned here; null for the default connection.
     pub connection: Option<String>,
@@ -45,14 +46,14 @@ pub struct Target {
 }
 
 /// A manifest file the plan was made from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SourceDigest {
     pub file: String,
     pub sha256: String,
 }
 
 /// How the plan was asked for.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Options {
     pub owner: String,
     pub prune: bool,
@@ -63,7 +64,7 @@ pub struct Options {
 }
 
 /// One change in the document: the plan's change plus what JSON readers want.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DocumentChange {
     /// The manifest kind: `Stream`, `Consumer`, `KeyValue`, `ObjectStore`.
     pub kind: String,
@@ -76,7 +77,7 @@ pub struct DocumentChange {
 }
 
 /// A diagnostic as JSON readers see it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DocumentDiagnostic {
     pub severity: String,
     pub summary: String,
@@ -88,7 +89,7 @@ pub struct DocumentDiagnostic {
 }
 
 /// The whole document.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PlanDocument {
     pub format_version: String,
     pub tool: Tool,
@@ -175,6 +176,13 @@ fn document_change(change: &Change, connection: &Option<String>) -> DocumentChan
         connection: connection.clone(),
         change: change.clone(),
     }
+}
+
+/// The JSON Schema of the plan document (`jetsync schema --plan`).
+pub fn plan_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<PlanDocument>())
+        .expect("schemas serialize")
 }
 
 /// Builds the document for planned groups made from `sources`.

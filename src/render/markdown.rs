@@ -200,7 +200,7 @@ impl Comment {
         } else {
             "✅"
         };
-        let counts = if totals.changes == 0 {
+        let mut counts = if totals.changes == 0 {
             "no changes".to_string()
         } else {
             format!(
@@ -208,6 +208,9 @@ impl Comment {
                 totals.create, totals.change, totals.replace, totals.delete
             )
         };
+        if errors > 0 {
+            counts = format!("{} · {counts}", count(errors, "error", "errors"));
+        }
         let mut facts = Vec::new();
         if totals.refused > 0 {
             facts.push(format!("**{} refused**", totals.refused));
@@ -216,9 +219,6 @@ impl Comment {
             facts.push(format!("{} changed outside jetsync", totals.drift));
         }
         facts.push(format!("{} unchanged", totals.unchanged));
-        if errors > 0 {
-            facts.push(format!("**{}**", count(errors, "error", "errors")));
-        }
         if warnings > 0 {
             facts.push(count(warnings, "warning", "warnings"));
         }
@@ -265,7 +265,7 @@ impl Comment {
         if !self.refused.is_empty() {
             let _ = writeln!(
                 out,
-                "> [!CAUTION]\n> **{} refused**: `jetsync apply` will not make {} without the flag named:",
+                "> [!CAUTION]\n> **{} refused**; `jetsync apply` skips {}:",
                 count(self.refused.len(), "change", "changes"),
                 if self.refused.len() == 1 {
                     "it"
@@ -347,8 +347,8 @@ impl Totals {
 }
 
 /// The diagnostics to report: those given and each plan's own, without
-/// repeats, errors and warnings only (notes, such as skipped documents, are
-/// not news in a review).
+/// repeats, errors first, then warnings (notes, such as skipped documents,
+/// are not news in a review).
 pub(crate) fn reported_diagnostics<'a>(
     plans: &[(String, &'a Plan)],
     diagnostics: &'a [Diagnostic],
@@ -373,6 +373,7 @@ pub(crate) fn reported_diagnostics<'a>(
             reported.push(diagnostic);
         }
     }
+    reported.sort_by_key(|diagnostic| diagnostic.severity);
     reported
 }
 
@@ -440,11 +441,11 @@ fn list_item(change: &Change) -> String {
         code(&change.address.to_string()),
         text(&change.reason)
     );
-    if change.action != Action::Create && !change.diff.is_empty() {
+    if matches!(change.action, Action::Update | Action::Adopt) && !change.diff.is_empty() {
         let fields: Vec<String> = change.diff.iter().map(|field| code(&field.path)).collect();
-        let _ = write!(item, ": {}", fields.join(", "));
+        let _ = write!(item, "; fields: {}", fields.join(", "));
     }
-    if change.drift {
+    if change.drift && change.action != Action::Update {
         let _ = write!(item, " ({})", verb(change.action));
     }
     if change.refused.is_some() {
