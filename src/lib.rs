@@ -6,7 +6,6 @@
 pub mod apply;
 pub mod cli;
 pub mod commands;
-pub mod controller;
 pub mod diagnostics;
 pub mod engine;
 pub mod manifest;
