@@ -16,7 +16,7 @@ use crate::plan::LiveAsset;
 use crate::plan::classify::{self, Action, Plan, PlanOptions};
 use crate::plan::desired::{DesiredAsset, desired_assets};
 use crate::plan::{Address, export as exporting};
-use crate::render::{human, json};
+use crate::render::{github, human, json, markdown};
 use crate::spec::AssetSpec;
 use crate::spec::connection::{NatsConnectionSpec, SecretSource};
 
@@ -66,14 +66,27 @@ fn load(args: &EngineArgs, color: bool) -> Option<Manifests> {
         return None;
     }
     let manifests = manifest::load(&paths);
-    let notes: Vec<Diagnostic> = manifests
+    let shown: Vec<Diagnostic> = manifests
         .diagnostics
         .iter()
         .filter(|d| d.severity != crate::diagnostics::Severity::Note)
         .cloned()
         .collect();
-    print_diagnostics(&notes, color);
+    print_diagnostics(&shown, color);
     if !manifests.is_valid() {
+        // Machine outputs still say why, in their own format.
+        match args.output {
+            PlanOutput::Human => {}
+            PlanOutput::Json => show(args, &manifests, &[], color),
+            PlanOutput::Markdown => out(&markdown::render_markdown(&[], &shown)),
+            PlanOutput::Github => {
+                out(&github::annotations(&[], &shown));
+                let summary = markdown::render_markdown_within(&[], &shown, STEP_SUMMARY_BUDGET);
+                if let Err(e) = github::write_step_summary(&summary) {
+                    error(format!("cannot write $GITHUB_STEP_SUMMARY: {e}"));
+                }
+            }
+        }
         error(format!(
             "{} error(s) in the manifests; nothing was planned or written",
             manifests.error_count()
@@ -82,6 +95,9 @@ fn load(args: &EngineArgs, color: bool) -> Option<Manifests> {
     }
     Some(manifests)
 }
+
+/// GitHub's step summary takes up to 1 MiB; keep well inside it.
+const STEP_SUMMARY_BUDGET: usize = 1_000_000;
 
 fn parse_targets(targets: &[String]) -> Result<Option<BTreeSet<Address>>, String> {
     if targets.is_empty() {
@@ -367,7 +383,7 @@ fn document(args: &EngineArgs, manifests: &Manifests, planned: &[Planned]) -> js
     let warnings: Vec<Diagnostic> = manifests
         .diagnostics
         .iter()
-        .filter(|d| d.severity == crate::diagnostics::Severity::Warning)
+        .filter(|d| d.severity != crate::diagnostics::Severity::Note)
         .cloned()
         .collect();
     json::document(
@@ -388,6 +404,16 @@ fn document(args: &EngineArgs, manifests: &Manifests, planned: &[Planned]) -> js
 /// Prints the plans in the chosen format. Diagnostics go to stderr for
 /// people; the JSON document carries them itself.
 fn show(args: &EngineArgs, manifests: &Manifests, planned: &[Planned], color: bool) {
+    let labelled: Vec<(String, &Plan)> = planned
+        .iter()
+        .map(|group| (target_label(&group.connection), &group.plan))
+        .collect();
+    let warnings: Vec<Diagnostic> = manifests
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != crate::diagnostics::Severity::Note)
+        .cloned()
+        .collect();
     match args.output {
         PlanOutput::Json => {
             let document = document(args, manifests, planned);
@@ -396,14 +422,22 @@ fn show(args: &EngineArgs, manifests: &Manifests, planned: &[Planned], color: bo
                 serde_json::to_string_pretty(&document).expect("plans serialize")
             ));
         }
-        PlanOutput::Human | PlanOutput::Markdown | PlanOutput::Github => {
-            for group in planned {
-                print_diagnostics(&group.plan.diagnostics, color);
-                out(&human::render_plan(
-                    &group.plan,
-                    &target_label(&group.connection),
-                    color,
-                ));
+        PlanOutput::Markdown => out(&markdown::render_markdown(&labelled, &warnings)),
+        PlanOutput::Human | PlanOutput::Github => {
+            let human = args.output == PlanOutput::Human;
+            for (label, plan) in &labelled {
+                if human {
+                    print_diagnostics(&plan.diagnostics, color);
+                }
+                out(&human::render_plan(plan, label, color && human));
+            }
+            if !human {
+                out(&github::annotations(&labelled, &warnings));
+                let summary =
+                    markdown::render_markdown_within(&labelled, &warnings, STEP_SUMMARY_BUDGET);
+                if let Err(e) = github::write_step_summary(&summary) {
+                    error(format!("cannot write $GITHUB_STEP_SUMMARY: {e}"));
+                }
             }
         }
     }

@@ -75,7 +75,7 @@ fn the_examples_validate() {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("valid: 7 document(s) in 5 file(s)"),
+        stdout.contains("valid: 7 document(s) in 9 file(s)"),
         "{stdout}"
     );
 }

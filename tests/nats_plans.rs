@@ -389,3 +389,68 @@ async fn apply_with_json_output_prints_one_document_with_what_happened() {
         json!([{"address": "stream/ORDERS", "action": "create", "outcome": "done", "detail": null}])
     );
 }
+
+#[tokio::test]
+async fn markdown_and_github_outputs_come_from_the_cli() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    assert_eq!(jetsync(dir.path(), &server, &["apply", "-f", "m"]).code, 0);
+    write(
+        dir.path(),
+        "m/orders.yaml",
+        &format!("{}  storage: memory\n", stream("ORDERS", "commerce")),
+    );
+    let markdown = jetsync(
+        dir.path(),
+        &server,
+        &["plan", "--output", "markdown", "-f", "m"],
+    );
+    assert_eq!(markdown.code, 0, "{}", markdown.all());
+    assert!(markdown.stdout.starts_with("### "), "{}", markdown.stdout);
+    assert!(
+        markdown.stdout.contains("`stream/ORDERS`"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(markdown.stdout.contains("<details>"), "{}", markdown.stdout);
+
+    let summary = dir.path().join("summary.md");
+    let output = Command::new(env!("CARGO_BIN_EXE_jetsync"))
+        .args(with_server(
+            &server,
+            &["plan", "--output", "github", "-f", "m"],
+        ))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env_remove("NATS_URL")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.starts_with("::error file=m/orders.yaml,line=1,")),
+        "a refused replacement is an error annotation on its manifest:\n{stdout}"
+    );
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(written.contains("stream/ORDERS"), "{written}");
+
+    write(
+        dir.path(),
+        "bad/x.yaml",
+        "apiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata: {name: x}\nspec: {maxAge: soon}\n",
+    );
+    let invalid = jetsync(
+        dir.path(),
+        &server,
+        &["plan", "--output", "github", "-f", "bad"],
+    );
+    assert_eq!(invalid.code, 1);
+    assert!(
+        invalid.stdout.contains("::error file=bad/x.yaml,line=4,"),
+        "{}",
+        invalid.all()
+    );
+}

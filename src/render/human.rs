@@ -276,10 +276,14 @@ pub fn describe_loss(kind: AssetKind, holdings: &Holdings) -> String {
             "delivery state: position at stream sequence {}, {} pending, {} awaiting ack",
             holdings.delivered_stream_seq, holdings.pending, holdings.ack_pending
         ),
-        _ => format!(
-            "{} message(s), {}",
-            holdings.messages,
-            Size::from_bytes(holdings.bytes)
-        ),
+        _ => {
+            let size = Size::from_bytes(holdings.bytes).to_string();
+            let unit = if size.bytes().all(|b| b.is_ascii_digit()) {
+                " bytes"
+            } else {
+                ""
+            };
+            format!("{} message(s), {size}{unit}", holdings.messages)
+        }
     }
 }

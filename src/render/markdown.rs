@@ -22,56 +22,86 @@ pub fn render_markdown(plans: &[(String, &Plan)], diagnostics: &[Diagnostic]) ->
 
 /// [`render_markdown`] with another size budget in bytes (GitHub's step
 /// summary, for one, takes up to 1 MiB). Over budget, the longest diffs are
-/// folded first, then the lists are shortened; the body says so.
+/// folded first; only when even every diff folded is too long are the lists
+/// shortened (and then as many diffs shown as still fit). The body says so.
 pub fn render_markdown_within(
     plans: &[(String, &Plan)],
     diagnostics: &[Diagnostic],
     budget: usize,
 ) -> String {
     let comment = Comment::new(plans, diagnostics);
-    let mut layout = Layout {
+    let unfolded = Layout {
         folded: vec![false; comment.details.len()],
         placeholders: true,
         list_cap: None,
     };
-    let body = comment.render(&layout);
+    let body = comment.render(&unfolded);
     if body.len() <= budget {
         return body;
     }
-
-    // Fold the longest diffs first until the rest fits.
     let mut longest_first: Vec<usize> = (0..comment.details.len()).collect();
-    longest_first.sort_by_key(|&index| std::cmp::Reverse(comment.details[index].full.len()));
-    let mut length = body.len() + NOTE_ALLOWANCE;
-    for index in longest_first {
-        if length <= budget {
-            break;
-        }
-        let detail = &comment.details[index];
-        length = length + detail.placeholder.len() - detail.full.len();
-        layout.folded[index] = true;
-    }
-    let body = comment.render(&layout);
-    if body.len() <= budget {
-        return body;
-    }
+    // Among diffs of one length, the last are folded first.
+    longest_first
+        .sort_by_key(|&index| std::cmp::Reverse((comment.details[index].full.len(), index)));
 
-    // Every diff folded and still too long: drop the one-line notes, then
-    // shorten every list.
-    layout.folded.fill(true);
-    layout.placeholders = false;
-    let body = comment.render(&layout);
-    if body.len() <= budget {
-        return body;
-    }
-    for cap in [100, 50, 20, 10, 5, 1, 0] {
-        layout.list_cap = Some(cap);
-        let body = comment.render(&layout);
-        if body.len() <= budget {
-            return body;
+    let caps = [
+        None,
+        Some(100),
+        Some(50),
+        Some(20),
+        Some(10),
+        Some(5),
+        Some(1),
+        Some(0),
+    ];
+    for list_cap in caps {
+        for placeholders in [true, false] {
+            // Everything folded is the least this layout can be.
+            let mut layout = Layout {
+                folded: vec![true; comment.details.len()],
+                placeholders,
+                list_cap,
+            };
+            let least = comment.render(&layout).len();
+            if least > budget {
+                continue;
+            }
+            // Unfold all, then fold the longest until the estimate fits.
+            let shown_when_folded = |index: usize| {
+                if placeholders {
+                    comment.details[index].placeholder.len()
+                } else {
+                    0
+                }
+            };
+            let mut length = least;
+            for index in 0..comment.details.len() {
+                length += comment.details[index].full.len() - shown_when_folded(index);
+                layout.folded[index] = false;
+            }
+            let mut next = longest_first.iter();
+            while length > budget {
+                let Some(&index) = next.next() else { break };
+                length -= comment.details[index].full.len() - shown_when_folded(index);
+                layout.folded[index] = true;
+            }
+            // The estimate leaves out headings that come and go; fold on
+            // until the real thing fits.
+            loop {
+                let body = comment.render(&layout);
+                if body.len() <= budget {
+                    return body;
+                }
+                let Some(&index) = next.next() else { break };
+                layout.folded[index] = true;
+            }
         }
     }
-    let mut body = comment.render(&layout);
+    let mut body = comment.render(&Layout {
+        folded: vec![true; comment.details.len()],
+        placeholders: false,
+        list_cap: Some(0),
+    });
     let tail = "\n\n…cut to fit GitHub's comment limit; run `jetsync plan` for all.\n";
     let mut end = budget.saturating_sub(tail.len());
     while !body.is_char_boundary(end) {
@@ -81,9 +111,6 @@ pub fn render_markdown_within(
     body.push_str(tail);
     body
 }
-
-/// Room kept for the note saying what was folded.
-const NOTE_ALLOWANCE: usize = 300;
 
 /// What is shown in full and what is folded.
 struct Layout {
@@ -112,7 +139,7 @@ struct TargetSection {
     label: String,
     unchanged: usize,
     changes: usize,
-    groups: Vec<(String, Vec<String>)>,
+    groups: Vec<(&'static str, Vec<String>)>,
     /// Indices into [`Comment::details`].
     details: std::ops::Range<usize>,
 }
@@ -166,7 +193,7 @@ impl Comment {
                     None => {}
                     Some(why) => {
                         let would_lose = if destructive {
-                            format!(" (would lose {})", loss(change))
+                            format!(" — would lose {}", loss(change))
                         } else {
                             String::new()
                         };
@@ -239,10 +266,14 @@ impl Comment {
         let _ = writeln!(out, "{}\n\n{}\n", self.status, self.facts);
         let folded = layout.folded_count();
         if folded > 0 || layout.list_cap.is_some() {
-            let mut note = format!("{} folded", count(folded, "diff", "diffs"));
-            if layout.list_cap.is_some() {
-                note.push_str(" and lists shortened");
-            }
+            let note = match (folded, layout.list_cap) {
+                (0, _) => "Lists shortened".to_string(),
+                (_, None) => format!("{} folded", count(folded, "diff", "diffs")),
+                (_, Some(_)) => format!(
+                    "{} folded and lists shortened",
+                    count(folded, "diff", "diffs")
+                ),
+            };
             let _ = writeln!(
                 out,
                 "> [!NOTE]\n> {note} to fit GitHub's comment limit; run `jetsync plan` for all.\n"
@@ -353,26 +384,22 @@ pub(crate) fn reported_diagnostics<'a>(
     plans: &[(String, &'a Plan)],
     diagnostics: &'a [Diagnostic],
 ) -> Vec<&'a Diagnostic> {
-    let mut reported: Vec<&Diagnostic> = Vec::new();
-    let candidates = diagnostics
+    let mut seen = std::collections::BTreeSet::new();
+    let mut reported: Vec<&Diagnostic> = diagnostics
         .iter()
-        .chain(plans.iter().flat_map(|(_, plan)| plan.diagnostics.iter()));
-    for diagnostic in candidates {
-        if diagnostic.severity == Severity::Note {
-            continue;
-        }
-        let same = |other: &&Diagnostic| {
-            other.severity == diagnostic.severity
-                && other.summary == diagnostic.summary
-                && other.file == diagnostic.file
-                && other.line == diagnostic.line
-                && other.column == diagnostic.column
-                && other.field == diagnostic.field
-        };
-        if !reported.iter().any(same) {
-            reported.push(diagnostic);
-        }
-    }
+        .chain(plans.iter().flat_map(|(_, plan)| plan.diagnostics.iter()))
+        .filter(|diagnostic| diagnostic.severity != Severity::Note)
+        .filter(|diagnostic| {
+            seen.insert((
+                diagnostic.severity,
+                diagnostic.summary.as_str(),
+                diagnostic.file.as_deref(),
+                diagnostic.line,
+                diagnostic.column,
+                diagnostic.field.as_deref(),
+            ))
+        })
+        .collect();
     reported.sort_by_key(|diagnostic| diagnostic.severity);
     reported
 }
@@ -405,7 +432,7 @@ fn loss(change: &Change) -> String {
 
 /// The grouped lists: creates, updates, replaces, deletes, adoptions, then
 /// drift apart, each item with its reason.
-fn groups(plan: &Plan) -> Vec<(String, Vec<String>)> {
+fn groups(plan: &Plan) -> Vec<(&'static str, Vec<String>)> {
     let pending = |action: Action| {
         plan.changes
             .iter()
@@ -420,13 +447,13 @@ fn groups(plan: &Plan) -> Vec<(String, Vec<String>)> {
         .map(list_item)
         .collect();
     [
-        ("+ Create".to_string(), pending(Action::Create)),
-        ("~ Update in place".to_string(), pending(Action::Update)),
-        ("-/+ Replace".to_string(), pending(Action::Replace)),
-        ("- Delete".to_string(), pending(Action::Delete)),
-        ("~ Adopt".to_string(), pending(Action::Adopt)),
+        ("+ Create", pending(Action::Create)),
+        ("~ Update in place", pending(Action::Update)),
+        ("-/+ Replace", pending(Action::Replace)),
+        ("- Delete", pending(Action::Delete)),
+        ("~ Adopt", pending(Action::Adopt)),
         (
-            "Drift: changed outside jetsync, apply puts it back".to_string(),
+            "Drift: changed outside jetsync, apply puts it back",
             drifted,
         ),
     ]
@@ -460,7 +487,7 @@ fn detail(change: &Change) -> Option<Detail> {
     if change.action == Action::Create {
         if let Some(after) = &change.after {
             for (field, value) in created_fields(change.address.kind, after) {
-                lines.push(format!("+ {field}: {value}"));
+                lines.push(one_line(&format!("+ {field}: {value}")));
             }
         }
     } else {
