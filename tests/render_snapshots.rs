@@ -4,11 +4,14 @@
 //! drift and diagnostics. Also: folding to fit GitHub's comment limit, and
 //! escaping names and values that would break the markup.
 
+use jetsync::diagnostics::SourceText;
 use jetsync::diagnostics::{Diagnostic, Severity};
+use jetsync::nats::ServerIdentity;
+use jetsync::plan::LiveAsset;
 use jetsync::plan::classify::{Action, Change, FieldChange, Plan};
 use jetsync::plan::normalise::comparable;
 use jetsync::plan::{Address, DeclaredAt, Holdings};
-use jetsync::render::{github, human, markdown};
+use jetsync::render::{github, human, json as plan_json, markdown};
 use serde_json::{Value, json};
 
 const TARGET: &str = "nats://nats.example.com:4222 (nats-server 2.11.4, account APP)";
@@ -264,6 +267,46 @@ fn markdown_output_shows_every_action_kind() {
     let plan = every_action_kind();
     let body = markdown::render_markdown(&[(TARGET.to_string(), &plan)], &[manifest_warning()]);
     insta::assert_snapshot!("markdown", body);
+}
+
+#[test]
+fn json_output_shows_every_action_kind() {
+    let plan = every_action_kind();
+    let server = ServerIdentity {
+        url_redacted: "nats://nats.example.com:4222".into(),
+        name: "n1".into(),
+        version: "2.11.4".into(),
+        api_level: 1,
+        domain: None,
+        account: Some("APP".into()),
+    };
+    let live = [LiveAsset {
+        address: Address::stream("AUDIT"),
+        config: json!({"name": "AUDIT", "subjects": ["audit.>"]}),
+        holdings: Holdings::default(),
+    }];
+    let sources = [SourceText {
+        name: "streams/events.yaml".into(),
+        text: "apiVersion: jetsync.dev/v1alpha1\n".into(),
+    }];
+    let document = plan_json::document(
+        &[plan_json::GroupInput {
+            connection: None,
+            server: &server,
+            live: &live,
+            plan: &plan,
+        }],
+        &sources,
+        plan_json::Options {
+            owner: "jetsync".into(),
+            ..plan_json::Options::default()
+        },
+        &[manifest_warning()],
+    );
+    let text = serde_json::to_string_pretty(&document).unwrap();
+    insta::assert_snapshot!("json", text.replace(env!("CARGO_PKG_VERSION"), "VERSION"));
+    let back = plan_json::PlanDocument::from_json(&text).unwrap();
+    assert_eq!(back, document, "the document reads back as written");
 }
 
 #[test]
