@@ -66,12 +66,7 @@ fn load(args: &EngineArgs, color: bool) -> Option<Manifests> {
         return None;
     }
     let manifests = manifest::load(&paths);
-    let shown: Vec<Diagnostic> = manifests
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity != crate::diagnostics::Severity::Note)
-        .cloned()
-        .collect();
+    let shown = reported_diagnostics(&manifests);
     print_diagnostics(&shown, color);
     if !manifests.is_valid() {
         // Machine outputs still say why, in their own format.
@@ -94,6 +89,17 @@ fn load(args: &EngineArgs, color: bool) -> Option<Manifests> {
         return None;
     }
     Some(manifests)
+}
+
+/// The manifest diagnostics worth reporting: errors and warnings (notes say
+/// which documents were skipped; they go to people only when asked for).
+fn reported_diagnostics(manifests: &Manifests) -> Vec<Diagnostic> {
+    manifests
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != crate::diagnostics::Severity::Note)
+        .cloned()
+        .collect()
 }
 
 /// GitHub's step summary takes up to 1 MiB; keep well inside it.
@@ -380,12 +386,7 @@ fn document(args: &EngineArgs, manifests: &Manifests, planned: &[Planned]) -> js
             plan: &group.plan,
         })
         .collect();
-    let warnings: Vec<Diagnostic> = manifests
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity != crate::diagnostics::Severity::Note)
-        .cloned()
-        .collect();
+    let warnings = reported_diagnostics(manifests);
     json::document(
         &groups,
         &manifests.sources,
@@ -408,12 +409,7 @@ fn show(args: &EngineArgs, manifests: &Manifests, planned: &[Planned], color: bo
         .iter()
         .map(|group| (target_label(&group.connection), &group.plan))
         .collect();
-    let warnings: Vec<Diagnostic> = manifests
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity != crate::diagnostics::Severity::Note)
-        .cloned()
-        .collect();
+    let warnings = reported_diagnostics(manifests);
     match args.output {
         PlanOutput::Json => {
             let document = document(args, manifests, planned);
