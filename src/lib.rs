@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod cli;
 pub mod commands;
+pub mod controller;
 pub mod diagnostics;
 pub mod engine;
 pub mod manifest;

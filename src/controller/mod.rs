@@ -1,0 +1,637 @@
+//! `jetsync controller`: the Kubernetes front door. One kube-runtime
+//! `Controller` per kind (and per watched namespace) reconciles each custom
+//! resource through the engine — its one asset's plan and apply — and
+//! writes kstatus conditions, Events and metrics. `NatsConnection`s and
+//! their Secrets resolve into pooled connections; a changed Secret or
+//! connection re-reconciles its dependents. Leader election on a Lease
+//! keeps several replicas safe.
+//!
+//! The decisions are plain functions (`status`, `conditions`), the
+//! Kubernetes and NATS calls sit in `reconcile`, the wiring is here.
+
+pub mod conditions;
+pub mod connections;
+pub mod http;
+pub mod leader;
+pub mod live;
+pub mod metrics;
+pub mod reconcile;
+pub mod resource;
+pub mod status;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::Secret as KubeSecret;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource, ResourceExt};
+use tokio::sync::watch;
+
+use crate::apply::ApplyOptions;
+use crate::cli::{ControllerArgs, ExitStatus};
+use crate::spec::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
+use connections::{ConnectionPool, referenced_secrets};
+use metrics::Metrics;
+use resource::AssetResource;
+use status::Next;
+
+/// How structured logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What the reconcilers need to know about how they run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Plan and report, never write to NATS.
+    pub read_only: bool,
+    /// Periodic re-check for drift.
+    pub drift_interval: Duration,
+    /// Longest wait between retries.
+    pub max_backoff: Duration,
+    /// First wait while a dependency (a consumer's stream) is missing.
+    pub soon: Duration,
+    /// First wait after a failure.
+    pub first_backoff: Duration,
+    /// Prefix of the ownership marker.
+    pub owner_prefix: Option<String>,
+    /// How writes are retried within one reconcile.
+    pub apply: ApplyOptions,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            read_only: false,
+            drift_interval: Duration::from_secs(300),
+            max_backoff: Duration::from_secs(300),
+            soon: Duration::from_secs(5),
+            first_backoff: Duration::from_secs(2),
+            owner_prefix: None,
+            apply: ApplyOptions {
+                attempts: 3,
+                ..ApplyOptions::default()
+            },
+        }
+    }
+}
+
+/// Shared by every reconcile: the Kubernetes client, settings, the
+/// connection pool, metrics, the event recorder and retry counters.
+pub struct Context {
+    pub client: Client,
+    pub settings: Settings,
+    pub pool: ConnectionPool,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    retries: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context whose events are reported as `jetsync` from `instance`.
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        pool: ConnectionPool,
+        metrics: Arc<Metrics>,
+        instance: Option<String>,
+    ) -> Arc<Self> {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "jetsync".into(),
+                instance,
+            },
+        );
+        Arc::new(Self {
+            client,
+            settings,
+            pool,
+            metrics,
+            recorder,
+            retries: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// When to look at `key` again: the jittered drift interval, or a
+    /// doubling wait (from `soon` or `first_backoff`) capped at
+    /// `max_backoff`, for as long as the trouble lasts.
+    pub fn retry_after(&self, key: &str, next: Next) -> Duration {
+        let base = match next {
+            Next::Recheck => return jittered(self.settings.drift_interval),
+            Next::Soon => self.settings.soon,
+            Next::Backoff => self.settings.first_backoff,
+        };
+        let mut retries = self.retries.lock().unwrap_or_else(|e| e.into_inner());
+        let attempt = retries.entry(key.to_string()).or_insert(0);
+        let delay = base
+            .saturating_mul(2u32.saturating_pow((*attempt).min(16)))
+            .min(self.settings.max_backoff);
+        *attempt = attempt.saturating_add(1);
+        delay
+    }
+
+    /// Forgets the retries of `key` (it is fine again).
+    pub fn reset_retries(&self, key: &str) {
+        self.retries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+/// `interval` scaled by a factor in [0.9, 1.1), so that re-checks spread out.
+pub fn jittered(interval: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    interval.mul_f64(0.9 + f64::from(nanos % 1000) / 5000.0)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// `jetsync controller`: runs until SIGTERM (or Ctrl-C), exit 0; exit 1
+/// when it cannot start or loses the leader Lease.
+pub fn run(args: ControllerArgs) -> ExitStatus {
+    init_logging(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitStatus::Failure;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => {
+            tracing::info!("controller stopped");
+            ExitStatus::Success
+        }
+        Err(error) => {
+            tracing::error!(%error, "controller failed");
+            ExitStatus::Failure
+        }
+    }
+}
+
+/// A future that completes once shutdown was asked for.
+fn stopped(shutdown: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + Sync + 'static {
+    let mut shutdown = shutdown.clone();
+    async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    }
+}
+
+async fn signals(stop: watch::Sender<bool>) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = terminate => tracing::info!("SIGTERM: finishing the reconciles under way"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: finishing the reconciles under way"),
+    }
+    let _ = stop.send(true);
+}
+
+fn identity(args: &ControllerArgs) -> String {
+    args.identity
+        .clone()
+        .filter(|i| !i.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| format!("jetsync-{}", std::process::id()))
+}
+
+fn lease_namespace(args: &ControllerArgs) -> String {
+    args.lease_namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                .ok()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+        })
+        .unwrap_or_else(|| "default".to_string())
+}
+
+async fn serve(args: ControllerArgs) -> Result<(), String> {
+    let client = Client::try_default()
+        .await
+        .map_err(|e| format!("no Kubernetes client configuration: {e}"))?;
+    let metrics = Arc::new(Metrics::new());
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = http::bind(args.http_address)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.http_address))?;
+    tokio::spawn(http::serve(
+        listener,
+        http::Health {
+            metrics: Arc::clone(&metrics),
+            ready: Arc::clone(&ready),
+        },
+    ));
+    // The CRDs must be installed; this also proves the API server answers
+    // (asked where the controller may list: one watched namespace, or all).
+    let probe: Api<Stream> = scoped(&client, args.namespaces.first().map(String::as_str));
+    probe
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+        .map_err(|e| format!("cannot list jetsync Streams (are the CRDs installed? kubectl apply -k manifests/): {e}"))?;
+
+    let (stop, shutdown) = watch::channel(false);
+    tokio::spawn(signals(stop));
+
+    let settings = Settings {
+        read_only: args.read_only,
+        drift_interval: args.drift_interval.as_std(),
+        max_backoff: args.max_retry_interval.as_std(),
+        owner_prefix: args.owner_prefix.clone().filter(|p| !p.is_empty()),
+        ..Settings::default()
+    };
+    let default_connection = crate::commands::connect_options(&args.connection);
+    let pool = ConnectionPool::new(default_connection, args.connection.timeout.as_std());
+    let identity = identity(&args);
+    let ctx = Context::new(
+        client.clone(),
+        settings,
+        pool,
+        Arc::clone(&metrics),
+        Some(identity.clone()),
+    );
+    tokio::spawn(sweep_connections(Arc::clone(&ctx)));
+    ready.store(true, Ordering::Relaxed);
+    tracing::info!(
+        namespaces = ?args.namespaces,
+        read_only = args.read_only,
+        drift_interval = %args.drift_interval,
+        "jetsync controller starting"
+    );
+
+    if args.no_leader_election {
+        metrics.leader(true);
+        run_controllers(ctx, &args.namespaces, args.concurrency, &shutdown).await;
+        return Ok(());
+    }
+    let namespace = lease_namespace(&args);
+    let mut leadership = leader::Leadership::join(client, &args.lease_name, &namespace, &identity)
+        .await
+        .map_err(|e| {
+            format!(
+                "leader election on Lease {namespace}/{}: {e}",
+                args.lease_name
+            )
+        })?;
+    tracing::info!(lease = %args.lease_name, %namespace, %identity, "waiting for the leader Lease");
+    tokio::select! {
+        acquired = leadership.acquired() => {
+            if !acquired {
+                return Err("the leader election ended".into());
+            }
+        }
+        _ = stopped(&shutdown) => {
+            leadership.resign().await;
+            return Ok(());
+        }
+    }
+    tracing::info!(%identity, "leading: reconciling");
+    metrics.leader(true);
+    let result = tokio::select! {
+        _ = run_controllers(ctx, &args.namespaces, args.concurrency, &shutdown) => Ok(()),
+        _ = leadership.lost() => Err("lost the leader Lease; exiting so that the new leader reconciles alone".to_string()),
+    };
+    metrics.leader(false);
+    leadership.resign().await;
+    result
+}
+
+async fn sweep_connections(ctx: Arc<Context>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        ctx.pool.sweep(Duration::from_secs(120)).await;
+        ctx.metrics.connections_open(ctx.pool.open());
+    }
+}
+
+fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn controller_config(concurrency: u16) -> ControllerConfig {
+    ControllerConfig::default()
+        .concurrency(concurrency)
+        .debounce(Duration::from_millis(500))
+}
+
+/// Runs every controller for every scope until shutdown.
+pub async fn run_controllers(
+    ctx: Arc<Context>,
+    namespaces: &[String],
+    concurrency: u16,
+    shutdown: &watch::Receiver<bool>,
+) {
+    let scopes: Vec<Option<&str>> = if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.iter().map(|n| Some(n.as_str())).collect()
+    };
+    let mut running: Vec<BoxFuture<'static, ()>> = Vec::new();
+    for scope in scopes {
+        let client = &ctx.client;
+        let connections = Controller::new(
+            scoped::<NatsConnection>(client, scope),
+            watcher::Config::default(),
+        );
+        let connection_store = connections.store();
+        let store = connection_store.clone();
+        running.push(
+            connections
+                .watches(
+                    scoped::<KubeSecret>(client, scope),
+                    watcher::Config::default(),
+                    move |secret| connections_using(&store, &secret),
+                )
+                .with_config(controller_config(concurrency))
+                .graceful_shutdown_on(stopped(shutdown))
+                .run(
+                    reconcile::reconcile_connection,
+                    reconcile::error_policy,
+                    Arc::clone(&ctx),
+                )
+                .for_each(log_result)
+                .boxed(),
+        );
+        running.push(asset_controller::<Stream>(
+            &ctx,
+            scope,
+            concurrency,
+            shutdown,
+        ));
+        running.push(asset_controller::<KeyValue>(
+            &ctx,
+            scope,
+            concurrency,
+            shutdown,
+        ));
+        running.push(asset_controller::<ObjectStore>(
+            &ctx,
+            scope,
+            concurrency,
+            shutdown,
+        ));
+        running.push(asset_controller::<Consumer>(
+            &ctx,
+            scope,
+            concurrency,
+            shutdown,
+        ));
+    }
+    futures::future::join_all(running).await;
+}
+
+/// The controller of one asset kind in one scope; it also reconciles the
+/// resources naming a `NatsConnection` when that connection changes (its
+/// spec, or its status when a Secret it reads rotates).
+fn asset_controller<K: AssetResource>(
+    ctx: &Arc<Context>,
+    scope: Option<&str>,
+    concurrency: u16,
+    shutdown: &watch::Receiver<bool>,
+) -> BoxFuture<'static, ()> {
+    let controller = Controller::new(scoped::<K>(&ctx.client, scope), watcher::Config::default());
+    let store = controller.store();
+    controller
+        .watches(
+            scoped::<NatsConnection>(&ctx.client, scope),
+            watcher::Config::default(),
+            move |connection| dependents(&store, &connection),
+        )
+        .with_config(controller_config(concurrency))
+        .graceful_shutdown_on(stopped(shutdown))
+        .run(
+            reconcile::reconcile::<K>,
+            reconcile::error_policy::<K>,
+            Arc::clone(ctx),
+        )
+        .for_each(log_result)
+        .boxed()
+}
+
+/// The resources in `store` that name `connection`.
+pub fn dependents<K: AssetResource>(
+    store: &Store<K>,
+    connection: &NatsConnection,
+) -> Vec<ObjectRef<K>> {
+    let namespace = connection.namespace();
+    let name = connection.name_any();
+    store
+        .state()
+        .iter()
+        .filter(|obj| obj.namespace() == namespace && obj.policies().connection() == Some(&name))
+        .map(|obj| ObjectRef::from_obj(obj.as_ref()))
+        .collect()
+}
+
+/// The `NatsConnection`s in `store` that read `secret`.
+pub fn connections_using(
+    store: &Store<NatsConnection>,
+    secret: &KubeSecret,
+) -> Vec<ObjectRef<NatsConnection>> {
+    let namespace = secret.namespace();
+    let name = secret.name_any();
+    store
+        .state()
+        .iter()
+        .filter(|c| c.namespace() == namespace && referenced_secrets(&c.spec).contains(&name))
+        .map(|c| ObjectRef::from_obj(c.as_ref()))
+        .collect()
+}
+
+async fn log_result<K, E, W>(
+    result: Result<
+        (ObjectRef<K>, kube::runtime::controller::Action),
+        kube::runtime::controller::Error<E, W>,
+    >,
+) where
+    K: Resource,
+    E: std::error::Error,
+    W: std::error::Error,
+{
+    if let Err(error) = result {
+        match error {
+            kube::runtime::controller::Error::ReconcilerFailed(..) => {} // logged by error_policy
+            other => tracing::warn!(error = %other, "controller"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::runtime::reflector;
+
+    use super::*;
+    use crate::spec::connection::{AuthConfig, SecretKeyRef, SecretSource};
+    use crate::spec::{NatsConnectionSpec, StreamSpec};
+
+    fn in_store<K>(objects: Vec<K>) -> Store<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + 'static,
+    {
+        let (reader, mut writer) = reflector::store();
+        for object in objects {
+            writer.apply_watcher_event(&watcher::Event::Apply(object));
+        }
+        reader
+    }
+
+    fn stream(namespace: &str, name: &str, connection: Option<&str>) -> Stream {
+        let mut stream = Stream::new(
+            name,
+            StreamSpec {
+                connection: connection.map(str::to_string),
+                ..StreamSpec::default()
+            },
+        );
+        stream.metadata.namespace = Some(namespace.into());
+        stream
+    }
+
+    fn connection(namespace: &str, name: &str, secret: &str) -> NatsConnection {
+        let mut connection = NatsConnection::new(
+            name,
+            NatsConnectionSpec {
+                servers: vec!["nats://nats:4222".into()],
+                auth: Some(AuthConfig {
+                    token: Some(SecretSource {
+                        secret_ref: Some(SecretKeyRef {
+                            name: secret.into(),
+                            key: "token".into(),
+                        }),
+                        file: None,
+                    }),
+                    ..AuthConfig::default()
+                }),
+                ..NatsConnectionSpec::default()
+            },
+        );
+        connection.metadata.namespace = Some(namespace.into());
+        connection
+    }
+
+    fn names<K: Resource<DynamicType = ()>>(refs: Vec<ObjectRef<K>>) -> Vec<String> {
+        let mut names: Vec<String> = refs
+            .into_iter()
+            .map(|r| format!("{}/{}", r.namespace.unwrap_or_default(), r.name))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_changed_connection_reconciles_the_resources_of_its_namespace_naming_it() {
+        let streams = in_store(vec![
+            stream("a", "orders", Some("prod")),
+            stream("a", "events", None),
+            stream("a", "audit", Some("other")),
+            stream("b", "orders", Some("prod")),
+        ]);
+
+        let touched = dependents(&streams, &connection("a", "prod", "s"));
+
+        assert_eq!(names(touched), vec!["a/orders"]);
+    }
+
+    #[test]
+    fn a_changed_secret_reconciles_the_connections_reading_it() {
+        let connections = in_store(vec![
+            connection("a", "prod", "nats-token"),
+            connection("a", "dev", "dev-token"),
+            connection("b", "prod", "nats-token"),
+        ]);
+        let mut secret = KubeSecret::default();
+        secret.metadata.name = Some("nats-token".into());
+        secret.metadata.namespace = Some("a".into());
+
+        let touched = connections_using(&connections, &secret);
+
+        assert_eq!(names(touched), vec!["a/prod"]);
+    }
+
+    #[test]
+    fn retries_double_up_to_the_cap_and_start_over_when_fine() {
+        let (service, _handle) = tower_test::mock::pair::<
+            ::http::Request<kube::client::Body>,
+            ::http::Response<kube::client::Body>,
+        >();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = runtime.enter();
+        let ctx = Context::new(
+            Client::new(service, "default"),
+            Settings {
+                max_backoff: Duration::from_secs(10),
+                ..Settings::default()
+            },
+            ConnectionPool::new(
+                crate::nats::ConnectOptions::default(),
+                Duration::from_secs(1),
+            ),
+            Arc::new(Metrics::new()),
+            None,
+        );
+
+        let waits: Vec<u64> = (0..5)
+            .map(|_| ctx.retry_after("k", Next::Backoff).as_secs())
+            .collect();
+        assert_eq!(waits, vec![2, 4, 8, 10, 10]);
+        ctx.reset_retries("k");
+        assert_eq!(ctx.retry_after("k", Next::Soon).as_secs(), 5);
+        let recheck = ctx.retry_after("other", Next::Recheck).as_secs_f64();
+        assert!((270.0..330.0).contains(&recheck), "{recheck}");
+    }
+}

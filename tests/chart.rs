@@ -1,0 +1,1097 @@
+//! The Helm chart (`charts/jetsync`), rendered and linted by Helm's own
+//! library (the PyPI package helm-python-sdk, through
+//! `tests/tools/check_chart.py`) and validated with kubernetes-validate; the
+//! properties that matter are asserted on the rendered objects here. The
+//! chart's CRD templates are `jetsync crds` wrapped for Helm
+//! (`scripts/generate-chart-crds`), and the controller arguments it renders
+//! parse as `jetsync controller`'s.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Parser;
+use serde_json::{Value, json};
+
+const NAMESPACE: &str = "jetsync-system";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chart_dir() -> PathBuf {
+    repo().join("charts/jetsync")
+}
+
+/// The venv `scripts/test` installs; under `CI=true` a missing venv fails
+/// the test, elsewhere the test says it skipped.
+fn venv() -> Option<PathBuf> {
+    match std::env::var_os("JETSYNC_VENV").map(PathBuf::from) {
+        Some(path) if path.join("bin/python").exists() => Some(path),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("JETSYNC_VENV is not set to an installed venv; scripts/test installs it")
+        }
+        _ => {
+            eprintln!(
+                "SKIPPED: JETSYNC_VENV not set (run scripts/test to install helm-python-sdk and kubernetes-validate)"
+            );
+            None
+        }
+    }
+}
+
+/// Runs `check_chart.py` with `args`; None when the venv is missing.
+fn check_chart(args: &[&str]) -> Option<std::process::Output> {
+    let venv = venv()?;
+    let output = Command::new(venv.join("bin/python"))
+        .arg(repo().join("tests/tools/check_chart.py"))
+        .args(args)
+        .output()
+        .expect("python runs");
+    Some(output)
+}
+
+/// What Helm rendered for some values: the objects and NOTES.txt.
+struct Rendered {
+    objects: Vec<Value>,
+    notes: String,
+}
+
+/// Renders the chart as release `jetsync` in `jetsync-system`, or the
+/// error Helm gave; None when the venv is missing.
+fn try_render(values: Value) -> Option<Result<Rendered, String>> {
+    let chart = chart_dir();
+    let output = check_chart(&["render", chart.to_str().unwrap(), &values.to_string()])?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let answer: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "check_chart.py render printed no JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    if let Some(error) = answer["error"].as_str() {
+        return Some(Err(error.to_string()));
+    }
+    let objects = answer["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["object"].clone())
+        .collect();
+    let notes = answer["notes"].as_str().unwrap_or_default().to_string();
+    Some(Ok(Rendered { objects, notes }))
+}
+
+fn render(values: Value) -> Option<Rendered> {
+    try_render(values.clone())
+        .map(|result| result.unwrap_or_else(|e| panic!("Helm refused {values}: {e}")))
+}
+
+impl Rendered {
+    fn all(&self, kind: &str) -> Vec<&Value> {
+        self.objects.iter().filter(|o| o["kind"] == kind).collect()
+    }
+
+    fn one(&self, kind: &str) -> &Value {
+        let found = self.all(kind);
+        assert_eq!(found.len(), 1, "expected one {kind}, got {}", found.len());
+        found[0]
+    }
+
+    fn has(&self, kind: &str) -> bool {
+        !self.all(kind).is_empty()
+    }
+
+    fn pod(&self) -> &Value {
+        &self.one("Deployment")["spec"]["template"]["spec"]
+    }
+
+    fn container(&self) -> &Value {
+        &self.pod()["containers"][0]
+    }
+
+    fn args(&self) -> Vec<String> {
+        self.container()["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn env(&self, name: &str) -> Option<&Value> {
+        self.container()["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+    }
+
+    /// The rendered arguments, parsed by `jetsync controller`'s own clap definition.
+    fn controller_args(&self) -> jetsync::cli::ControllerArgs {
+        let args = self.args();
+        assert_eq!(
+            args[0], "controller",
+            "the first argument is the subcommand"
+        );
+        let parsed = ControllerCommand::try_parse_from(
+            std::iter::once("jetsync-controller").chain(args[1..].iter().map(String::as_str)),
+        )
+        .unwrap_or_else(|e| panic!("`jetsync controller` refuses {args:?}: {e}"));
+        parsed.args
+    }
+}
+
+/// `jetsync controller`'s arguments alone.
+#[derive(Parser)]
+struct ControllerCommand {
+    #[command(flatten)]
+    args: jetsync::cli::ControllerArgs,
+}
+
+// ---------------------------------------------------------------- CRDs
+
+const CRD_TEMPLATE_HEADER: &str =
+    "# Generated by scripts/generate-chart-crds from `jetsync crds`; do not edit.\n";
+const CRD_TEMPLATE_METADATA: &str = "  labels:\n    {{- include \"jetsync.labels\" . | nindent 4 }}\n  {{- if .Values.crds.keep }}\n  annotations:\n    helm.sh/resource-policy: keep\n  {{- end }}\n";
+
+/// `{{` and `}}` as Go template actions that print them.
+fn escape_for_go_template(line: &str) -> String {
+    line.replace("{{", "\u{1}")
+        .replace("}}", "\u{2}")
+        .replace('\u{1}', "{{ \"{{\" }}")
+        .replace('\u{2}', "{{ \"}}\" }}")
+}
+
+/// What `scripts/generate-chart-crds` makes of one `jetsync crds` file.
+fn chart_crd_template(generated: &str) -> String {
+    let mut out = String::from("{{- if .Values.crds.enabled }}\n");
+    let (mut in_metadata, mut labelled) = (false, false);
+    for (index, line) in generated.lines().enumerate() {
+        if index == 0 && line.starts_with("# Generated by `jetsync crds`") {
+            out.push_str(CRD_TEMPLATE_HEADER);
+            continue;
+        }
+        out.push_str(&escape_for_go_template(line));
+        out.push('\n');
+        if in_metadata && !labelled && line.starts_with("  name: ") {
+            out.push_str(CRD_TEMPLATE_METADATA);
+            labelled = true;
+        }
+        if line == "metadata:" {
+            in_metadata = true;
+        }
+    }
+    out.push_str("{{- end }}\n");
+    out
+}
+
+#[test]
+fn chart_crd_templates_are_the_generated_crds_wrapped_for_helm() {
+    let dir = chart_dir().join("templates/crds");
+    let generated = jetsync::schema::crds();
+    for crd in &generated {
+        let name = jetsync::schema::crd_file_name(crd);
+        let committed = std::fs::read_to_string(dir.join(&name)).unwrap_or_else(|e| {
+            panic!("charts/jetsync/templates/crds/{name} missing ({e}); run scripts/generate-chart-crds")
+        });
+        assert!(
+            committed == chart_crd_template(&jetsync::schema::crd_yaml(crd)),
+            "charts/jetsync/templates/crds/{name} differs from `jetsync crds`; run scripts/generate-chart-crds"
+        );
+    }
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(
+        files,
+        generated.len(),
+        "charts/jetsync/templates/crds/ holds files that are not generated CRDs"
+    );
+}
+
+#[test]
+fn the_generator_script_writes_the_committed_crd_templates() {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("bash")
+        .arg(repo().join("scripts/generate-chart-crds"))
+        .arg(out.path())
+        .env("JETSYNC", env!("CARGO_BIN_EXE_jetsync"))
+        .output()
+        .expect("bash runs");
+    assert!(
+        status.status.success(),
+        "scripts/generate-chart-crds failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    for crd in jetsync::schema::crds() {
+        let name = jetsync::schema::crd_file_name(&crd);
+        let written = std::fs::read_to_string(out.path().join(&name)).unwrap();
+        let committed = std::fs::read_to_string(chart_dir().join("templates/crds").join(&name))
+            .unwrap_or_default();
+        assert!(
+            written == committed,
+            "scripts/generate-chart-crds writes a different {name}; run it"
+        );
+    }
+}
+
+/// A rendered CRD without what the chart adds (labels, the keep annotation).
+fn without_chart_metadata(crd: &Value) -> Value {
+    let mut crd = crd.clone();
+    let metadata = crd["metadata"].as_object_mut().unwrap();
+    metadata.remove("labels");
+    metadata.remove("annotations");
+    crd
+}
+
+#[test]
+fn rendered_crds_equal_the_generated_ones_and_are_kept_on_uninstall() {
+    let Some(rendered) = render(json!({})) else {
+        return;
+    };
+    let crds = rendered.all("CustomResourceDefinition");
+    let generated = jetsync::schema::crds();
+    assert_eq!(crds.len(), generated.len());
+    for crd in &generated {
+        let name = crd.metadata.name.as_deref().unwrap();
+        let found = crds
+            .iter()
+            .find(|c| c["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not rendered"));
+        assert_eq!(
+            without_chart_metadata(found),
+            serde_json::to_value(crd).unwrap(),
+            "{name} as Helm renders it differs from `jetsync crds`"
+        );
+        assert_eq!(
+            found["metadata"]["annotations"]["helm.sh/resource-policy"], "keep",
+            "{name}"
+        );
+        assert_eq!(
+            found["metadata"]["labels"]["app.kubernetes.io/part-of"],
+            "jetsync"
+        );
+    }
+
+    let Some(not_kept) = render(json!({"crds": {"keep": false}})) else {
+        return;
+    };
+    for crd in not_kept.all("CustomResourceDefinition") {
+        assert!(crd["metadata"]["annotations"].is_null(), "{crd}");
+    }
+    let Some(none) = render(json!({"crds": {"enabled": false}})) else {
+        return;
+    };
+    assert!(!none.has("CustomResourceDefinition"));
+    assert!(
+        none.notes.contains("crds.enabled is false"),
+        "{}",
+        none.notes
+    );
+}
+
+// ---------------------------------------------------------------- lint, render, validate
+
+#[test]
+fn the_chart_lints_renders_and_validates_with_every_values_file_and_edge_case() {
+    let chart = chart_dir();
+    let values = repo().join("examples/helm");
+    let crds = repo().join("crds");
+    let Some(output) = check_chart(&[
+        "check",
+        chart.to_str().unwrap(),
+        values.to_str().unwrap(),
+        crds.to_str().unwrap(),
+    ]) else {
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the chart fails lint, render or validation:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    for file in example_values_files() {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            stdout.contains(&format!("ok   validate (values {name})")),
+            "{name} was not rendered and validated:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("ok   validate (default values) against Kubernetes 1.29 and "),
+        "{stdout}"
+    );
+}
+
+fn example_values_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("examples/helm"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "examples/helm holds the example values");
+    files
+}
+
+#[test]
+fn the_values_schema_rejects_wrong_types_and_unknown_keys() {
+    let chart = chart_dir();
+    let verdict = |values: Value| -> Option<Value> {
+        let output = check_chart(&["schema", chart.to_str().unwrap(), &values.to_string()])?;
+        Some(serde_json::from_slice(&output.stdout).expect("check_chart.py schema prints JSON"))
+    };
+    let Some(defaults) = verdict(json!({})) else {
+        return;
+    };
+    assert_eq!(defaults["valid"], true, "{defaults}");
+    for (values, named) in [
+        (json!({"replicaCount": "three"}), "/replicaCount"),
+        (json!({"crds": {"enabled": "yes"}}), "/crds/enabled"),
+        (json!({"replicas": 2}), "replicas"),
+        (json!({"image": {"tags": "1.0"}}), "tags"),
+        (
+            json!({"controller": {"driftInterval": "5 minutes"}}),
+            "/controller/driftInterval",
+        ),
+        (
+            json!({"controller": {"logFormat": "xml"}}),
+            "/controller/logFormat",
+        ),
+        (json!({"watchNamespaces": "team-a"}), "/watchNamespaces"),
+        (json!({"connections": [{"name": "a"}]}), "spec"),
+    ] {
+        let answer = verdict(values.clone()).unwrap();
+        assert_eq!(answer["valid"], false, "{values} passed the schema");
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.contains(named), "{values}: {error}");
+    }
+    // Rendering goes through the same schema: a wrong type never reaches the templates.
+    let error = try_render(json!({"replicaCount": "three"}))
+        .unwrap()
+        .err()
+        .expect("Helm refuses a wrong type");
+    assert!(error.contains("/replicaCount"), "{error}");
+}
+
+#[test]
+fn the_values_schema_takes_jetsyncs_duration_syntax() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(chart_dir().join("values.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let controller = &schema["properties"]["controller"]["properties"];
+    for field in ["driftInterval", "maxRetryInterval"] {
+        assert_eq!(
+            controller[field]["pattern"],
+            jetsync::spec::units::DURATION_PATTERN,
+            "{field}"
+        );
+    }
+    assert_eq!(
+        schema["properties"]["nats"]["properties"]["timeout"]["anyOf"][1]["pattern"],
+        jetsync::spec::units::DURATION_PATTERN
+    );
+}
+
+// ---------------------------------------------------------------- the controller's pod
+
+#[test]
+fn the_default_install_is_hardened() {
+    let Some(rendered) = render(json!({})) else {
+        return;
+    };
+    let pod = rendered.pod();
+    let pod_security = &pod["securityContext"];
+    assert_eq!(pod_security["runAsNonRoot"], true);
+    assert_eq!(pod_security["runAsUser"], 65532);
+    assert_eq!(pod_security["seccompProfile"]["type"], "RuntimeDefault");
+    let container = rendered.container();
+    let security = &container["securityContext"];
+    assert_eq!(security["runAsNonRoot"], true);
+    assert_eq!(security["readOnlyRootFilesystem"], true);
+    assert_eq!(security["allowPrivilegeEscalation"], false);
+    assert_eq!(security["privileged"], false);
+    assert_eq!(security["capabilities"]["drop"], json!(["ALL"]));
+    assert!(security["capabilities"]["add"].is_null());
+    assert_eq!(security["seccompProfile"]["type"], "RuntimeDefault");
+    // The read-only root needs a writable /tmp for NatsConnection key material: in memory.
+    let tmp = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "tmp")
+        .expect("a tmp volume");
+    assert_eq!(tmp["emptyDir"]["medium"], "Memory");
+    assert!(
+        container["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "tmp" && m["mountPath"] == "/tmp")
+    );
+    assert!(pod["hostNetwork"].is_null() && pod["hostPID"].is_null());
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["ports"][0]["name"], "http");
+    assert!(container["resources"]["requests"]["memory"].is_string());
+    assert!(container["resources"]["limits"]["memory"].is_string());
+    assert!(
+        !container["image"].as_str().unwrap().ends_with(":latest"),
+        "the image is pinned to the chart's appVersion"
+    );
+    for name in ["POD_NAME", "POD_NAMESPACE"] {
+        assert!(
+            rendered.env(name).unwrap()["valueFrom"]["fieldRef"].is_object(),
+            "{name} from the downward API"
+        );
+    }
+    // Metrics Service on by default; the optional objects are off.
+    let service = rendered.one("Service");
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], "http");
+    for kind in [
+        "ServiceMonitor",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "NatsConnection",
+    ] {
+        assert!(!rendered.has(kind), "{kind} rendered by default");
+    }
+}
+
+#[test]
+fn the_image_digest_wins_over_the_tag() {
+    let digest = format!("sha256:{}", "b".repeat(64));
+    let Some(rendered) = render(json!({"image": {"tag": "9.9.9", "digest": digest}})) else {
+        return;
+    };
+    assert_eq!(
+        rendered.container()["image"],
+        format!("ghcr.io/jetsync/jetsync@{digest}")
+    );
+}
+
+#[test]
+fn leader_election_follows_the_replica_count_or_is_forced() {
+    let Some(single) = render(json!({})) else {
+        return;
+    };
+    assert!(single.controller_args().no_leader_election);
+    assert!(!single.all("Role").iter().any(|r| lease_rule(r).is_some()));
+    assert_eq!(
+        single.one("Deployment")["spec"]["strategy"]["type"],
+        "Recreate",
+        "without leader election two pods never overlap"
+    );
+
+    for values in [
+        json!({"replicaCount": 3}),
+        json!({"leaderElection": {"force": true}}),
+    ] {
+        let rendered = render(values.clone()).unwrap();
+        let args = rendered.controller_args();
+        assert!(!args.no_leader_election, "{values}");
+        assert_eq!(args.lease_name, "jetsync", "{values}");
+        let role = rendered
+            .all("Role")
+            .into_iter()
+            .find(|r| lease_rule(r).is_some())
+            .unwrap_or_else(|| panic!("{values}: no Lease Role"));
+        assert_eq!(role["metadata"]["namespace"], NAMESPACE);
+        let named = lease_rule(role).unwrap();
+        assert_eq!(named["resourceNames"], json!(["jetsync"]));
+        assert_eq!(named["verbs"], json!(["get", "patch"]));
+        assert_eq!(
+            rendered.one("Deployment")["spec"]["strategy"]["type"],
+            "RollingUpdate"
+        );
+        assert!(
+            rendered.notes.contains("Leader election is on"),
+            "{}",
+            rendered.notes
+        );
+    }
+    let three = render(json!({"replicaCount": 3})).unwrap();
+    assert_eq!(three.one("Deployment")["spec"]["replicas"], 3);
+}
+
+/// The rule of a Role that names a Lease.
+fn lease_rule(role: &Value) -> Option<&Value> {
+    role["rules"]
+        .as_array()?
+        .iter()
+        .find(|rule| rule["resources"] == json!(["leases"]) && rule["resourceNames"].is_array())
+}
+
+// ---------------------------------------------------------------- RBAC
+
+/// `(apiGroup, resource) -> verbs` of a rule list.
+fn grants(rules: &Value) -> Vec<(String, String, Vec<String>)> {
+    let mut out = Vec::new();
+    for rule in rules.as_array().unwrap() {
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect()
+        };
+        let verbs = strings(&rule["verbs"]);
+        for group in strings(&rule["apiGroups"]) {
+            for resource in strings(&rule["resources"]) {
+                out.push((group.clone(), resource, verbs.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn assert_least_privilege(rules: &Value) {
+    let kinds = [
+        "streams",
+        "consumers",
+        "keyvalues",
+        "objectstores",
+        "natsconnections",
+    ];
+    let mut expected: Vec<(String, String, Vec<String>)> = Vec::new();
+    let verbs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for kind in kinds {
+        expected.push((
+            "jetsync.dev".into(),
+            kind.into(),
+            verbs(&["get", "list", "watch", "patch"]),
+        ));
+    }
+    for kind in kinds {
+        expected.push((
+            "jetsync.dev".into(),
+            format!("{kind}/status"),
+            verbs(&["get", "patch"]),
+        ));
+    }
+    for kind in kinds {
+        expected.push((
+            "jetsync.dev".into(),
+            format!("{kind}/finalizers"),
+            verbs(&["update"]),
+        ));
+    }
+    expected.push((
+        "".into(),
+        "secrets".into(),
+        verbs(&["get", "list", "watch"]),
+    ));
+    expected.push((
+        "events.k8s.io".into(),
+        "events".into(),
+        verbs(&["create", "patch"]),
+    ));
+    assert_eq!(grants(rules), expected, "the controller's rules changed");
+    let text = rules.to_string();
+    assert!(!text.contains("\"*\""), "no wildcard: {text}");
+    assert!(
+        !text.contains("delete"),
+        "the controller deletes no Kubernetes object: {text}"
+    );
+}
+
+#[test]
+fn cluster_mode_grants_only_what_the_controller_uses() {
+    let Some(rendered) = render(json!({})) else {
+        return;
+    };
+    let role = rendered.one("ClusterRole");
+    assert_least_privilege(&role["rules"]);
+    let binding = rendered.one("ClusterRoleBinding");
+    assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "jetsync", "namespace": NAMESPACE}])
+    );
+    assert_eq!(rendered.pod()["serviceAccountName"], "jetsync");
+    assert!(!rendered.has("Role") && !rendered.has("RoleBinding"));
+    assert!(rendered.controller_args().namespaces.is_empty());
+    assert!(
+        rendered.notes.contains("every namespace"),
+        "{}",
+        rendered.notes
+    );
+}
+
+#[test]
+fn namespaced_mode_binds_roles_in_each_watched_namespace_only() {
+    let Some(rendered) =
+        render(json!({"namespaced": true, "watchNamespaces": ["team-a", "team-b"]}))
+    else {
+        return;
+    };
+    assert!(!rendered.has("ClusterRole") && !rendered.has("ClusterRoleBinding"));
+    let roles = rendered.all("Role");
+    let namespaces: Vec<&str> = roles
+        .iter()
+        .map(|r| r["metadata"]["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(namespaces, ["team-a", "team-b"]);
+    for role in roles {
+        assert_least_privilege(&role["rules"]);
+    }
+    for binding in rendered.all("RoleBinding") {
+        assert_eq!(binding["roleRef"]["kind"], "Role");
+        assert_eq!(binding["subjects"][0]["namespace"], NAMESPACE);
+    }
+    assert_eq!(rendered.controller_args().namespaces, ["team-a", "team-b"]);
+
+    let Some(own) = render(json!({"namespaced": true})) else {
+        return;
+    };
+    assert_eq!(own.one("Role")["metadata"]["namespace"], NAMESPACE);
+    assert_eq!(own.controller_args().namespaces, [NAMESPACE]);
+}
+
+#[test]
+fn rbac_can_be_left_to_the_cluster_admin() {
+    let Some(rendered) = render(
+        json!({"rbac": {"create": false}, "replicaCount": 2, "serviceAccount": {"create": false, "name": "given"}}),
+    ) else {
+        return;
+    };
+    for kind in [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+        "ServiceAccount",
+    ] {
+        assert!(!rendered.has(kind), "{kind} rendered");
+    }
+    assert_eq!(rendered.pod()["serviceAccountName"], "given");
+}
+
+// ---------------------------------------------------------------- flags and the default connection
+
+#[test]
+fn controller_values_become_flags_jetsync_controller_accepts() {
+    let Some(rendered) = render(json!({
+        "controller": {
+            "driftInterval": "90s",
+            "maxRetryInterval": "10m",
+            "concurrency": 8,
+            "readOnly": true,
+            "ownerPrefix": "eu1",
+            "logFormat": "text",
+            "logLevel": "info,jetsync=debug",
+        },
+        "metrics": {"port": 9090},
+        "watchNamespaces": ["orders"],
+    })) else {
+        return;
+    };
+    let args = rendered.controller_args();
+    assert_eq!(
+        args.drift_interval.as_std(),
+        std::time::Duration::from_secs(90)
+    );
+    assert_eq!(
+        args.max_retry_interval.as_std(),
+        std::time::Duration::from_secs(600)
+    );
+    assert_eq!(args.concurrency, 8);
+    assert!(args.read_only);
+    assert_eq!(args.owner_prefix.as_deref(), Some("eu1"));
+    assert_eq!(args.log_format, jetsync::controller::LogFormat::Text);
+    assert_eq!(args.http_address.port(), 9090);
+    assert_eq!(args.namespaces, ["orders"]);
+    assert_eq!(
+        rendered.env("RUST_LOG").unwrap()["value"],
+        "info,jetsync=debug"
+    );
+    assert_eq!(rendered.container()["ports"][0]["containerPort"], 9090);
+    assert!(
+        rendered.notes.contains("read-only mode"),
+        "{}",
+        rendered.notes
+    );
+
+    let Some(defaults) = render(json!({})) else {
+        return;
+    };
+    let args = defaults.controller_args();
+    assert!(!args.read_only);
+    assert_eq!(args.http_address.port(), 8080);
+    assert_eq!(args.log_format, jetsync::controller::LogFormat::Json);
+    assert!(args.connection.servers.is_empty());
+}
+
+/// The mount path of the volume made from `secret`, and the key it projects.
+fn secret_mount(rendered: &Rendered, secret: &str) -> (String, Vec<String>) {
+    let volume = rendered.pod()["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["secret"]["secretName"] == secret)
+        .unwrap_or_else(|| panic!("no volume from Secret {secret}"));
+    let keys = volume["secret"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["path"].as_str().unwrap().to_string())
+        .collect();
+    let mount = rendered.container()["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == volume["name"])
+        .expect("the volume is mounted");
+    assert_eq!(mount["readOnly"], true);
+    (mount["mountPath"].as_str().unwrap().to_string(), keys)
+}
+
+#[test]
+fn the_default_connection_is_wired_to_the_secrets_named_in_values() {
+    let Some(rendered) = render(json!({"nats": {
+        "url": "tls://nats-0.nats:4222,tls://nats-1.nats:4222",
+        "jsDomain": "hub",
+        "timeout": "10s",
+        "creds": {"secretName": "jetsync-creds", "key": "jetsync.creds"},
+        "tls": {
+            "ca": {"secretName": "nats-ca"},
+            "clientCert": {"secretName": "jetsync-tls"},
+            "handshakeFirst": true,
+        },
+    }})) else {
+        return;
+    };
+    let args = rendered.controller_args();
+    let connection = &args.connection;
+    assert_eq!(
+        connection.servers,
+        ["tls://nats-0.nats:4222,tls://nats-1.nats:4222"]
+    );
+    assert_eq!(connection.js_domain.as_deref(), Some("hub"));
+    assert_eq!(
+        connection.timeout.as_std(),
+        std::time::Duration::from_secs(10)
+    );
+    assert!(connection.tls_first);
+
+    let (dir, keys) = secret_mount(&rendered, "jetsync-creds");
+    assert_eq!(keys, ["jetsync.creds"]);
+    assert_eq!(
+        connection.creds.as_deref(),
+        Some(Path::new(&dir).join("jetsync.creds").as_path())
+    );
+    let (dir, keys) = secret_mount(&rendered, "nats-ca");
+    assert_eq!(keys, ["ca.crt"]);
+    assert_eq!(
+        connection.tls_ca.as_deref(),
+        Some(Path::new(&dir).join("ca.crt").as_path())
+    );
+    let (dir, keys) = secret_mount(&rendered, "jetsync-tls");
+    assert_eq!(keys, ["tls.crt", "tls.key"]);
+    assert_eq!(
+        connection.tls_cert.as_deref(),
+        Some(Path::new(&dir).join("tls.crt").as_path())
+    );
+    assert_eq!(
+        connection.tls_key.as_deref(),
+        Some(Path::new(&dir).join("tls.key").as_path())
+    );
+    assert!(
+        connection.nkey.is_none() && connection.token.is_none() && connection.password.is_none()
+    );
+    assert!(
+        rendered
+            .notes
+            .contains("creds authentication from Secret \"jetsync-creds\""),
+        "{}",
+        rendered.notes
+    );
+
+    // Secrets that are values, not files, come in through the environment, never as arguments.
+    let Some(user) =
+        render(json!({"nats": {"url": "nats://nats:4222", "user": {"secretName": "nats-user"}}}))
+    else {
+        return;
+    };
+    for (variable, key) in [("NATS_USER", "username"), ("NATS_PASSWORD", "password")] {
+        let from = &user.env(variable).unwrap()["valueFrom"]["secretKeyRef"];
+        assert_eq!(
+            *from,
+            json!({"name": "nats-user", "key": key}),
+            "{variable}"
+        );
+    }
+    assert!(
+        !user
+            .args()
+            .iter()
+            .any(|a| a.contains("password") || a.contains("--user"))
+    );
+    let Some(token) =
+        render(json!({"nats": {"url": "nats://nats:4222", "token": {"secretName": "nats-token"}}}))
+    else {
+        return;
+    };
+    assert_eq!(
+        token.env("NATS_TOKEN").unwrap()["valueFrom"]["secretKeyRef"],
+        json!({"name": "nats-token", "key": "token"})
+    );
+    let Some(nkey) =
+        render(json!({"nats": {"url": "nats://nats:4222", "nkey": {"secretName": "nats-nkey"}}}))
+    else {
+        return;
+    };
+    let (dir, _) = secret_mount(&nkey, "nats-nkey");
+    assert_eq!(
+        nkey.controller_args().connection.nkey.as_deref(),
+        Some(Path::new(&dir).join("seed.nk").as_path())
+    );
+}
+
+#[test]
+fn two_authentication_methods_for_the_default_connection_are_refused() {
+    let Some(result) = try_render(json!({"nats": {
+        "url": "nats://nats:4222",
+        "creds": {"secretName": "a"},
+        "token": {"secretName": "b"},
+    }})) else {
+        return;
+    };
+    let error = result.err().expect("Helm refuses creds and token together");
+    assert!(error.contains("not creds and token"), "{error}");
+}
+
+#[test]
+fn connections_render_as_natsconnections_in_their_namespaces() {
+    let values: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo().join("examples/helm/multi-tenant.yaml")).unwrap(),
+    )
+    .unwrap();
+    let Some(rendered) = render(values) else {
+        return;
+    };
+    let connections = rendered.all("NatsConnection");
+    let placed: Vec<(&str, &str)> = connections
+        .iter()
+        .map(|c| {
+            (
+                c["metadata"]["namespace"].as_str().unwrap(),
+                c["metadata"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(placed, [("team-orders", "nats"), ("team-billing", "nats")]);
+    for connection in connections {
+        assert_eq!(
+            connection["metadata"]["annotations"]["helm.sh/resource-policy"], "keep",
+            "uninstalling never deletes a connection resources may still name"
+        );
+        let spec: jetsync::spec::NatsConnectionSpec =
+            serde_json::from_value(connection["spec"].clone()).expect("a NatsConnection spec");
+        assert!(
+            spec.auth
+                .and_then(|a| a.creds)
+                .and_then(|c| c.secret_ref)
+                .is_some()
+        );
+    }
+    let roles: Vec<&str> = rendered
+        .all("Role")
+        .iter()
+        .map(|r| r["metadata"]["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["team-orders", "team-billing"]);
+    assert!(!rendered.has("CustomResourceDefinition"));
+}
+
+// ---------------------------------------------------------------- optional objects
+
+#[test]
+fn optional_objects_render_only_when_enabled() {
+    let Some(rendered) = render(json!({
+        "replicaCount": 2,
+        "podDisruptionBudget": {"enabled": true},
+        "networkPolicy": {"enabled": true, "natsPorts": [4222, 7422]},
+        "metrics": {"serviceMonitor": {"enabled": true, "interval": "30s"}},
+    })) else {
+        return;
+    };
+    let selector = rendered.one("Deployment")["spec"]["selector"]["matchLabels"].clone();
+    let budget = rendered.one("PodDisruptionBudget");
+    assert_eq!(budget["spec"]["maxUnavailable"], 1);
+    assert_eq!(budget["spec"]["selector"]["matchLabels"], selector);
+
+    let policy = rendered.one("NetworkPolicy");
+    assert_eq!(policy["spec"]["podSelector"]["matchLabels"], selector);
+    assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+    assert_eq!(
+        policy["spec"]["ingress"],
+        json!([{"ports": [{"port": "http", "protocol": "TCP"}]}]),
+        "only the metrics port is reachable"
+    );
+    let egress_ports: Vec<Value> = policy["spec"]["egress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|rule| {
+            rule["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["port"].clone())
+        })
+        .collect();
+    assert_eq!(
+        egress_ports,
+        [
+            json!(53),
+            json!(53),
+            json!(443),
+            json!(6443),
+            json!(4222),
+            json!(7422)
+        ]
+    );
+
+    let monitor = rendered.one("ServiceMonitor");
+    let service = rendered.one("Service");
+    assert_eq!(monitor["spec"]["selector"]["matchLabels"], selector);
+    for (label, value) in selector.as_object().unwrap() {
+        assert_eq!(
+            &service["metadata"]["labels"][label], value,
+            "the Service carries {label}"
+        );
+    }
+    assert_eq!(
+        monitor["spec"]["endpoints"][0]["port"],
+        service["spec"]["ports"][0]["name"]
+    );
+    assert_eq!(monitor["spec"]["endpoints"][0]["interval"], "30s");
+
+    let Some(without_service) = try_render(json!({
+        "metrics": {"service": {"enabled": false}, "serviceMonitor": {"enabled": true}},
+    })) else {
+        return;
+    };
+    assert!(
+        without_service.is_err(),
+        "a ServiceMonitor needs the Service"
+    );
+    let Some(min_available) =
+        render(json!({"podDisruptionBudget": {"enabled": true, "minAvailable": "50%"}}))
+    else {
+        return;
+    };
+    let budget = min_available.one("PodDisruptionBudget");
+    assert_eq!(budget["spec"]["minAvailable"], "50%");
+    assert!(budget["spec"]["maxUnavailable"].is_null());
+}
+
+// ---------------------------------------------------------------- chart metadata, README, image
+
+fn yaml_file(path: &Path) -> Value {
+    serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_chart_deploys_this_crates_version() {
+    let chart = yaml_file(&chart_dir().join("Chart.yaml"));
+    assert_eq!(chart["apiVersion"], "v2");
+    assert_eq!(chart["name"], "jetsync");
+    assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"));
+}
+
+/// Dotted paths of every value in values.yaml, down to the ones whose
+/// default is a scalar, a list or an empty map.
+fn value_paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
+    match value.as_object() {
+        Some(map) if !map.is_empty() && !FREE_FORM.contains(&prefix) => {
+            for (key, child) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                value_paths(child, &path, out);
+            }
+        }
+        _ => out.push(prefix.to_string()),
+    }
+}
+
+/// Values that are Kubernetes objects passed through as a whole.
+const FREE_FORM: [&str; 5] = [
+    "podSecurityContext",
+    "securityContext",
+    "resources",
+    "livenessProbe",
+    "readinessProbe",
+];
+
+#[test]
+fn the_chart_readme_and_schema_list_every_value() {
+    let values = yaml_file(&chart_dir().join("values.yaml"));
+    let mut paths = Vec::new();
+    value_paths(&values, "", &mut paths);
+    let readme = std::fs::read_to_string(chart_dir().join("README.md")).unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(chart_dir().join("values.schema.json")).unwrap(),
+    )
+    .unwrap();
+    for path in &paths {
+        assert!(
+            readme.contains(&format!("| `{path}` |")),
+            "charts/jetsync/README.md does not list `{path}`"
+        );
+        let mut node = &schema;
+        for part in path.split('.') {
+            node = &node["properties"][part];
+        }
+        assert!(
+            node.is_object(),
+            "values.schema.json does not describe `{path}`"
+        );
+    }
+    assert!(paths.len() > 60, "{paths:?}");
+}
+
+#[test]
+fn the_dockerfile_builds_a_static_binary_that_runs_as_the_charts_user() {
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let stages = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("FROM "))
+        .count();
+    assert!(stages >= 2, "multi-stage: {stages} FROM lines");
+    assert!(
+        dockerfile.contains("unknown-linux-musl"),
+        "a static (musl) binary"
+    );
+    assert!(dockerfile.contains("--locked"), "built from Cargo.lock");
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("a USER line");
+    let values = yaml_file(&chart_dir().join("values.yaml"));
+    assert_eq!(
+        user.split(':').next().unwrap(),
+        values["podSecurityContext"]["runAsUser"].to_string(),
+        "the image's user is the chart's runAsUser"
+    );
+    for label in [
+        "org.opencontainers.image.title",
+        "org.opencontainers.image.source",
+        "org.opencontainers.image.licenses",
+        "org.opencontainers.image.version",
+        "org.opencontainers.image.revision",
+    ] {
+        assert!(dockerfile.contains(label), "OCI label {label}");
+    }
+    let ignore = std::fs::read_to_string(repo().join(".dockerignore")).unwrap();
+    assert!(
+        ignore.lines().any(|l| l.trim_end_matches('/') == "target"),
+        "target/ stays out of the build context"
+    );
+}

@@ -1,0 +1,1517 @@
+//! The controller's reconcile logic against a real nats-server, with the
+//! Kubernetes API side verified request by request by kube-rs's
+//! `tower-test` mock (as kube-rs/controller-rs does): every request the
+//! reconcile sends is checked against the expected method and path, in
+//! order, answered as the API server would, and nothing else may be sent.
+
+mod support;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Request, Response};
+use jetsync::controller::conditions::{events, reasons, types};
+use jetsync::controller::connections::ConnectionPool;
+use jetsync::controller::metrics::Metrics;
+use jetsync::controller::reconcile::{FINALIZER, reconcile, reconcile_connection};
+use jetsync::controller::{Context, Settings};
+use jetsync::nats::ConnectOptions;
+use jetsync::spec::{AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use support::NatsServer;
+use tower_test::mock::Handle;
+
+const NAMESPACE: &str = "team-a";
+
+// ---------------------------------------------------------------- the fake API server
+
+/// How the API server answers a request body: HTTP status and JSON body.
+type Reply = Box<dyn FnOnce(&Value) -> (u16, Value) + Send>;
+
+/// One request the reconcile must send next, and how the API server answers.
+struct Expect {
+    method: &'static str,
+    path: String,
+    reply: Reply,
+}
+
+fn expect(
+    method: &'static str,
+    path: impl Into<String>,
+    reply: impl FnOnce(&Value) -> (u16, Value) + Send + 'static,
+) -> Expect {
+    Expect {
+        method,
+        path: path.into(),
+        reply: Box::new(reply),
+    }
+}
+
+/// A request as the API server saw it (method and path are shown when a
+/// test fails).
+#[derive(Debug)]
+#[allow(dead_code)]
+struct Seen {
+    method: String,
+    path: String,
+    query: String,
+    body: Value,
+}
+
+/// The Kubernetes API side of the tests.
+struct Kube {
+    handle: Handle<Request<Body>, Response<Body>>,
+}
+
+impl Kube {
+    /// Runs `work` while answering exactly `expected`, in order; fails on
+    /// any other request, on a missing one, and on one sent after `work`.
+    async fn run<T>(
+        &mut self,
+        expected: Vec<Expect>,
+        work: impl Future<Output = T>,
+    ) -> (T, Vec<Seen>) {
+        let handle = &mut self.handle;
+        let serve = async move {
+            let mut seen = Vec::new();
+            for expect in expected {
+                let next = tokio::time::timeout(Duration::from_secs(30), handle.next_request())
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!(
+                            "expected {} {} but no request came; seen so far: {seen:#?}",
+                            expect.method, expect.path
+                        )
+                    });
+                let (request, send) = next.expect("the client is gone");
+                let method = request.method().to_string();
+                let path = request.uri().path().to_string();
+                let query = request.uri().query().unwrap_or_default().to_string();
+                let bytes = request.into_body().collect_bytes().await.unwrap();
+                let body: Value = if bytes.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_slice(&bytes).unwrap()
+                };
+                assert_eq!(
+                    (method.as_str(), path.as_str()),
+                    (expect.method, expect.path.as_str()),
+                    "unexpected request (body {body}); seen before: {seen:#?}"
+                );
+                let (status, reply) = (expect.reply)(&body);
+                send.send_response(
+                    Response::builder()
+                        .status(status)
+                        .body(Body::from(serde_json::to_vec(&reply).unwrap()))
+                        .unwrap(),
+                );
+                seen.push(Seen {
+                    method,
+                    path,
+                    query,
+                    body,
+                });
+            }
+            seen
+        };
+        let work = async {
+            tokio::time::timeout(Duration::from_secs(60), work)
+                .await
+                .expect("the reconcile did not finish: did it send a request nobody expected?")
+        };
+        let (result, seen) = tokio::join!(work, serve);
+        if let Ok(Some((request, _))) =
+            tokio::time::timeout(Duration::from_millis(50), self.handle.next_request()).await
+        {
+            panic!(
+                "unexpected extra request {} {} after {seen:#?}",
+                request.method(),
+                request.uri()
+            );
+        }
+        (result, seen)
+    }
+}
+
+fn not_found(kind: &str, name: &str) -> (u16, Value) {
+    (
+        404,
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("{kind} \"{name}\" not found"), "reason": "NotFound", "code": 404
+        }),
+    )
+}
+
+/// A resource as the API server holds it; the expectations below change it
+/// as the server would.
+#[derive(Clone)]
+struct Object {
+    plural: &'static str,
+    name: String,
+    state: Arc<Mutex<Value>>,
+}
+
+impl Object {
+    fn new(kind: &str, plural: &'static str, name: &str, spec: Value) -> Self {
+        let object = json!({
+            "apiVersion": "jetsync.dev/v1alpha1",
+            "kind": kind,
+            "metadata": {
+                "name": name, "namespace": NAMESPACE, "uid": format!("uid-{name}"),
+                "generation": 1, "resourceVersion": "1",
+            },
+            "spec": spec,
+        });
+        Self {
+            plural,
+            name: name.to_string(),
+            state: Arc::new(Mutex::new(object)),
+        }
+    }
+
+    fn stream(name: &str, spec: Value) -> Self {
+        Self::new("Stream", "streams", name, spec)
+    }
+
+    fn path(&self) -> String {
+        format!(
+            "/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/{}/{}",
+            self.plural, self.name
+        )
+    }
+
+    fn value(&self) -> Value {
+        self.state.lock().unwrap().clone()
+    }
+
+    fn get<K: DeserializeOwned>(&self) -> Arc<K> {
+        Arc::new(serde_json::from_value(self.value()).unwrap())
+    }
+
+    fn edit(&self, change: impl FnOnce(&mut Value)) {
+        let mut state = self.state.lock().unwrap();
+        change(&mut state);
+    }
+
+    /// A user's `kubectl apply` of a new spec: the generation moves.
+    fn set_spec(&self, field: &str, value: Value) {
+        self.edit(|object| {
+            object["spec"][field] = value;
+            let generation = object["metadata"]["generation"].as_i64().unwrap();
+            object["metadata"]["generation"] = json!(generation + 1);
+        });
+    }
+
+    /// `kubectl delete`: the deletion timestamp is set.
+    fn delete(&self) {
+        self.edit(|object| {
+            object["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+        });
+    }
+
+    fn status(&self) -> AssetStatus {
+        serde_json::from_value(self.value()["status"].clone()).unwrap_or_default()
+    }
+
+    fn condition(&self, type_: &str) -> Condition {
+        self.status()
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == type_)
+            .unwrap_or_else(|| panic!("no {type_} condition in {:#?}", self.status()))
+    }
+
+    fn annotation(&self, key: &str) -> Option<String> {
+        self.value()["metadata"]["annotations"][key]
+            .as_str()
+            .map(str::to_string)
+    }
+
+    /// The finalizer is added with a JSON patch.
+    fn adds_finalizer(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", self.path(), move |patch| {
+            assert_eq!(
+                patch[1],
+                json!({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}),
+                "{patch}"
+            );
+            object.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
+            (200, object.value())
+        })
+    }
+
+    /// The finalizer is removed with a JSON patch after cleanup.
+    fn removes_finalizer(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", self.path(), move |patch| {
+            assert_eq!(patch[1]["op"], "remove", "{patch}");
+            object.edit(|o| o["metadata"]["finalizers"] = json!([]));
+            (200, object.value())
+        })
+    }
+
+    /// The asset's address is recorded in an annotation by server-side apply.
+    fn records_address(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", self.path(), move |patch| {
+            let annotations = patch["metadata"]["annotations"].clone();
+            assert!(annotations.is_object(), "{patch}");
+            object.edit(|o| {
+                if !o["metadata"]["annotations"].is_object() {
+                    o["metadata"]["annotations"] = json!({});
+                }
+                for (key, value) in annotations.as_object().unwrap() {
+                    o["metadata"]["annotations"][key] = value.clone();
+                }
+            });
+            (200, object.value())
+        })
+    }
+
+    /// The status is written by server-side apply under one field manager.
+    fn writes_status(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", format!("{}/status", self.path()), move |patch| {
+            assert!(patch["status"]["conditions"].is_array(), "{patch}");
+            object.edit(|o| o["status"] = patch["status"].clone());
+            (200, object.value())
+        })
+    }
+
+    /// The API server's answer to a GET of this object.
+    fn is_read(&self) -> Expect {
+        let object = self.clone();
+        expect("GET", self.path(), move |_| (200, object.value()))
+    }
+}
+
+/// An Event with `reason` is published about the resource.
+fn event(reason: &'static str) -> Expect {
+    expect(
+        "POST",
+        format!("/apis/events.k8s.io/v1/namespaces/{NAMESPACE}/events"),
+        move |body| {
+            assert_eq!(body["reason"], reason, "event {body}");
+            (200, body.clone())
+        },
+    )
+}
+
+fn secret(name: &str, data: &[(&str, &str)]) -> Value {
+    use std::fmt::Write;
+    let encoded: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(key, value)| {
+            let mut text = String::new();
+            for chunk in value.as_bytes().chunks(3) {
+                let b = [
+                    chunk[0],
+                    *chunk.get(1).unwrap_or(&0),
+                    *chunk.get(2).unwrap_or(&0),
+                ];
+                let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+                const ALPHABET: &[u8] =
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                for i in 0..4 {
+                    if i <= chunk.len() {
+                        let _ = write!(
+                            text,
+                            "{}",
+                            ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
+                        );
+                    } else {
+                        text.push('=');
+                    }
+                }
+            }
+            (key.to_string(), Value::String(text))
+        })
+        .collect();
+    json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "data": encoded,
+    })
+}
+
+fn secret_path(name: &str) -> String {
+    format!("/api/v1/namespaces/{NAMESPACE}/secrets/{name}")
+}
+
+// ---------------------------------------------------------------- context and NATS helpers
+
+fn settings() -> Settings {
+    Settings {
+        apply: jetsync::apply::ApplyOptions {
+            attempts: 1,
+            ..Default::default()
+        },
+        ..Settings::default()
+    }
+}
+
+fn context_with(server: &str, settings: Settings) -> (Arc<Context>, Kube) {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let pool = ConnectionPool::new(
+        ConnectOptions {
+            servers: vec![server.to_string()],
+            ..ConnectOptions::default()
+        },
+        Duration::from_secs(2),
+    );
+    let ctx = Context::new(
+        client,
+        settings,
+        pool,
+        Arc::new(Metrics::new()),
+        Some("test".into()),
+    );
+    (ctx, Kube { handle })
+}
+
+fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
+    context_with(&server.url(), settings())
+}
+
+async fn client(server: &NatsServer) -> async_nats::Client {
+    async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(Duration::from_secs(10)))
+        .connect(server.url())
+        .await
+        .unwrap()
+}
+
+async fn js(client: &async_nats::Client, subject: &str, body: Value) -> Value {
+    let payload = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&body).unwrap()
+    };
+    let reply = client
+        .request(format!("$JS.API.{subject}"), payload.into())
+        .await
+        .unwrap();
+    serde_json::from_slice(&reply.payload).unwrap()
+}
+
+async fn stream_info(client: &async_nats::Client, name: &str) -> Value {
+    js(client, &format!("STREAM.INFO.{name}"), Value::Null).await
+}
+
+const HOUR: u64 = 3_600_000_000_000;
+
+/// Seconds until the requeue of `action`, read from its Debug form
+/// (kube-runtime keeps the field private).
+fn requeue_secs(action: &Action) -> Option<f64> {
+    let text = format!("{action:?}");
+    let inner = text.split("Some(").nth(1)?.split(')').next()?;
+    let (number, scale) = if let Some(ms) = inner.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(us) = inner.strip_suffix("µs") {
+        (us, 0.000_001)
+    } else if let Some(ns) = inner.strip_suffix("ns") {
+        (ns, 0.000_000_001)
+    } else {
+        (inner.strip_suffix('s')?, 1.0)
+    };
+    number.parse::<f64>().ok().map(|n| n * scale)
+}
+
+/// A stream resource taken through the finalizer and its creation.
+async fn created_stream(kube: &mut Kube, ctx: &Arc<Context>, spec: Value) -> Object {
+    let orders = Object::stream("orders", spec);
+    let (action, _) = kube
+        .run(
+            vec![orders.adds_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    assert_eq!(action.unwrap(), Action::await_change());
+    let (action, _) = kube
+        .run(
+            vec![
+                orders.records_address(),
+                orders.writes_status(),
+                event(events::CREATED),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert_eq!(orders.condition(types::READY).status, "True");
+    orders
+}
+
+fn orders_spec() -> Value {
+    json!({"name": "ORDERS", "subjects": ["orders.>"], "maxAge": "1h"})
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn a_new_stream_gets_a_finalizer_then_is_created_and_reported_ready() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = Object::stream("orders", orders_spec());
+
+    let (action, _) = kube
+        .run(
+            vec![orders.adds_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    assert_eq!(action.unwrap(), Action::await_change());
+
+    let (action, seen) = kube
+        .run(
+            vec![
+                orders.records_address(),
+                orders.writes_status(),
+                event(events::CREATED),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    let action = action.unwrap();
+    assert!(
+        seen[1].query.contains("fieldManager=jetsync-controller")
+            && seen[1].query.contains("force=true"),
+        "status is server-side applied: {}",
+        seen[1].query
+    );
+    let requeue = requeue_secs(&action).unwrap();
+    assert!(
+        (270.0..=330.0).contains(&requeue),
+        "drift re-check in ~5m: {requeue}"
+    );
+
+    let ready = orders.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("True", reasons::RECONCILED)
+    );
+    assert_eq!(orders.condition(types::RECONCILING).status, "False");
+    assert_eq!(orders.condition(types::STALLED).status, "False");
+    assert_eq!(orders.condition(types::DRIFTED).status, "False");
+    assert_eq!(orders.status().observed_generation, Some(1));
+    assert_eq!(
+        orders.annotation("jetsync.dev/address").as_deref(),
+        Some("stream/ORDERS")
+    );
+    assert!(
+        seen[2].body["note"]
+            .as_str()
+            .unwrap()
+            .contains("created stream stream/ORDERS")
+    );
+
+    let client = client(&nats).await;
+    let info = stream_info(&client, "ORDERS").await;
+    assert_eq!(
+        info["config"]["metadata"]["jetsync.dev/owner"], "team-a/orders",
+        "{info}"
+    );
+    assert_eq!(info["config"]["max_age"], json!(HOUR));
+
+    // The next check says it is in sync; Ready did not transition.
+    let since = ready.last_transition_time.clone();
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let ready = orders.condition(types::READY);
+    assert_eq!(ready.message, "in sync");
+    assert_eq!(ready.last_transition_time, since);
+
+    // Nothing changed: nothing is written, to NATS or Kubernetes.
+    let (action, _) = kube
+        .run(vec![], reconcile(orders.get::<Stream>(), ctx.clone()))
+        .await;
+    action.unwrap();
+    let text = ctx.metrics.encode();
+    assert!(
+        text.contains(r#"jetsync_managed_assets{kind="Stream"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"jetsync_reconciles_total{kind="Stream",result="ready"} 3"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_spec_updates_the_stream_and_names_the_fields() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = created_stream(&mut kube, &ctx, orders_spec()).await;
+    let since = orders.condition(types::READY).last_transition_time;
+
+    orders.set_spec("maxAge", json!("2h"));
+    let (action, seen) = kube
+        .run(
+            vec![orders.writes_status(), event(events::UPDATED)],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+
+    let ready = orders.condition(types::READY);
+    assert!(
+        ready.message.contains("maxAge: 1h → 2h"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(ready.last_transition_time, since, "Ready stayed True");
+    assert_eq!(orders.status().observed_generation, Some(2));
+    assert!(
+        seen[1].body["note"]
+            .as_str()
+            .unwrap()
+            .contains("maxAge: 1h → 2h")
+    );
+    let client = client(&nats).await;
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["config"]["max_age"],
+        json!(2 * HOUR)
+    );
+}
+
+#[tokio::test]
+async fn drift_is_corrected_and_told_with_the_fields() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = created_stream(&mut kube, &ctx, orders_spec()).await;
+    let client = client(&nats).await;
+    let mut config = stream_info(&client, "ORDERS").await["config"].clone();
+    config["max_age"] = json!(2 * HOUR);
+    let updated = js(&client, "STREAM.UPDATE.ORDERS", config).await;
+    assert!(updated.get("error").is_none(), "{updated}");
+
+    let (action, seen) = kube
+        .run(
+            vec![
+                orders.writes_status(),
+                event(events::DRIFT_DETECTED),
+                event(events::DRIFT_CORRECTED),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+
+    let drifted = orders.condition(types::DRIFTED);
+    assert_eq!(
+        (drifted.status.as_str(), drifted.reason.as_str()),
+        ("False", reasons::DRIFT_CORRECTED)
+    );
+    assert!(
+        drifted
+            .message
+            .contains("maxAge is 2h on the server, 1h in the spec"),
+        "{}",
+        drifted.message
+    );
+    assert!(seen[2].body["note"].as_str().unwrap().contains("maxAge"));
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["config"]["max_age"],
+        json!(HOUR)
+    );
+    assert!(
+        ctx.metrics
+            .encode()
+            .contains(r#"jetsync_drift_corrected_total{kind="Stream"} 1"#)
+    );
+
+    // The next check finds it in sync again.
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert_eq!(orders.condition(types::DRIFTED).reason, reasons::IN_SYNC);
+}
+
+#[tokio::test]
+async fn drift_is_reported_and_left_under_drift_policy_report() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let mut spec = orders_spec();
+    spec["driftPolicy"] = json!("Report");
+    let orders = created_stream(&mut kube, &ctx, spec).await;
+    let client = client(&nats).await;
+    let mut config = stream_info(&client, "ORDERS").await["config"].clone();
+    config["max_age"] = json!(2 * HOUR);
+    js(&client, "STREAM.UPDATE.ORDERS", config).await;
+
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status(), event(events::DRIFT_DETECTED)],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+
+    let drifted = orders.condition(types::DRIFTED);
+    assert_eq!(
+        (drifted.status.as_str(), drifted.reason.as_str()),
+        ("True", reasons::DRIFT_REPORTED)
+    );
+    assert!(
+        drifted
+            .message
+            .contains("maxAge is 2h on the server, 1h in the spec"),
+        "{}",
+        drifted.message
+    );
+    assert_eq!(orders.condition(types::READY).status, "True");
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["config"]["max_age"],
+        json!(2 * HOUR)
+    );
+
+    // Still drifted at the next check: no new write, no new event.
+    let (action, _) = kube
+        .run(vec![], reconcile(orders.get::<Stream>(), ctx.clone()))
+        .await;
+    action.unwrap();
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["config"]["max_age"],
+        json!(2 * HOUR)
+    );
+}
+
+#[tokio::test]
+async fn an_immutable_change_stalls_until_recreate_is_allowed() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = created_stream(&mut kube, &ctx, orders_spec()).await;
+    let client = client(&nats).await;
+    // A request, so that the stream's acknowledgement says it is stored.
+    client.request("orders.new", "one".into()).await.unwrap();
+
+    orders.set_spec("storage", json!("memory"));
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status(), event(events::REPLACE_REFUSED)],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let stalled = orders.condition(types::STALLED);
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", reasons::IMMUTABLE_FIELD_CHANGED)
+    );
+    assert!(
+        stalled.message.contains("storage: file → memory"),
+        "{}",
+        stalled.message
+    );
+    assert!(
+        stalled.message.contains("1 message(s)"),
+        "{}",
+        stalled.message
+    );
+    assert!(
+        stalled.message.contains("onImmutableChange: Recreate"),
+        "{}",
+        stalled.message
+    );
+    assert_eq!(orders.condition(types::READY).status, "False");
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["config"]["storage"],
+        "file"
+    );
+
+    // Refused again at the next check: told once.
+    let (action, _) = kube
+        .run(vec![], reconcile(orders.get::<Stream>(), ctx.clone()))
+        .await;
+    action.unwrap();
+
+    orders.set_spec("onImmutableChange", json!("Recreate"));
+    let (action, seen) = kube
+        .run(
+            vec![orders.writes_status(), event(events::REPLACED)],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert_eq!(seen[1].body["type"], "Warning");
+    assert!(
+        seen[1].body["note"]
+            .as_str()
+            .unwrap()
+            .contains("losing 1 message(s)")
+    );
+    assert_eq!(orders.condition(types::READY).status, "True");
+    assert_eq!(orders.condition(types::STALLED).status, "False");
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["config"]["storage"],
+        "memory"
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_resource_deletes_the_stream_then_releases_the_finalizer() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = created_stream(&mut kube, &ctx, orders_spec()).await;
+
+    orders.delete();
+    let (action, _) = kube
+        .run(
+            vec![event(events::DELETED), orders.removes_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    assert_eq!(action.unwrap(), Action::await_change());
+
+    let client = client(&nats).await;
+    let gone = stream_info(&client, "ORDERS").await;
+    assert_eq!(gone["error"]["err_code"], 10059, "{gone}");
+
+    // Cleanup again (a retried delete) tolerates the asset already gone.
+    orders.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
+    let (action, _) = kube
+        .run(
+            vec![orders.removes_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+}
+
+#[tokio::test]
+async fn deletion_policy_orphan_leaves_the_stream_without_the_ownership_marker() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let mut spec = orders_spec();
+    spec["deletionPolicy"] = json!("Orphan");
+    let orders = created_stream(&mut kube, &ctx, spec).await;
+
+    orders.delete();
+    let (action, _) = kube
+        .run(
+            vec![event(events::ORPHANED), orders.removes_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+
+    let client = client(&nats).await;
+    let info = stream_info(&client, "ORDERS").await;
+    assert!(info.get("error").is_none(), "{info}");
+    let metadata = &info["config"]["metadata"];
+    assert!(metadata.get("jetsync.dev/owner").is_none(), "{metadata}");
+    assert!(metadata.get("jetsync.dev/applied").is_none(), "{metadata}");
+    assert_eq!(info["config"]["max_age"], json!(HOUR));
+}
+
+#[tokio::test]
+async fn cleanup_never_deletes_an_asset_it_does_not_own() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let client = client(&nats).await;
+    let made = js(
+        &client,
+        "STREAM.CREATE.ORDERS",
+        json!({"name": "ORDERS", "subjects": ["orders.>"], "storage": "file"}),
+    )
+    .await;
+    assert!(made.get("error").is_none(), "{made}");
+    let orders = Object::stream("orders", orders_spec());
+    kube.run(
+        vec![orders.adds_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    // Not adopted: stalled, told once.
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status(), event(events::ADOPT_REFUSED)],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let stalled = orders.condition(types::STALLED);
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", reasons::ADOPT_REFUSED)
+    );
+    assert!(
+        stalled.message.contains("not managed by jetsync"),
+        "{}",
+        stalled.message
+    );
+
+    orders.delete();
+    let (action, seen) = kube
+        .run(
+            vec![event(events::DELETE_REFUSED), orders.removes_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert!(
+        seen[0].body["note"]
+            .as_str()
+            .unwrap()
+            .contains("left stream/ORDERS alone")
+    );
+    assert!(stream_info(&client, "ORDERS").await.get("error").is_none());
+}
+
+#[tokio::test]
+async fn adopt_takes_over_an_existing_stream() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let client = client(&nats).await;
+    js(
+        &client,
+        "STREAM.CREATE.ORDERS",
+        json!({"name": "ORDERS", "subjects": ["orders.>"], "storage": "file"}),
+    )
+    .await;
+    let mut spec = orders_spec();
+    spec["adopt"] = json!(true);
+    let orders = Object::stream("orders", spec);
+    kube.run(
+        vec![orders.adds_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    let (action, _) = kube
+        .run(
+            vec![
+                orders.records_address(),
+                orders.writes_status(),
+                event(events::ADOPTED),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+
+    assert_eq!(orders.condition(types::READY).status, "True");
+    let info = stream_info(&client, "ORDERS").await;
+    assert_eq!(
+        info["config"]["metadata"]["jetsync.dev/owner"],
+        "team-a/orders"
+    );
+}
+
+#[tokio::test]
+async fn a_consumer_waits_for_its_stream_then_is_created() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let worker = Object::new(
+        "Consumer",
+        "consumers",
+        "worker",
+        json!({"streamName": "ORDERS", "ackWait": "45s"}),
+    );
+    kube.run(
+        vec![worker.adds_finalizer()],
+        reconcile(worker.get::<Consumer>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    let (action, _) = kube
+        .run(
+            vec![worker.writes_status()],
+            reconcile(worker.get::<Consumer>(), ctx.clone()),
+        )
+        .await;
+    assert_eq!(requeue_secs(&action.unwrap()), Some(5.0), "requeued soon");
+    let ready = worker.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::STREAM_NOT_READY)
+    );
+    assert!(
+        ready.message.contains("stream `ORDERS` does not exist yet"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(worker.condition(types::RECONCILING).status, "True");
+    assert_eq!(worker.condition(types::STALLED).status, "False");
+    assert_eq!(worker.condition(types::DRIFTED).status, "Unknown");
+
+    // Still waiting: backing off, nothing rewritten, no error loop.
+    let (action, _) = kube
+        .run(vec![], reconcile(worker.get::<Consumer>(), ctx.clone()))
+        .await;
+    assert_eq!(requeue_secs(&action.unwrap()), Some(10.0));
+
+    let client = client(&nats).await;
+    js(
+        &client,
+        "STREAM.CREATE.ORDERS",
+        json!({"name": "ORDERS", "subjects": ["orders.>"]}),
+    )
+    .await;
+    let (action, _) = kube
+        .run(
+            vec![
+                worker.records_address(),
+                worker.writes_status(),
+                event(events::CREATED),
+            ],
+            reconcile(worker.get::<Consumer>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert_eq!(worker.condition(types::READY).status, "True");
+    assert_eq!(
+        worker.annotation("jetsync.dev/address").as_deref(),
+        Some("consumer/ORDERS/worker")
+    );
+    let info = js(&client, "CONSUMER.INFO.ORDERS.worker", Value::Null).await;
+    assert_eq!(
+        info["config"]["ack_wait"],
+        json!(45_000_000_000u64),
+        "{info}"
+    );
+}
+
+#[tokio::test]
+async fn key_value_buckets_and_object_stores_are_reconciled_too() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let config = Object::new("KeyValue", "keyvalues", "config", json!({"history": 5}));
+    kube.run(
+        vec![config.adds_finalizer()],
+        reconcile(config.get::<KeyValue>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    kube.run(
+        vec![
+            config.records_address(),
+            config.writes_status(),
+            event(events::CREATED),
+        ],
+        reconcile(config.get::<KeyValue>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    let blobs = Object::new("ObjectStore", "objectstores", "blobs", json!({"ttl": "1d"}));
+    kube.run(
+        vec![blobs.adds_finalizer()],
+        reconcile(blobs.get::<ObjectStore>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    kube.run(
+        vec![
+            blobs.records_address(),
+            blobs.writes_status(),
+            event(events::CREATED),
+        ],
+        reconcile(blobs.get::<ObjectStore>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    assert_eq!(
+        config.annotation("jetsync.dev/address").as_deref(),
+        Some("kv/config")
+    );
+    assert_eq!(
+        blobs.annotation("jetsync.dev/address").as_deref(),
+        Some("objectstore/blobs")
+    );
+    let client = client(&nats).await;
+    assert_eq!(
+        stream_info(&client, "KV_config").await["config"]["max_msgs_per_subject"],
+        5
+    );
+    assert!(
+        stream_info(&client, "OBJ_blobs")
+            .await
+            .get("error")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_renamed_stream_is_a_replacement_not_an_orphan() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = created_stream(&mut kube, &ctx, orders_spec()).await;
+    let client = client(&nats).await;
+
+    orders.set_spec("name", json!("ORDERS2"));
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status(), event(events::REPLACE_REFUSED)],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let stalled = orders.condition(types::STALLED);
+    assert_eq!(stalled.reason, reasons::IMMUTABLE_FIELD_CHANGED);
+    assert!(
+        stalled
+            .message
+            .contains("moved from stream/ORDERS to stream/ORDERS2"),
+        "{}",
+        stalled.message
+    );
+    assert!(stream_info(&client, "ORDERS").await.get("error").is_none());
+
+    orders.set_spec("onImmutableChange", json!("Recreate"));
+    let (action, _) = kube
+        .run(
+            vec![
+                orders.records_address(),
+                orders.writes_status(),
+                event(events::CREATED),
+                event(events::REPLACED),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert_eq!(
+        orders.annotation("jetsync.dev/address").as_deref(),
+        Some("stream/ORDERS2")
+    );
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["error"]["err_code"],
+        10059
+    );
+    assert!(stream_info(&client, "ORDERS2").await.get("error").is_none());
+}
+
+#[tokio::test]
+async fn read_only_plans_and_reports_but_writes_nothing() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context_with(
+        &nats.url(),
+        Settings {
+            read_only: true,
+            ..settings()
+        },
+    );
+    let orders = Object::stream("orders", orders_spec());
+    kube.run(
+        vec![orders.adds_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+
+    let ready = orders.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::READ_ONLY)
+    );
+    assert!(
+        ready.message.contains("would create stream stream/ORDERS"),
+        "{}",
+        ready.message
+    );
+    let client = client(&nats).await;
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["error"]["err_code"],
+        10059
+    );
+}
+
+#[tokio::test]
+async fn a_connection_failure_is_reported_and_recovers_when_the_server_returns() {
+    let mut nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let prod = Object::new(
+        "NatsConnection",
+        "natsconnections",
+        "prod",
+        json!({"servers": [nats.url()]}),
+    );
+    let mut spec = orders_spec();
+    spec["connection"] = json!("prod");
+    let orders = Object::stream("orders", spec);
+    kube.run(
+        vec![orders.adds_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    nats.kill();
+
+    let (action, seen) = kube
+        .run(
+            vec![
+                prod.is_read(),
+                orders.writes_status(),
+                event(events::CONNECTION_FAILED),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    let action = action.unwrap();
+    assert_eq!(requeue_secs(&action), Some(2.0), "first backoff");
+    let ready = orders.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::CONNECTION_FAILED)
+    );
+    assert!(
+        ready.message.contains("cannot reach the NATS server"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(seen[2].body["type"], "Warning");
+
+    // Retried with a growing wait; the failure is told once.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (action, _) = kube
+        .run(
+            vec![prod.is_read()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    assert_eq!(requeue_secs(&action.unwrap()), Some(4.0));
+
+    nats.restart();
+    prod.edit(|o| o["spec"]["servers"] = json!([nats.url()]));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (action, _) = kube
+        .run(
+            vec![
+                prod.is_read(),
+                orders.records_address(),
+                orders.writes_status(),
+                event(events::CREATED),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert_eq!(orders.condition(types::READY).status, "True");
+    assert!(
+        ctx.metrics
+            .encode()
+            .contains(r#"jetsync_nats_connection_failures_total{reason="ConnectionFailed"} 2"#)
+    );
+}
+
+#[tokio::test]
+async fn jetstream_disabled_is_its_own_reason() {
+    let nats = require_nats!(NatsServer::builder().jetstream(false));
+    let (ctx, mut kube) = context(&nats);
+    let orders = Object::stream("orders", orders_spec());
+    kube.run(
+        vec![orders.adds_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    kube.run(
+        vec![orders.writes_status(), event(events::CONNECTION_FAILED)],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    assert_eq!(
+        orders.condition(types::READY).reason,
+        reasons::JETSTREAM_DISABLED
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_picked_up_and_refused_credentials_say_so() {
+    let nats = require_nats!(
+        NatsServer::builder().config_extra(r#"authorization { user: app, password: right-pw }"#)
+    );
+    let (ctx, mut kube) = context(&nats);
+    let prod = Object::new(
+        "NatsConnection",
+        "natsconnections",
+        "prod",
+        json!({
+            "servers": [nats.url()],
+            "auth": {"userPassword": {"user": "app", "password": {"secretRef": {"name": "nats-user", "key": "password"}}}},
+        }),
+    );
+    kube.run(
+        vec![prod.adds_finalizer()],
+        reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    let wrong = secret("nats-user", &[("password", "old-pw\n")]);
+    let (action, seen) = kube
+        .run(
+            vec![
+                expect("GET", secret_path("nats-user"), move |_| (200, wrong)),
+                prod.writes_status(),
+                event(events::CONNECTION_FAILED),
+            ],
+            reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let ready = prod.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::AUTH_REFUSED)
+    );
+    assert!(ready.message.contains("user \"app\""), "{}", ready.message);
+    let shown = format!("{seen:?} {ready:?}");
+    assert!(!shown.contains("old-pw"), "a secret leaked: {shown}");
+
+    // The Secret is rotated: the new content is a new profile, which connects.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let right = secret("nats-user", &[("password", "right-pw")]);
+    let (action, _) = kube
+        .run(
+            vec![
+                expect("GET", secret_path("nats-user"), move |_| (200, right)),
+                prod.writes_status(),
+            ],
+            reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let ready = prod.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("True", reasons::CONNECTED)
+    );
+    assert!(
+        ready
+            .message
+            .contains(&format!("nats-server {}", nats.version())),
+        "{}",
+        ready.message
+    );
+    assert!(!ready.message.contains("right-pw"));
+
+    // A stream naming the connection uses it (and shares the pooled connection).
+    let mut spec = orders_spec();
+    spec["connection"] = json!("prod");
+    let orders = Object::stream("orders", spec);
+    kube.run(
+        vec![orders.adds_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    let right = secret("nats-user", &[("password", "right-pw")]);
+    kube.run(
+        vec![
+            prod.is_read(),
+            expect("GET", secret_path("nats-user"), move |_| (200, right)),
+            orders.records_address(),
+            orders.writes_status(),
+            event(events::CREATED),
+        ],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    assert_eq!(orders.condition(types::READY).status, "True");
+    assert_eq!(
+        ctx.pool.open(),
+        1,
+        "one pooled connection per distinct profile"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_connection_or_secret_waits_without_erroring() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let mut spec = orders_spec();
+    spec["connection"] = json!("prod");
+    let orders = Object::stream("orders", spec);
+    kube.run(
+        vec![orders.adds_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    let path = format!("/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/natsconnections/prod");
+    let (action, _) = kube
+        .run(
+            vec![
+                expect("GET", path, |_| not_found("natsconnections", "prod")),
+                orders.writes_status(),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let ready = orders.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::CONNECTION_NOT_FOUND)
+    );
+    assert_eq!(orders.condition(types::RECONCILING).status, "True");
+}
+
+#[tokio::test]
+async fn deleting_a_resource_whose_connection_never_existed_does_not_hang() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let mut spec = orders_spec();
+    spec["connection"] = json!("typo");
+    let orders = Object::stream("orders", spec);
+    orders.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
+    orders.delete();
+
+    let path = format!("/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/natsconnections/typo");
+    let (action, seen) = kube
+        .run(
+            vec![
+                expect("GET", path, |_| not_found("natsconnections", "typo")),
+                event(events::ORPHANED),
+                orders.removes_finalizer(),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert!(
+        seen[1].body["note"]
+            .as_str()
+            .unwrap()
+            .contains("never reached a server")
+    );
+}
+
+#[tokio::test]
+async fn a_connection_in_use_keeps_its_finalizer() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let prod = Object::new(
+        "NatsConnection",
+        "natsconnections",
+        "prod",
+        json!({"servers": [nats.url()]}),
+    );
+    prod.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
+    prod.delete();
+    let user = json!({
+        "apiVersion": "jetsync.dev/v1alpha1", "kind": "Stream",
+        "metadata": {"name": "orders", "namespace": NAMESPACE},
+        "spec": {"connection": "prod"},
+    });
+    let list = |kind: &str, items: Vec<Value>| json!({"apiVersion": "jetsync.dev/v1alpha1", "kind": format!("{kind}List"), "metadata": {}, "items": items});
+    let base = format!("/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}");
+    let lists = |items: Vec<Value>| {
+        let streams = list("Stream", items);
+        vec![
+            expect("GET", format!("{base}/streams"), move |_| (200, streams)),
+            expect("GET", format!("{base}/keyvalues"), move |_| {
+                (200, list("KeyValue", vec![]))
+            }),
+            expect("GET", format!("{base}/objectstores"), move |_| {
+                (200, list("ObjectStore", vec![]))
+            }),
+            expect("GET", format!("{base}/consumers"), move |_| {
+                (200, list("Consumer", vec![]))
+            }),
+        ]
+    };
+
+    let (action, _) = kube
+        .run(
+            lists(vec![user]),
+            reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
+        )
+        .await;
+    let error = action.unwrap_err().to_string();
+    assert!(error.contains("still used by Stream orders"), "{error}");
+
+    let mut expected = lists(vec![]);
+    expected.push(prod.removes_finalizer());
+    let (action, _) = kube
+        .run(
+            expected,
+            reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+}
+
+#[tokio::test]
+async fn an_invalid_spec_stalls_without_touching_nats() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = Object::stream(
+        "orders",
+        json!({"name": "ORD ERS", "subjects": ["orders.>"]}),
+    );
+    kube.run(
+        vec![orders.adds_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    kube.run(
+        vec![orders.writes_status()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+
+    let stalled = orders.condition(types::STALLED);
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", reasons::INVALID_SPEC)
+    );
+    assert!(stalled.message.contains("spec.name"), "{}", stalled.message);
+}
