@@ -364,7 +364,18 @@ fn validate(args: ValidateArgs, color: bool) -> ExitStatus {
             print_out(&format!("{summary}\n"));
         }
         ValidateOutput::Json => {
+            // The plan document's envelope (format_version, tool, sources)
+            // around what validation found.
+            let sources: Vec<_> = manifests
+                .sources
+                .iter()
+                .filter(|source| source.name != crate::manifest::STDIN_NAME)
+                .map(crate::render::json::source_digest)
+                .collect();
             let report = serde_json::json!({
+                "format_version": crate::render::json::FORMAT_VERSION,
+                "tool": { "name": "jetsync", "version": env!("CARGO_PKG_VERSION") },
+                "sources": sources,
                 "valid": errors == 0,
                 "files": manifests.files,
                 "documents": manifests.documents.len(),

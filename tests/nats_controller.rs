@@ -534,6 +534,12 @@ async fn a_new_stream_gets_a_finalizer_then_is_created_and_reported_ready() {
     let ready = orders.condition(types::READY);
     assert_eq!(ready.message, "in sync");
     assert_eq!(ready.last_transition_time, since);
+    let summary = orders
+        .status()
+        .summary
+        .expect("the live counts are in status");
+    assert_eq!((summary.messages, summary.bytes), (Some(0), Some(0)));
+    assert!(summary.observed_at.is_some());
 
     // Nothing changed: nothing is written, to NATS or Kubernetes.
     let (action, _) = kube

@@ -4,6 +4,7 @@
 //! `error_policy` logs, counts and backs off. Every field is compared at
 //! every reconcile, whatever triggered it.
 
+use crate::spec::common::LiveSummary;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
@@ -211,7 +212,8 @@ pub async fn apply_asset<K: AssetResource>(
 ) -> Result<Action, Error> {
     let started = Instant::now();
     let key = resource_key(obj.as_ref());
-    let conclusion = assess_and_apply(api, obj.as_ref(), ctx).await?;
+    let mut summary = None;
+    let conclusion = assess_and_apply(api, obj.as_ref(), ctx, &mut summary).await?;
     let kind = K::KIND.as_str();
     let previous = obj
         .asset_status()
@@ -219,7 +221,16 @@ pub async fn apply_asset<K: AssetResource>(
         .unwrap_or_default();
     let observed = obj.asset_status().and_then(|s| s.observed_generation);
     let judgements = with_drift_default(&conclusion, &previous);
-    let merged = write_status(api, obj.as_ref(), (observed, &previous), &judgements).await?;
+    let previous_summary = obj.asset_status().and_then(|s| s.summary.clone());
+    let summary = summary.filter(|now| summary_due(previous_summary.as_ref(), now));
+    let merged = write_status(
+        api,
+        obj.as_ref(),
+        (observed, &previous),
+        &judgements,
+        summary.as_ref(),
+    )
+    .await?;
     let published = publish(ctx, obj.as_ref(), &conclusion.notes, &previous, &merged).await;
     if published.contains(&events::DRIFT_DETECTED) {
         ctx.metrics
@@ -266,6 +277,7 @@ async fn assess_and_apply<K: AssetResource>(
     api: &Api<K>,
     obj: &K,
     ctx: &Context,
+    summary: &mut Option<LiveSummary>,
 ) -> Result<Conclusion, Error> {
     let key = resource_key(obj);
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
@@ -355,6 +367,11 @@ async fn assess_and_apply<K: AssetResource>(
     }
     if let Some(asset) = &live.asset {
         tracing::debug!(resource = %key, holds = %status::summary(address.kind, asset, live.consumer_count), "live asset");
+        *summary = Some(status::live_summary(
+            address.kind,
+            asset,
+            live.consumer_count,
+        ));
     }
     let plan = plan_one(obj, &spec, &address, &live, &owner, server);
     let reconciled_before = recorded.as_ref() == Some(&address);
@@ -478,22 +495,29 @@ async fn write_status<K>(
     obj: &K,
     (observed, previous): (Option<i64>, &[Condition]),
     judgements: &[Judgement],
+    summary: Option<&LiveSummary>,
 ) -> Result<Vec<Condition>, Error>
 where
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     let generation = obj.meta().generation;
     let merged = conditions::merge(previous, judgements, generation, Timestamp::now());
-    if merged == previous && observed == generation {
+    if merged == previous && observed == generation && summary.is_none() {
         return Ok(merged);
+    }
+    let mut status = json!({
+        "observedGeneration": generation,
+        "conditions": merged,
+    });
+    if let Some(summary) = summary {
+        let mut summary = summary.clone();
+        summary.observed_at = Some(Timestamp::now().to_string());
+        status["summary"] = serde_json::to_value(summary).expect("summaries serialize");
     }
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
-        "status": {
-            "observedGeneration": generation,
-            "conditions": merged,
-        },
+        "status": status,
     });
     api.patch_status(
         obj.meta().name.as_deref().unwrap_or_default(),
@@ -502,6 +526,27 @@ where
     )
     .await?;
     Ok(merged)
+}
+
+/// Least time between two writes of changed counts.
+const SUMMARY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether `now` should be written over `previous`: the counts changed and
+/// the last write is older than a minute (counts move with every message;
+/// writing each change would re-trigger the controller at message rate).
+fn summary_due(previous: Option<&LiveSummary>, now: &LiveSummary) -> bool {
+    let Some(previous) = previous else {
+        return true;
+    };
+    let counts = |s: &LiveSummary| (s.messages, s.bytes, s.consumers, s.pending, s.ack_pending);
+    if counts(previous) == counts(now) {
+        return false;
+    }
+    let written = previous
+        .observed_at
+        .as_deref()
+        .and_then(|at| at.parse::<Timestamp>().ok());
+    written.is_none_or(|at| Timestamp::now().duration_since(at).unsigned_abs() >= SUMMARY_INTERVAL)
 }
 
 /// True when the condition `type_` differs in status or reason.
@@ -802,6 +847,7 @@ async fn apply_connection(
         obj.as_ref(),
         (observed, &previous),
         &conclusion.judgements,
+        None,
     )
     .await?;
     publish(ctx, obj.as_ref(), &conclusion.notes, &previous, &merged).await;
@@ -869,4 +915,35 @@ pub async fn connection_users(
     users.extend(users_of::<ObjectStore>(client, namespace, name).await?);
     users.extend(users_of::<Consumer>(client, namespace, name).await?);
     Ok(users)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(messages: u64, observed_at: Option<String>) -> LiveSummary {
+        LiveSummary {
+            messages: Some(messages),
+            bytes: Some(messages * 10),
+            observed_at,
+            ..LiveSummary::default()
+        }
+    }
+
+    #[test]
+    fn live_counts_are_written_first_then_only_when_changed_and_a_minute_old() {
+        assert!(summary_due(None, &counts(1, None)));
+        let just_now = Some(Timestamp::now().to_string());
+        assert!(!summary_due(
+            Some(&counts(1, just_now.clone())),
+            &counts(1, None)
+        ));
+        assert!(!summary_due(Some(&counts(1, just_now)), &counts(2, None)));
+        let long_ago = Some("2020-01-01T00:00:00Z".to_string());
+        assert!(summary_due(
+            Some(&counts(1, long_ago.clone())),
+            &counts(2, None)
+        ));
+        assert!(!summary_due(Some(&counts(2, long_ago)), &counts(2, None)));
+    }
 }

@@ -9,6 +9,7 @@ use crate::plan::classify::{Action, Change, FieldChange, Plan};
 use crate::plan::{AssetKind, Holdings, LiveAsset, ownership};
 use crate::render::human::{describe_loss, display_value};
 use crate::spec::common::DriftPolicy;
+use crate::spec::common::LiveSummary;
 use crate::spec::units::Size;
 
 /// The severity of an Event.
@@ -568,6 +569,24 @@ pub fn rename_refusal(
         "the asset moved from {old} to {new} (spec.name or spec.streamName changed): replacing it deletes {old}, losing {}; set spec.onImmutableChange: Recreate to replace it, or change the name back",
         describe_loss(old.kind, loses)
     )
+}
+
+/// What the live asset holds, as counts for `status.summary` (the printer
+/// columns show them).
+pub fn live_summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u64>) -> LiveSummary {
+    match kind {
+        AssetKind::Consumer => LiveSummary {
+            pending: Some(live.holdings.pending),
+            ack_pending: Some(live.holdings.ack_pending),
+            ..LiveSummary::default()
+        },
+        _ => LiveSummary {
+            messages: Some(live.holdings.messages),
+            bytes: Some(live.holdings.bytes),
+            consumers: consumer_count,
+            ..LiveSummary::default()
+        },
+    }
 }
 
 /// What the live asset holds, for people: `12 message(s), 4.1 KiB,

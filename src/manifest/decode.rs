@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
 
 use super::node::{self, Node, NodeValue};
 use super::{Declared, Manifests, ObjectMeta, Origin};
@@ -91,8 +91,16 @@ pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
 }
 
 fn syntax_diagnostic(source: &SourceText, error: &serde_saphyr::Error) -> Diagnostic {
-    let summary = format!("invalid YAML: {}", first_line(&error.to_string()));
-    let diagnostic = Diagnostic::error(summary).with_help("fix the YAML syntax at this place");
+    let message = error.to_string();
+    let diagnostic = match too_big(&message) {
+        Some(what) => Diagnostic::error(format!("the YAML is too big to read safely: {what}"))
+            .with_help(READ_LIMITS_HELP),
+        None => {
+            let message = first_line(&message)
+                .replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+            Diagnostic::error(format!("invalid YAML: {message}")).with_help(syntax_help(&message))
+        }
+    };
     match error.location() {
         Some(location) if location.line() > 0 => {
             let span = location.span();
@@ -106,6 +114,67 @@ fn syntax_diagnostic(source: &SourceText, error: &serde_saphyr::Error) -> Diagno
             diagnostic
         }
     }
+}
+
+/// What to do about a YAML syntax error, for the common ones whose parser
+/// message names a symptom rather than the cause.
+fn syntax_help(message: &str) -> &'static str {
+    let hints = [
+        (
+            "found a tab",
+            "indent with spaces: YAML does not allow tabs in indentation",
+        ),
+        (
+            "duplicate mapping key",
+            "remove one of the two entries with this key",
+        ),
+        (
+            "illegal placement of ':'",
+            "look for a `[` or `{` above this place that is never closed",
+        ),
+        (
+            "multiline quoted scalar",
+            "look for a quote above this place that is never closed",
+        ),
+        (
+            "simple key expected ':'",
+            "a key must be followed by `:` on its line, within 1024 characters",
+        ),
+        (
+            "alias references unknown anchor",
+            "define the anchor (`&name`) before the alias (`*name`) that uses it",
+        ),
+    ];
+    hints
+        .iter()
+        .find(|(symptom, _)| message.contains(symptom))
+        .map_or("fix the YAML syntax at this place", |(_, help)| help)
+}
+
+/// What jetsync reads from one file at most (serde-saphyr's default budget).
+const READ_LIMITS_HELP: &str = "split the file or flatten the YAML: jetsync reads at most 1024 documents, 250000 values and 64 levels of nesting from one file, and expands aliases only within those limits";
+
+/// The limit a parse error reports as breached, in words; None for other errors.
+fn too_big(message: &str) -> Option<String> {
+    if message.contains("recursion limit exceeded") {
+        return Some("it nests lists or mappings too deeply".to_string());
+    }
+    let breach = message.split("budget breached: ").nth(1)?;
+    let variant = breach.split([' ', '{']).next().unwrap_or_default();
+    Some(match variant {
+        "Nodes" => {
+            "it holds more than 250000 values (scalars, lists and mappings, aliases expanded)"
+                .to_string()
+        }
+        "Documents" => "it holds more than 1024 documents".to_string(),
+        "Depth" => "it nests lists or mappings more than 64 levels deep".to_string(),
+        "Events" => "it holds more than 1000000 YAML events".to_string(),
+        "Aliases" | "AliasAnchorRatio" | "Anchors" => {
+            "it uses too many aliases (`*name`)".to_string()
+        }
+        "ScalarBytes" => "its strings add up to more than 64MiB".to_string(),
+        _ => format!("a limit was reached ({})", first_line(breach)),
+    })
 }
 
 fn first_line(text: &str) -> &str {
@@ -125,6 +194,31 @@ fn decode_document(origin: Origin) -> Outcome {
                 )
                 .with_help("write `apiVersion`, `kind`, `metadata` and `spec` keys"),
         );
+    }
+    for key in ["apiVersion", "kind"] {
+        if let Some(value) = root.get(key)
+            && value.as_str().is_none()
+        {
+            return Outcome::invalid(
+                origin
+                    .diagnostic(
+                        Severity::Error,
+                        &FieldPath::root().field(key),
+                        false,
+                        format!(
+                            "`{key}` must be a string, found {}",
+                            value.value.type_name()
+                        ),
+                    )
+                    .with_help(format!(
+                        "write `{key}` as plain text, e.g. `{}`",
+                        match key {
+                            "kind" => "kind: Stream",
+                            _ => "apiVersion: jetsync.dev/v1alpha1",
+                        }
+                    )),
+            );
+        }
     }
     let api_version = root.get("apiVersion").and_then(Node::as_str);
     let kind_name = root.get("kind").and_then(Node::as_str);
@@ -205,10 +299,38 @@ fn decode_typed(origin: &Origin, kind: Kind) -> Result<(ObjectMeta, AssetSpec), 
     let json = origin
         .root
         .to_json(&FieldPath::root())
-        .map_err(|(path, message)| {
-            vec![origin.diagnostic(Severity::Error, &path, false, message)]
+        .map_err(|(path, message, position)| {
+            let mut diagnostic = origin
+                .diagnostic(Severity::Error, &path, false, message)
+                .with_help("write field names as plain text, e.g. `maxAge: 7d`");
+            if diagnostic.source.is_some() {
+                diagnostic = diagnostic.at(
+                    &origin.source,
+                    position.line,
+                    position.column,
+                    (position.offset, position.length),
+                );
+            } else {
+                diagnostic.line = Some(position.line);
+                diagnostic.column = Some(position.column);
+            }
+            vec![diagnostic]
         })?;
     let mut diagnostics = Vec::new();
+    for key in ["metadata", "spec"] {
+        if let Some(node) = origin.root.get(key)
+            && !matches!(node.value, NodeValue::Mapping(_))
+        {
+            diagnostics.push(list_for_mapping(
+                origin,
+                &FieldPath::root().field(key),
+                node,
+            ));
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
     let envelope: Option<Envelope> =
         deserialize_at(origin, kind, &FieldPath::root(), json, &mut diagnostics);
     let Some(envelope) = envelope else {
@@ -224,18 +346,14 @@ fn decode_typed(origin: &Origin, kind: Kind) -> Result<(ObjectMeta, AssetSpec), 
     let value = envelope.spec;
     let found = &mut diagnostics;
     let spec = match kind {
-        Kind::Stream => deserialize_at(origin, kind, &path, value, found).map(AssetSpec::Stream),
-        Kind::Consumer => {
-            deserialize_at(origin, kind, &path, value, found).map(AssetSpec::Consumer)
-        }
-        Kind::KeyValue => {
-            deserialize_at(origin, kind, &path, value, found).map(AssetSpec::KeyValue)
-        }
+        Kind::Stream => decode_spec(origin, kind, &path, value, found).map(AssetSpec::Stream),
+        Kind::Consumer => decode_spec(origin, kind, &path, value, found).map(AssetSpec::Consumer),
+        Kind::KeyValue => decode_spec(origin, kind, &path, value, found).map(AssetSpec::KeyValue),
         Kind::ObjectStore => {
-            deserialize_at(origin, kind, &path, value, found).map(AssetSpec::ObjectStore)
+            decode_spec(origin, kind, &path, value, found).map(AssetSpec::ObjectStore)
         }
         Kind::NatsConnection => {
-            deserialize_at(origin, kind, &path, value, found).map(AssetSpec::NatsConnection)
+            decode_spec(origin, kind, &path, value, found).map(AssetSpec::NatsConnection)
         }
     };
     match spec {
@@ -246,6 +364,87 @@ fn decode_typed(origin: &Origin, kind: Kind) -> Result<(ObjectMeta, AssetSpec), 
             Err(diagnostics)
         }
     }
+}
+
+/// Decodes a spec, then checks that no list stood where a mapping belongs:
+/// serde decodes a struct from a list by position (`placement: [east]`
+/// would read as `placement: {cluster: east}`), which nobody means.
+fn decode_spec<T: DeserializeOwned + Serialize>(
+    origin: &Origin,
+    kind: Kind,
+    base: &FieldPath,
+    value: serde_json::Value,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let decoded: T = deserialize_at(origin, kind, base, value.clone(), diagnostics)?;
+    if let Ok(reencoded) = serde_json::to_value(&decoded) {
+        let mut lists = Vec::new();
+        lists_for_mappings(&value, &reencoded, base, &mut lists);
+        for path in lists {
+            if let Some(found) = node_at(&origin.root, &path) {
+                diagnostics.push(list_for_mapping(origin, &path, found));
+            }
+        }
+    }
+    Some(decoded)
+}
+
+/// Paths where `input` has a list and its decoded form a mapping.
+fn lists_for_mappings(
+    input: &serde_json::Value,
+    decoded: &serde_json::Value,
+    path: &FieldPath,
+    found: &mut Vec<FieldPath>,
+) {
+    use serde_json::Value;
+    match (input, decoded) {
+        (Value::Array(_), Value::Object(_)) => found.push(path.clone()),
+        (Value::Object(input), Value::Object(decoded)) => {
+            for (key, value) in input {
+                if let Some(decoded) = decoded.get(key) {
+                    lists_for_mappings(value, decoded, &path.field(key), found);
+                }
+            }
+        }
+        (Value::Array(input), Value::Array(decoded)) if input.len() == decoded.len() => {
+            for (index, (value, decoded)) in input.iter().zip(decoded).enumerate() {
+                lists_for_mappings(value, decoded, &path.index(index), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The node at exactly `path`, if the document has it.
+fn node_at<'a>(root: &'a Node, path: &FieldPath) -> Option<&'a Node> {
+    let mut node = root;
+    for segment in path.segments() {
+        node = match (segment, &node.value) {
+            (PathSegment::Field(name), NodeValue::Mapping(_)) => node.get(name)?,
+            (PathSegment::Index(index), NodeValue::Sequence(items)) => items.get(*index)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// "`spec.placement` must be a mapping of fields, found a list".
+fn list_for_mapping(origin: &Origin, path: &FieldPath, found: &Node) -> Diagnostic {
+    let field = path.to_string();
+    let last = field.rsplit('.').next().unwrap_or(&field).to_string();
+    origin
+        .diagnostic(
+            Severity::Error,
+            path,
+            false,
+            format!(
+                "`{field}` must be a mapping of fields, found {}",
+                found.value.type_name()
+            ),
+        )
+        .with_help(format!(
+            "write `{last}:` followed by indented `field: value` lines (`jetsync schema` lists them)"
+        ))
 }
 
 /// Most problems reported for one document before giving up on it.
@@ -264,6 +463,8 @@ fn deserialize_at<T: DeserializeOwned>(
     mut value: serde_json::Value,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<T> {
+    // Keys taken out after a problem: their absence is not another problem.
+    let mut removed: Vec<String> = Vec::new();
     for _ in 0..MAX_PROBLEMS_PER_DOCUMENT {
         let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
             Ok(decoded) => return Some(decoded),
@@ -285,14 +486,23 @@ fn deserialize_at<T: DeserializeOwned>(
         let message = error.inner().to_string();
         let mut path = base.segments().to_vec();
         path.extend(relative.iter().cloned());
-        let diagnostic =
-            describe_serde_error(origin, kind, FieldPath::from_segments(path), &message);
+        let path = FieldPath::from_segments(path);
+        if let Some(missing) = message.strip_prefix("missing field ") {
+            let missing = path.field(missing.trim_matches('`'));
+            if removed.contains(&missing.to_string()) {
+                return None;
+            }
+        }
+        let diagnostic = describe_serde_error(origin, kind, path, &message);
         let removable = diagnostic.field.as_deref().and_then(|field| {
             let base_text = base.to_string();
             let rest = field.strip_prefix(&base_text).unwrap_or(field);
             (!message.starts_with("missing field"))
                 .then(|| rest.trim_start_matches('.').to_string())
         });
+        if let Some(field) = &diagnostic.field {
+            removed.push(field.clone());
+        }
         diagnostics.push(diagnostic);
         match removable {
             Some(key_path) if remove_key(&mut value, &key_path) => continue,
@@ -347,9 +557,13 @@ fn describe_serde_error(origin: &Origin, kind: Kind, path: FieldPath, message: &
         };
         let help = match closest(&unknown, &expected) {
             Some(close) => format!("did you mean `{close}`?"),
-            None => {
-                format!("remove it; `jetsync schema` lists the fields of a {kind}, or see crds/")
+            None if !expected.is_empty() && expected.len() <= 12 => {
+                format!("remove it; the fields here are `{}`", expected.join("`, `"))
             }
+            None => format!(
+                "remove it; `jetsync schema` lists the fields of {} {kind}, or see crds/",
+                article(kind.as_str())
+            ),
         };
         return origin
             .diagnostic(
@@ -376,9 +590,64 @@ fn describe_serde_error(origin: &Origin, kind: Kind, path: FieldPath, message: &
     } else {
         format!("see `jetsync schema` for the type of `{path}`")
     };
+    let summary = match too_large_integer(origin, &path) {
+        Some(literal) => format!(
+            "the number {literal} is too large{}",
+            integer_range(message)
+                .map(|range| format!("; expected {range}"))
+                .unwrap_or_default()
+        ),
+        None => match integer_range(message) {
+            Some(range) => match message.rsplit_once(", expected ") {
+                Some((found, _)) => format!("{found}, expected {range}"),
+                None => message.to_string(),
+            },
+            None => message.to_string(),
+        },
+    };
     origin
-        .diagnostic(Severity::Error, &path, false, message.to_string())
+        .diagnostic(Severity::Error, &path, false, summary)
         .with_help(help)
+}
+
+/// `a` or `an` before a kind's name.
+fn article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('A' | 'E' | 'I' | 'O' | 'U' | 'a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
+/// The range of the Rust integer type serde expected, in words: serde says
+/// `expected u32`, users read "a whole number from 0 to 4294967295".
+fn integer_range(message: &str) -> Option<String> {
+    let expected = message.rsplit_once(", expected ")?.1.trim();
+    let max = match expected {
+        "u8" => u64::from(u8::MAX),
+        "u16" => u64::from(u16::MAX),
+        "u32" => u64::from(u32::MAX),
+        "u64" => u64::MAX,
+        _ => return None,
+    };
+    Some(format!("a whole number from 0 to {max}"))
+}
+
+/// The literal as written when the value at `path` is an integer too large
+/// for any integer type: the YAML parser reads it as a float, and serde's
+/// message then shows a float the user never wrote.
+fn too_large_integer(origin: &Origin, path: &FieldPath) -> Option<String> {
+    let position = origin.root.locate(path).value;
+    let text = origin
+        .source
+        .text
+        .get(position.offset..position.offset + position.length)?
+        .trim();
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let is_integer = !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit());
+    let fits = text
+        .parse::<i128>()
+        .is_ok_and(|value| i64::try_from(value).is_ok() || u64::try_from(value).is_ok());
+    (is_integer && !fits).then(|| text.to_string())
 }
 
 /// The `backticked` words of a serde message, in order.

@@ -50,6 +50,21 @@ pub enum NodeValue {
     Mapping(Vec<(Node, Node)>),
 }
 
+impl NodeValue {
+    /// What kind of value this is, with an article, for messages: `a list`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            NodeValue::Null => "null",
+            NodeValue::Bool(_) => "a boolean",
+            NodeValue::Integer(_) => "an integer",
+            NodeValue::Float(_) => "a number",
+            NodeValue::String(_) => "a string",
+            NodeValue::Sequence(_) => "a list",
+            NodeValue::Mapping(_) => "a mapping",
+        }
+    }
+}
+
 /// Where a path leads inside a document: the key that names the value (when
 /// the last step is a field) and the value itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,8 +137,12 @@ impl Node {
     }
 
     /// Converts to JSON for typed deserialization. Mapping keys must be
-    /// strings; the error names the path of the first one that is not.
-    pub fn to_json(&self, path: &FieldPath) -> Result<serde_json::Value, (FieldPath, String)> {
+    /// strings; the error names the path of the first one that is not, and
+    /// the position of the offending key or value.
+    pub fn to_json(
+        &self,
+        path: &FieldPath,
+    ) -> Result<serde_json::Value, (FieldPath, String, Position)> {
         use serde_json::Value;
         Ok(match &self.value {
             NodeValue::Null => Value::Null,
@@ -134,12 +153,22 @@ impl Node {
                 } else if let Ok(unsigned) = u64::try_from(*i) {
                     Value::from(unsigned)
                 } else {
-                    return Err((path.clone(), format!("integer {i} is out of range")));
+                    return Err((
+                        path.clone(),
+                        format!("the integer {i} is out of range"),
+                        self.position,
+                    ));
                 }
             }
             NodeValue::Float(f) => serde_json::Number::from_f64(*f)
                 .map(Value::Number)
-                .ok_or_else(|| (path.clone(), format!("number {f} is not finite")))?,
+                .ok_or_else(|| {
+                    (
+                        path.clone(),
+                        format!("the number {f} is not finite"),
+                        self.position,
+                    )
+                })?,
             NodeValue::String(s) => Value::String(s.clone()),
             NodeValue::Sequence(items) => Value::Array(
                 items
@@ -152,7 +181,14 @@ impl Node {
                 let mut object = serde_json::Map::with_capacity(entries.len());
                 for (key, value) in entries {
                     let NodeValue::String(name) = &key.value else {
-                        return Err((path.clone(), "mapping keys must be strings".to_string()));
+                        return Err((
+                            path.clone(),
+                            format!(
+                                "a key here is {}; field names must be strings",
+                                key.value.type_name()
+                            ),
+                            key.position,
+                        ));
                     };
                     object.insert(name.clone(), value.to_json(&path.field(name))?);
                 }

@@ -63,6 +63,8 @@ pub enum PriorityPolicy {
     printcolumn = r#"{"name":"Stream","type":"string","jsonPath":".spec.streamName"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Pending","type":"integer","jsonPath":".status.summary.pending"}"#,
+    printcolumn = r#"{"name":"AckPending","type":"integer","jsonPath":".status.summary.ackPending"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

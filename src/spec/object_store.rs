@@ -23,6 +23,8 @@ use super::units::{Duration, Size};
     category = "jetsync",
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Messages","type":"integer","jsonPath":".status.summary.messages"}"#,
+    printcolumn = r#"{"name":"Bytes","type":"integer","jsonPath":".status.summary.bytes"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

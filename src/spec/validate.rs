@@ -273,6 +273,17 @@ enum Origin {
 #[derive(Default)]
 struct Checker {
     problems: Vec<Problem>,
+    /// Subject pairs compared for overlaps so far (see [`MAX_OVERLAP_COMPARISONS`]).
+    comparisons_spent: usize,
+}
+
+/// Most subject pairs one document's overlap checks compare: about a second
+/// of work in a debug build.
+const MAX_OVERLAP_COMPARISONS: usize = 1_000_000;
+
+/// True when a valid subject has a `*` or `>` token.
+fn has_wildcard(subject: &str) -> bool {
+    subject.split('.').any(|token| token == "*" || token == ">")
 }
 
 impl Checker {
@@ -510,31 +521,48 @@ impl Checker {
         collide: fn(&str, &str) -> bool,
         what: &str,
     ) {
-        let mut valid: Vec<Option<&str>> = Vec::with_capacity(subjects.len());
+        // Two subjects without wildcards overlap only when equal, which the
+        // repeat check finds; so a plain subject is compared with the earlier
+        // wildcard subjects only, and long lists of plain subjects stay linear.
+        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(subjects.len());
+        let mut earlier: Vec<(usize, &str)> = Vec::with_capacity(subjects.len());
+        let mut earlier_wildcards: Vec<(usize, &str)> = Vec::new();
         for (index, subject) in subjects.iter().enumerate() {
             let subject_path = path.index(index);
             if !self.subject(subject_path.clone(), subject, SubjectUse::Filter) {
-                valid.push(None);
                 continue;
             }
-            if let Some(first) = subjects[..index].iter().position(|other| other == subject) {
+            if let Some(first) = first_at.get(subject.as_str()) {
                 self.error(
                     subject_path,
                     format!(
                         "{} is listed twice (also at {})",
                         quoted(subject),
-                        path.index(first)
+                        path.index(*first)
                     ),
                 )
                 .help("remove one of them");
-                valid.push(None);
                 continue;
             }
-            let overlapping = valid.iter().enumerate().find_map(|(other_index, other)| {
-                other
-                    .filter(|other| collide(other, subject))
-                    .map(|other| (other_index, other))
-            });
+            first_at.insert(subject, index);
+            let wildcard = has_wildcard(subject);
+            let candidates = if wildcard {
+                &earlier
+            } else {
+                &earlier_wildcards
+            };
+            let overlapping = if self.spend_comparisons(path, candidates.len()) {
+                candidates
+                    .iter()
+                    .find(|(_, other)| collide(other, subject))
+                    .copied()
+            } else {
+                None
+            };
+            earlier.push((index, subject));
+            if wildcard {
+                earlier_wildcards.push((index, subject));
+            }
             if let Some((other_index, other)) = overlapping {
                 self.error(
                     subject_path,
@@ -547,8 +575,26 @@ impl Checker {
                 )
                 .help("keep only the wider subject, or make them disjoint");
             }
-            valid.push(Some(subject));
         }
+    }
+
+    /// Takes `count` overlap comparisons from the document's allowance; false
+    /// (after one warning) once it is spent, so that a list of many thousand
+    /// wildcard subjects cannot make validation take minutes.
+    fn spend_comparisons(&mut self, path: &FieldPath, count: usize) -> bool {
+        if self.comparisons_spent > MAX_OVERLAP_COMPARISONS {
+            return false;
+        }
+        self.comparisons_spent += count;
+        if self.comparisons_spent > MAX_OVERLAP_COMPARISONS {
+            self.warning(
+                path.clone(),
+                format!("too many wildcard subjects to check every pair for overlaps; jetsync stopped after {MAX_OVERLAP_COMPARISONS} comparisons"),
+            )
+            .help("the server checks the rest when the change is applied; fewer, wider wildcard subjects are easier to reason about");
+            return false;
+        }
+        true
     }
 
     /// A subject transform at `path`: a valid source and a destination the source can map to.
@@ -645,22 +691,24 @@ impl Checker {
                 transform_sources.push(None);
                 continue;
             }
-            let overlapping =
-                transform_sources
-                    .iter()
-                    .enumerate()
-                    .find_map(|(other_index, other)| {
-                        other
-                            .filter(|other| {
-                                if is_mirror {
-                                    names::subjects_collide(other, transform_source)
-                                } else {
-                                    names::subject_is_subset(other, transform_source)
-                                        || names::subject_is_subset(transform_source, other)
-                                }
-                            })
-                            .map(|other| (other_index, other))
-                    });
+            let affordable =
+                self.spend_comparisons(&path.field("subjectTransforms"), transform_sources.len());
+            let overlapping = transform_sources
+                .iter()
+                .take(if affordable { usize::MAX } else { 0 })
+                .enumerate()
+                .find_map(|(other_index, other)| {
+                    other
+                        .filter(|other| {
+                            if is_mirror {
+                                names::subjects_collide(other, transform_source)
+                            } else {
+                                names::subject_is_subset(other, transform_source)
+                                    || names::subject_is_subset(transform_source, other)
+                            }
+                        })
+                        .map(|other| (other_index, other))
+                });
             if let Some((other_index, other)) = overlapping {
                 self.error(
                     transform_path.field("source"),
@@ -1353,15 +1401,14 @@ impl Checker {
     }
 
     fn priority_groups(&mut self, spec: &ConsumerSpec) {
+        let mut first_at: HashMap<&str, usize> = HashMap::new();
         for (index, group) in spec.priority_groups.iter().enumerate() {
             let path = at("priorityGroups").index(index);
+            let first = *first_at.entry(group.as_str()).or_insert(index);
             if let Err(message) = names::check_priority_group(group) {
                 self.error(path, message)
                     .help("priority group names match `^[a-zA-Z0-9/_=-]{1,16}$`");
-            } else if let Some(first) = spec.priority_groups[..index]
-                .iter()
-                .position(|other| other == group)
-            {
+            } else if first < index {
                 self.error(
                     path,
                     format!(
