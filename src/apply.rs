@@ -5,12 +5,11 @@
 //! the server's code. A failure skips what depends on it; the rest goes on.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures::{FutureExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use crate::nats::JsApi;
 use crate::nats::error::ApiRequestError;
@@ -73,7 +72,6 @@ impl ApplyReport {
 pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyReport {
     let mut report = ApplyReport::default();
     let mut failed_streams: BTreeSet<String> = BTreeSet::new();
-    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     // Phases in plan order: the plan is sorted by apply rank.
     let mut index = 0;
     while index < plan.changes.len() {
@@ -82,8 +80,8 @@ pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyRep
         while end < plan.changes.len() && phase_of(&plan.changes[end]) == rank {
             end += 1;
         }
-        let mut tasks = JoinSet::new();
         let mut phase_results: Vec<Option<Outcome>> = vec![None; end - index];
+        let mut runnable = Vec::new();
         for (slot, change) in plan.changes[index..end].iter().enumerate() {
             if let Some(reason) = &change.refused {
                 phase_results[slot] = Some(Outcome::Skipped(format!("refused: {reason}")));
@@ -99,24 +97,21 @@ pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyRep
                 )));
                 continue;
             }
-            let api = api.clone();
-            let change = change.clone();
-            let options = options.clone();
-            let semaphore = Arc::clone(&semaphore);
-            tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                (slot, execute(&api, &change, &options).await)
-            });
+            runnable.push((slot, change));
         }
-        while let Some(joined) = tasks.join_next().await {
-            let (slot, result) = joined
-                .unwrap_or_else(|error| (usize::MAX, Err(format!("apply task failed: {error}"))));
-            if let Some(place) = phase_results.get_mut(slot) {
-                *place = Some(match result {
-                    Ok(()) => Outcome::Done,
-                    Err(message) => Outcome::Failed(message),
-                });
-            }
+        // The changes are borrowed, not copied into spawned tasks: a plan of
+        // thousands of creates would otherwise clone every config once more.
+        let pending: Vec<_> = runnable
+            .into_iter()
+            .map(|(slot, change)| execute_in_slot(api, slot, change, options))
+            .collect();
+        let mut finished =
+            futures::stream::iter(pending).buffer_unordered(options.concurrency.max(1));
+        while let Some((slot, result)) = finished.next().await {
+            phase_results[slot] = Some(match result {
+                Ok(()) => Outcome::Done,
+                Err(message) => Outcome::Failed(message),
+            });
         }
         for (change, outcome) in plan.changes[index..end].iter().zip(phase_results) {
             let outcome =
@@ -131,6 +126,20 @@ pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyRep
         index = end;
     }
     report
+}
+
+/// [`execute`], a panic reported as a failure, with the change's slot.
+async fn execute_in_slot(
+    api: &JsApi,
+    slot: usize,
+    change: &Change,
+    options: &ApplyOptions,
+) -> (usize, Result<(), String>) {
+    let result = AssertUnwindSafe(execute(api, change, options))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err("apply task failed: it panicked".to_string()));
+    (slot, result)
 }
 
 fn phase_of(change: &Change) -> (bool, u8) {

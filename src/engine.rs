@@ -13,7 +13,8 @@ use crate::plan::{Address, Holdings, LiveAsset};
 /// durable consumer of a plain stream. Ephemeral consumers and consumers on
 /// KV/object-store streams (watchers, readers) are not assets.
 pub fn live_assets(state: &LiveState) -> Vec<LiveAsset> {
-    let mut assets = Vec::new();
+    let consumers: usize = state.consumers.values().map(Vec::len).sum();
+    let mut assets = Vec::with_capacity(state.streams.len() + consumers);
     for stream in &state.streams {
         assets.push(LiveAsset {
             address: Address::from_stream_name(&stream.name),

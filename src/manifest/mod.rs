@@ -3,6 +3,7 @@
 //! reported with its file, line, column and field.
 
 mod decode;
+mod fast_yaml;
 pub mod node;
 mod source;
 
@@ -190,8 +191,9 @@ pub fn load_sources(sources: &[SourceText]) -> Manifests {
         sources: sources.to_vec(),
         ..Manifests::default()
     };
-    for source in sources {
-        decode::decode_source(source, &mut manifests);
+    for mut part in decode_all(sources) {
+        manifests.documents.append(&mut part.documents);
+        manifests.diagnostics.append(&mut part.diagnostics);
     }
     let mut invalid = vec![false; manifests.documents.len()];
     for (index, declared) in manifests.documents.iter().enumerate() {
@@ -205,6 +207,71 @@ pub fn load_sources(sources: &[SourceText]) -> Manifests {
         .documents
         .retain(|_| !flags.next().unwrap_or(false));
     manifests
+}
+
+/// Below this much YAML one thread decodes everything: starting threads
+/// would cost more than they save.
+const PARALLEL_DECODE_BYTES: usize = 64 * 1024;
+
+/// Stack of a decoding thread: the main thread's usual 8 MiB, as parsing
+/// recurses once per nesting level.
+const DECODE_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+/// Decodes every source, large inputs on one thread per CPU (YAML parsing is
+/// most of a plan's own work). The parts come back in source order, so the
+/// documents and diagnostics do not depend on the number of threads.
+fn decode_all(sources: &[SourceText]) -> Vec<Manifests> {
+    let decode = |chunk: &[SourceText]| {
+        let mut part = Manifests::default();
+        for source in chunk {
+            decode::decode_source(source, &mut part);
+        }
+        part
+    };
+    let total: usize = sources.iter().map(|source| source.text.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(sources.len());
+    if threads < 2 || total < PARALLEL_DECODE_BYTES {
+        return vec![decode(sources)];
+    }
+    // Contiguous chunks of about equal size.
+    let share = total.div_ceil(threads);
+    let mut chunks = Vec::with_capacity(threads);
+    let (mut start, mut size) = (0, 0);
+    for (index, source) in sources.iter().enumerate() {
+        size += source.text.len();
+        if size >= share && chunks.len() + 1 < threads {
+            chunks.push(&sources[start..=index]);
+            (start, size) = (index + 1, 0);
+        }
+    }
+    if start < sources.len() {
+        chunks.push(&sources[start..]);
+    }
+    std::thread::scope(|scope| {
+        let spawned: Vec<_> = chunks[1..]
+            .iter()
+            .map(|&chunk| {
+                std::thread::Builder::new()
+                    .name("jetsync-decode".into())
+                    .stack_size(DECODE_STACK_BYTES)
+                    .spawn_scoped(scope, move || decode(chunk))
+                    .map_err(|_| chunk)
+            })
+            .collect();
+        let mut parts = vec![decode(chunks[0])];
+        for thread in spawned {
+            parts.push(match thread {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to be had: decode it here.
+                Err(chunk) => decode(chunk),
+            });
+        }
+        parts
+    })
 }
 
 /// Static validation of one document, as diagnostics; true when any is an error.

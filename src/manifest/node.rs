@@ -300,6 +300,17 @@ pub fn url_has_credentials(text: &str) -> bool {
 
 /// Parses every document of a YAML text. Empty documents are left out.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
+    match super::fast_yaml::parse_documents(text) {
+        Some(documents) => Ok(documents),
+        None => parse_documents_with_serde_saphyr(text),
+    }
+}
+
+/// [`parse_documents`] through serde-saphyr's deserializer: every YAML
+/// feature, and every error message.
+pub(crate) fn parse_documents_with_serde_saphyr(
+    text: &str,
+) -> Result<Vec<Node>, serde_saphyr::Error> {
     let options = serde_saphyr::options! { with_snippet: false };
     serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options)
 }

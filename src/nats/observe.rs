@@ -1,12 +1,13 @@
 //! Reading the live JetStream state by listing: `STREAM.LIST` page by page,
-//! then `CONSUMER.LIST.<stream>` for each stream that has consumers, with a
-//! bounded number of requests in flight. Never one request per asset.
+//! and `CONSUMER.LIST.<stream>` for each stream that has consumers as soon as
+//! a page names it, with a bounded number of requests in flight. Never one
+//! request per asset.
 //!
 //! Configs are kept as the JSON the server returned (`serde_json::Value`), so
 //! that no field is lost (one async-nats does not know) or invented (a
 //! default async-nats would fill in).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -174,44 +175,24 @@ impl Connection {
 /// most `options.concurrency` in flight). The request count is
 /// `ceil(streams / 256)` plus, per stream with consumers,
 /// `ceil(consumers / 256)` (at least one page each).
+///
+/// The stream pages come one after another (each answer says where the next
+/// one starts); the consumers of the streams a page names are listed while
+/// the next page is on its way, so the listing of 1,000 streams does not
+/// wait for all their pages first.
 pub async fn observe(api: &JsApi, options: &ObserveOptions) -> Result<LiveState, ApiRequestError> {
     let mut state = LiveState::default();
-
-    let stream_pages: Vec<StreamListPage> =
-        list_pages(api, "STREAM.LIST", &mut state.requests).await?;
-    for page in stream_pages {
-        for raw in page.streams.unwrap_or_default() {
-            let name = raw
-                .config
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            state.streams.push(LiveStream {
-                name,
-                config: raw.config,
-                state: raw.state,
-                created: raw.created,
-                cluster: raw.cluster,
-            });
-        }
-        collect_unavailable(&mut state.unavailable, None, page.missing, page.offline);
-    }
-    state.streams.sort_by(|a, b| a.name.cmp(&b.name));
-    state.streams.dedup_by(|a, b| a.name == b.name);
-
-    let with_consumers: Vec<String> = state
-        .streams
-        .iter()
-        .filter(|s| s.state.consumer_count > 0)
-        .map(|s| s.name.clone())
-        .collect();
     let concurrency = options.concurrency.max(1);
-    let mut pending = with_consumers.into_iter();
+    let mut next_page = Some(Box::pin(stream_page(api.clone(), 0)));
+    let mut offset = 0;
+    let mut to_list: VecDeque<String> = VecDeque::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut in_flight = JoinSet::new();
     loop {
         while in_flight.len() < concurrency {
-            let Some(stream) = pending.next() else { break };
+            let Some(stream) = to_list.pop_front() else {
+                break;
+            };
             let api = api.clone();
             in_flight.spawn(async move {
                 let mut requests = 0;
@@ -219,54 +200,93 @@ pub async fn observe(api: &JsApi, options: &ObserveOptions) -> Result<LiveState,
                 (stream, requests, result)
             });
         }
-        let Some(joined) = in_flight.join_next().await else {
-            break;
-        };
-        let (stream, requests, result) = match joined {
-            Ok(done) => done,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => unreachable!("consumer listing task cancelled: {e}"),
-        };
-        state.requests += requests;
-        let pages = result?;
-        let mut consumers = Vec::new();
-        for page in pages {
-            consumers.extend(page.consumers.unwrap_or_default().into_iter().map(|raw| {
-                LiveConsumer {
-                    stream: if raw.stream_name.is_empty() {
-                        stream.clone()
-                    } else {
-                        raw.stream_name
-                    },
-                    name: raw.name,
-                    config: raw.config,
-                    created: raw.created,
-                    num_pending: raw.num_pending,
-                    num_ack_pending: raw.num_ack_pending,
-                    num_redelivered: raw.num_redelivered,
-                    num_waiting: raw.num_waiting,
-                    delivered: raw.delivered,
-                    ack_floor: raw.ack_floor,
-                    paused: raw.paused,
+        tokio::select! {
+            page = async { next_page.as_mut().expect("a page is awaited").await },
+                if next_page.is_some() =>
+            {
+                state.requests += 1;
+                let page = page?;
+                let (count, total) = (page.count(), page.total());
+                for raw in page.streams.unwrap_or_default() {
+                    let name = raw
+                        .config
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    if raw.state.consumer_count > 0 && seen.insert(name.clone()) {
+                        to_list.push_back(name.clone());
+                    }
+                    state.streams.push(LiveStream {
+                        name,
+                        config: raw.config,
+                        state: raw.state,
+                        created: raw.created,
+                        cluster: raw.cluster,
+                    });
                 }
-            }));
-            collect_unavailable(
-                &mut state.unavailable,
-                Some(&stream),
-                page.missing,
-                page.offline,
-            );
-        }
-        consumers.sort_by(|a, b| a.name.cmp(&b.name));
-        consumers.dedup_by(|a, b| a.name == b.name);
-        if !consumers.is_empty() {
-            state.consumers.insert(stream, consumers);
+                collect_unavailable(&mut state.unavailable, None, page.missing, page.offline);
+                offset += count;
+                next_page = (count > 0 && offset < total)
+                    .then(|| Box::pin(stream_page(api.clone(), offset)));
+            }
+            Some(joined) = in_flight.join_next() => {
+                let (stream, requests, result) = match joined {
+                    Ok(done) => done,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(e) => unreachable!("consumer listing task cancelled: {e}"),
+                };
+                state.requests += requests;
+                let pages = result?;
+                let mut consumers = Vec::new();
+                for page in pages {
+                    consumers.extend(page.consumers.unwrap_or_default().into_iter().map(|raw| {
+                        LiveConsumer {
+                            stream: if raw.stream_name.is_empty() {
+                                stream.clone()
+                            } else {
+                                raw.stream_name
+                            },
+                            name: raw.name,
+                            config: raw.config,
+                            created: raw.created,
+                            num_pending: raw.num_pending,
+                            num_ack_pending: raw.num_ack_pending,
+                            num_redelivered: raw.num_redelivered,
+                            num_waiting: raw.num_waiting,
+                            delivered: raw.delivered,
+                            ack_floor: raw.ack_floor,
+                            paused: raw.paused,
+                        }
+                    }));
+                    collect_unavailable(
+                        &mut state.unavailable,
+                        Some(&stream),
+                        page.missing,
+                        page.offline,
+                    );
+                }
+                consumers.sort_by(|a, b| a.name.cmp(&b.name));
+                consumers.dedup_by(|a, b| a.name == b.name);
+                if !consumers.is_empty() {
+                    state.consumers.insert(stream, consumers);
+                }
+            }
+            else => break,
         }
     }
+    state.streams.sort_by(|a, b| a.name.cmp(&b.name));
+    state.streams.dedup_by(|a, b| a.name == b.name);
     state
         .unavailable
         .sort_by(|a, b| (&a.stream, &a.consumer).cmp(&(&b.stream, &b.consumer)));
     Ok(state)
+}
+
+/// One page of `STREAM.LIST` from `offset` on.
+async fn stream_page(api: JsApi, offset: usize) -> Result<StreamListPage, ApiRequestError> {
+    api.request("STREAM.LIST", Some(&json!({ "offset": offset })))
+        .await
 }
 
 /// All pages of one stream's consumers; a stream deleted since it was

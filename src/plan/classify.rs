@@ -200,13 +200,18 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
     let mut plan = Plan::default();
 
     // Streams first, so consumers can see whether their stream is replaced.
-    let mut replaced_streams = BTreeMap::new();
-    for asset in desired.iter().filter(|a| a.address.kind.is_stream_like()) {
-        if !in_scope(&asset.address) || !supported(asset, options, &mut plan) {
-            continue;
-        }
+    let streams: Vec<&DesiredAsset> = desired
+        .iter()
+        .filter(|a| a.address.kind.is_stream_like())
+        .filter(|a| in_scope(&a.address) && supported(a, options, &mut plan))
+        .collect();
+    let changes = in_parallel(&streams, |asset| {
         let live = live_by_address.get(&asset.address).copied();
-        match classify(asset, live, None, options) {
+        classify(asset, live, None, options)
+    });
+    let mut replaced_streams = BTreeMap::new();
+    for (asset, change) in streams.iter().zip(changes) {
+        match change {
             Some(change) => {
                 if change.action == Action::Replace {
                     replaced_streams.insert(asset.address.stream_name(), change.allowed());
@@ -217,6 +222,9 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         }
     }
 
+    // Consumers: (asset, its stream's consumer limits, whether its stream's
+    // replacement is allowed when the stream is replaced).
+    let mut consumers: Vec<(&DesiredAsset, Option<&Value>, Option<bool>)> = Vec::new();
     for asset in desired
         .iter()
         .filter(|a| a.address.kind == AssetKind::Consumer)
@@ -225,10 +233,11 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             continue;
         }
         let stream = asset.address.name.as_str();
+        let stream_address = Address::from_stream_name(stream);
         let stream_config = desired_by_address
-            .get(&Address::from_stream_name(stream))
+            .get(&stream_address)
             .map(|d| &d.config)
-            .or_else(|| live_stream_config(live, stream));
+            .or_else(|| live_by_address.get(&stream_address).map(|s| &s.config));
         let Some(stream_config) = stream_config else {
             plan.diagnostics.push(at(
                 Diagnostic::error(format!(
@@ -242,16 +251,21 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             continue;
         };
         let limits = stream_config.get("consumer_limits");
+        consumers.push((asset, limits, replaced_streams.get(stream).copied()));
+    }
+    let changes = in_parallel(&consumers, |&(asset, limits, stream_replaced)| {
         let live_consumer = live_by_address.get(&asset.address).copied();
-        let change = match (replaced_streams.get(stream), live_consumer) {
-            (Some(&stream_allowed), Some(live_consumer)) => Some(recreated_with_stream(
+        match (stream_replaced, live_consumer) {
+            (Some(stream_allowed), Some(live_consumer)) => Some(recreated_with_stream(
                 asset,
                 live_consumer,
                 stream_allowed,
                 options,
             )),
             _ => classify(asset, live_consumer, limits, options),
-        };
+        }
+    });
+    for change in changes {
         match change {
             Some(change) => plan.changes.push(change),
             None => plan.unchanged += 1,
@@ -300,11 +314,44 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
     plan
 }
 
-fn live_stream_config<'a>(live: &'a [LiveAsset], stream: &str) -> Option<&'a Value> {
-    let address = Address::from_stream_name(stream);
-    live.iter()
-        .find(|asset| asset.address == address)
-        .map(|asset| &asset.config)
+/// Below this many assets one thread classifies them all.
+const PARALLEL_ASSETS: usize = 1024;
+
+/// `classify` of every item, in order; long lists on one thread per CPU
+/// (normalising and comparing thousands of configs is most of a plan's own
+/// work once the manifests are read).
+fn in_parallel<T: Sync, R: Send>(items: &[T], classify: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || items.len() < PARALLEL_ASSETS {
+        return items.iter().map(&classify).collect();
+    }
+    let share = items.len().div_ceil(threads);
+    let classify = &classify;
+    std::thread::scope(|scope| {
+        let spawned: Vec<_> = items
+            .chunks(share)
+            .skip(1)
+            .map(|part| {
+                std::thread::Builder::new()
+                    .name("jetsync-plan".into())
+                    .spawn_scoped(scope, move || part.iter().map(classify).collect::<Vec<R>>())
+                    .map_err(|_| part)
+            })
+            .collect();
+        let mut results: Vec<R> = items[..share].iter().map(classify).collect();
+        for thread in spawned {
+            match thread {
+                Ok(handle) => results.extend(
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                ),
+                // No thread to be had: classify them here.
+                Err(part) => results.extend(part.iter().map(classify)),
+            }
+        }
+        results
+    })
 }
 
 fn at(diagnostic: Diagnostic, declared_at: &DeclaredAt) -> Diagnostic {
@@ -357,9 +404,13 @@ fn classify(
 ) -> Option<Change> {
     let kind = asset.address.kind;
     let after = comparable(kind, &asset.config, stream_limits);
-    let hash = ownership::config_hash(&after);
-    let config = ownership::with_markers(&asset.config, &options.owner, &hash);
+    // The config to send, with its markers: only for an asset that changes.
+    let to_send = |after: &Value| {
+        let hash = ownership::config_hash(after);
+        ownership::with_markers(&asset.config, &options.owner, &hash)
+    };
     let Some(live) = live else {
+        let config = to_send(&after);
         return Some(Change {
             address: asset.address.clone(),
             action: Action::Create,
@@ -411,6 +462,7 @@ fn classify(
             forcing_fields(&diff)
         ));
     }
+    let config = to_send(&after);
     Some(Change {
         address: asset.address.clone(),
         action,

@@ -280,6 +280,8 @@ pub struct FieldDifference {
     pub live: Value,
 }
 
+static NULL: Value = Value::Null;
+
 /// The top-level fields whose values differ, sorted by name.
 pub fn differences(desired: &Value, live: &Value) -> Vec<FieldDifference> {
     let empty = Map::new();
@@ -290,12 +292,12 @@ pub fn differences(desired: &Value, live: &Value) -> Vec<FieldDifference> {
     keys.dedup();
     keys.into_iter()
         .filter_map(|key| {
-            let d = desired.get(key).cloned().unwrap_or(Value::Null);
-            let l = live.get(key).cloned().unwrap_or(Value::Null);
+            let d = desired.get(key).unwrap_or(&NULL);
+            let l = live.get(key).unwrap_or(&NULL);
             (d != l).then(|| FieldDifference {
                 field: key.clone(),
-                desired: d,
-                live: l,
+                desired: d.clone(),
+                live: l.clone(),
             })
         })
         .collect()
