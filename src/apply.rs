@@ -251,7 +251,17 @@ async fn delete(api: &JsApi, address: &Address, options: &ApplyOptions) -> Resul
         Ok(_) => Ok(()),
         // Already gone: the goal is reached.
         Err(error) if matches!(error.err_code(), Some(10059 | 10014)) => Ok(()),
-        Err(error) => Err(error.to_string()),
+        Err(error) => Err(format!("{error}{}", gave_up(&error, options))),
+    }
+}
+
+/// `" (gave up after N attempts)"` for a transient error: [`request`]
+/// returns one only when every attempt failed.
+fn gave_up(error: &ApiRequestError, options: &ApplyOptions) -> String {
+    if error.is_transient() && options.attempts > 1 {
+        format!(" (gave up after {} attempts)", options.attempts)
+    } else {
+        String::new()
     }
 }
 
@@ -261,10 +271,90 @@ async fn call(
     body: &Value,
     options: &ApplyOptions,
 ) -> Result<(), String> {
-    request(api, operation, Some(body), options)
-        .await
-        .map(|_| ())
-        .map_err(|error| error.to_string())
+    match request(api, operation, Some(body), options).await {
+        Ok(_) => Ok(()),
+        Err(error) => Err(match account_limit(api, &error).await {
+            Some(limit) => format!("{}; {limit}", explain(&error, body)),
+            None => format!("{}{}", explain(&error, body), gave_up(&error, options)),
+        }),
+    }
+}
+
+/// For the limit errors (10026 consumers, 10027 streams, 10028 memory,
+/// 10047 file storage), which limit it is and its value, read from
+/// `$JS.API.INFO`: the server's own text does not say.
+async fn account_limit(api: &JsApi, error: &ApiRequestError) -> Option<String> {
+    let code = error
+        .err_code()
+        .filter(|code| matches!(code, 10026 | 10027 | 10028 | 10047))?;
+    let info: Value = api.request_raw::<()>("INFO", None).await.ok()?;
+    let used = |key: &str| info.get(key).and_then(Value::as_i64).unwrap_or(0);
+    // An account-wide limit, if the account has one (-1: none; tiered
+    // accounts keep theirs per replica count).
+    let limit = |key: &str| {
+        info.pointer(&format!("/limits/{key}"))
+            .and_then(Value::as_i64)
+            .filter(|limit| *limit > 0)
+    };
+    Some(match code {
+        10027 => format!(
+            "the account's JetStream limit max_streams is {}, and it has {} streams",
+            limit("max_streams")?,
+            used("streams")
+        ),
+        10026 => match limit("max_consumers") {
+            Some(max) => format!(
+                "the account's JetStream limit max_consumers is {max} per stream \
+                 (a stream's own maxConsumers limits it too)"
+            ),
+            None => "the stream's maxConsumers is reached".to_string(),
+        },
+        10028 => match limit("max_memory") {
+            Some(max) => format!(
+                "the account's JetStream limit max_mem is {max} bytes, {} of them reserved \
+                 by the maxBytes of its memory streams",
+                used("reserved_memory")
+            ),
+            None => "the server's JetStream memory (max_memory_store) is used up".to_string(),
+        },
+        _ => match limit("max_storage") {
+            Some(max) => format!(
+                "the account's JetStream limit max_file is {max} bytes, {} of them reserved \
+                 by the maxBytes of its file streams",
+                used("reserved_storage")
+            ),
+            None => "the server's JetStream file storage (max_file_store) is used up".to_string(),
+        },
+    })
+}
+
+/// The server's error, followed by the spec fields it is about when the
+/// server's own text does not name them.
+fn explain(error: &ApiRequestError, body: &Value) -> String {
+    let config = body.get("config").unwrap_or(body);
+    match error.err_code() {
+        // "no suitable peers for placement": fewer servers fit than replicas.
+        Some(10005) => {
+            let replicas = config
+                .get("num_replicas")
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
+            let placement = match config.get("placement").filter(|p| !p.is_null()) {
+                Some(placement) => format!(", placement: {placement}"),
+                None => String::new(),
+            };
+            format!(
+                "{error}: fewer than {replicas} servers of the cluster fit \
+                 replicas: {replicas}{placement}; lower replicas, or change the placement"
+            )
+        }
+        // "can not move and scale a stream in a single update".
+        Some(10123) => format!(
+            "{error}: replicas and placement cannot change in the same update; \
+             change one, apply, then the other"
+        ),
+        _ => error.to_string(),
+    }
 }
 
 /// One API request, retried while the failure is transient.

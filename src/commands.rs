@@ -1,6 +1,7 @@
 //! The engine commands behind the CLI: plan, diff, apply and export. Each
-//! loads and validates the manifests before contacting any server, plans
-//! per connection, and maps the outcome to the exit-code contract.
+//! loads and validates the manifests before writing anything (the default
+//! connection's state is read meanwhile), plans per connection, and maps the
+//! outcome to the exit-code contract.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, IsTerminal, Write};
@@ -11,9 +12,9 @@ use crate::cli::{ConnectionArgs, EngineArgs, ExitStatus, PlanOutput};
 use crate::diagnostics::{Diagnostic, SourceText};
 use crate::engine;
 use crate::manifest::{self, Declared, Manifests};
-use crate::nats::{self, ConnectOptions, Connection};
+use crate::nats::{self, ConnectOptions, Connection, LiveState};
 use crate::plan::LiveAsset;
-use crate::plan::classify::{self, Action, Plan, PlanOptions};
+use crate::plan::classify::{Action, Plan, PlanOptions};
 use crate::plan::desired::{DesiredAsset, desired_assets};
 use crate::plan::{Address, export as exporting};
 use crate::render::{github, human, json, markdown};
@@ -255,6 +256,42 @@ async fn connect(options: &ConnectOptions) -> Result<Connection, String> {
     nats::connect(options).await.map_err(|e| e.to_string())
 }
 
+/// Connects and reads the whole live state by listing.
+async fn connect_and_observe(options: &ConnectOptions) -> Result<(Connection, LiveState), String> {
+    let connection = connect(options).await?;
+    let state = connection
+        .observe(&nats::ObserveOptions::default())
+        .await
+        .map_err(|e| format!("reading the live state: {e}"))?;
+    Ok((connection, state))
+}
+
+/// The default connection's live state, read in the background while the
+/// manifests load: reading thousands of manifests and listing the server
+/// then overlap. Only reads; the result is used when the manifests are
+/// valid and some asset uses the default connection, and dropping it stops
+/// the reading.
+struct Prefetch(tokio::task::JoinHandle<Result<(Connection, LiveState), String>>);
+
+impl Prefetch {
+    fn start(runtime: &tokio::runtime::Runtime, flags: &ConnectionArgs) -> Self {
+        let options = connect_options(flags);
+        Self(runtime.spawn(async move { connect_and_observe(&options).await }))
+    }
+
+    async fn result(mut self) -> Result<(Connection, LiveState), String> {
+        (&mut self.0)
+            .await
+            .unwrap_or_else(|e| Err(format!("reading the live state: {e}")))
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn plan_options(
     args: &EngineArgs,
     connection: &Connection,
@@ -307,7 +344,11 @@ fn parse_selectors(selectors: &[String]) -> Result<Vec<(String, String)>, String
 
 /// Loads, connects and plans every group. Errors before planning are
 /// printed and give None; errors found by planning stay in the plans.
-async fn plan_all(args: &EngineArgs, manifests: &Manifests) -> Option<Vec<Planned>> {
+async fn plan_all(
+    args: &EngineArgs,
+    manifests: &Manifests,
+    mut prefetched: Option<Prefetch>,
+) -> Option<Vec<Planned>> {
     let (targets, selectors) = match (
         parse_targets(&args.targets),
         parse_selectors(&args.selectors),
@@ -344,8 +385,16 @@ async fn plan_all(args: &EngineArgs, manifests: &Manifests) -> Option<Vec<Planne
                 return None;
             }
         };
-        let connection = match connect(&options).await {
-            Ok(connection) => connection,
+        let prefetched = match group.connection {
+            None => prefetched.take(),
+            Some(_) => None,
+        };
+        let observed = match prefetched {
+            Some(prefetched) => prefetched.result().await,
+            None => connect_and_observe(&options).await,
+        };
+        let (connection, state) = match observed {
+            Ok(observed) => observed,
             Err(message) => {
                 error(message);
                 return None;
@@ -358,14 +407,7 @@ async fn plan_all(args: &EngineArgs, manifests: &Manifests) -> Option<Vec<Planne
                 return None;
             }
         };
-        let live = match connection.observe(&nats::ObserveOptions::default()).await {
-            Ok(live) => engine::live_assets(&live),
-            Err(e) => {
-                error(format!("reading the live state: {e}"));
-                return None;
-            }
-        };
-        let plan = classify::plan(&group.assets, &live, &plan_options);
+        let (live, plan) = engine::plan_against(state, &group.assets, &plan_options);
         planned.push(Planned {
             connection_name: group.connection,
             connection,
@@ -449,10 +491,12 @@ fn has_changes(planned: &[Planned]) -> bool {
 
 /// `jetsync plan`.
 pub fn plan(args: &EngineArgs, detailed: bool, out_file: Option<&Path>, color: bool) -> ExitStatus {
+    let runtime = runtime();
+    let prefetched = Prefetch::start(&runtime, &args.connection);
     let Some(manifests) = load(args, color) else {
         return ExitStatus::Failure;
     };
-    let Some(planned) = runtime().block_on(plan_all(args, &manifests)) else {
+    let Some(planned) = runtime.block_on(plan_all(args, &manifests, Some(prefetched))) else {
         return ExitStatus::Failure;
     };
     show(args, &manifests, &planned, color);
@@ -485,10 +529,12 @@ pub fn diff(args: &EngineArgs, color: bool) -> ExitStatus {
     let codes = Codes {
         error: ExitStatus::Changes,
     };
+    let runtime = runtime();
+    let prefetched = Prefetch::start(&runtime, &args.connection);
     let Some(manifests) = load(args, color) else {
         return codes.error;
     };
-    let Some(planned) = runtime().block_on(plan_all(args, &manifests)) else {
+    let Some(planned) = runtime.block_on(plan_all(args, &manifests, Some(prefetched))) else {
         return codes.error;
     };
     show(args, &manifests, &planned, color);
@@ -571,11 +617,12 @@ pub fn apply(args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
     if let Some(path) = saved_plan_path(args) {
         return apply_saved(&path, args, yes, color);
     }
+    let runtime = runtime();
+    let prefetched = Prefetch::start(&runtime, &args.connection);
     let Some(manifests) = load(args, color) else {
         return ExitStatus::Failure;
     };
-    let runtime = runtime();
-    let Some(planned) = runtime.block_on(plan_all(args, &manifests)) else {
+    let Some(planned) = runtime.block_on(plan_all(args, &manifests, Some(prefetched))) else {
         return ExitStatus::Failure;
     };
     let json_output = args.output == PlanOutput::Json;
@@ -634,12 +681,21 @@ fn execute(
         }
         reports.push(report);
     }
-    let status = if reports.iter().all(ApplyReport::converged) {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
+    if reports.iter().all(ApplyReport::converged) {
+        return (ExitStatus::Success, reports);
+    }
+    // The report above (stdout) says what each change came to; stderr says
+    // that the apply did not converge, for logs that keep only stderr.
+    let count = |predicate: fn(&Outcome) -> bool| -> usize {
+        reports.iter().map(|report| report.count(predicate)).sum()
     };
-    (status, reports)
+    let failed = count(|outcome| matches!(outcome, Outcome::Failed(_)));
+    let skipped = count(|outcome| matches!(outcome, Outcome::Skipped(_)));
+    error(format!(
+        "the apply did not converge: {failed} change(s) failed and {skipped} were skipped; \
+         the rest were made. `jetsync plan` shows what remains"
+    ));
+    (ExitStatus::Failure, reports)
 }
 
 /// `apply --output json`: the plan document with what happened to each change.
@@ -746,16 +802,8 @@ fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitSt
                 return ExitStatus::Failure;
             }
         };
-        let result = runtime.block_on(async {
-            let connection = connect(&options).await?;
-            let live = connection
-                .observe(&nats::ObserveOptions::default())
-                .await
-                .map_err(|e| format!("reading the live state: {e}"))?;
-            Ok::<_, String>((connection, engine::live_assets(&live)))
-        });
-        let (connection, live) = match result {
-            Ok(pair) => pair,
+        let (connection, live) = match runtime.block_on(connect_and_observe(&options)) {
+            Ok((connection, state)) => (connection, engine::live_assets(state)),
             Err(message) => {
                 error(message);
                 return ExitStatus::Failure;
@@ -798,16 +846,8 @@ pub fn export(
     out_file: Option<&Path>,
 ) -> ExitStatus {
     let options = connect_options(connection);
-    let result = runtime().block_on(async {
-        let connection = connect(&options).await?;
-        let live = connection
-            .observe(&nats::ObserveOptions::default())
-            .await
-            .map_err(|e| format!("reading the live state: {e}"))?;
-        Ok::<_, String>(engine::live_assets(&live))
-    });
-    let assets = match result {
-        Ok(assets) => assets,
+    let assets = match runtime().block_on(connect_and_observe(&options)) {
+        Ok((_, state)) => engine::live_assets(state),
         Err(message) => {
             error(message);
             return ExitStatus::Failure;

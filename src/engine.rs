@@ -2,7 +2,7 @@
 //! live state, turn it into plan assets, plan.
 
 use crate::nats::{Connection, error::ApiRequestError};
-use crate::nats::{LiveState, ObserveOptions};
+use crate::nats::{LiveState, ObserveOptions, Unavailable, UnavailableReason};
 use crate::plan::capabilities::ServerVersion;
 use crate::plan::classify::{self, Plan, PlanOptions};
 use crate::plan::desired::DesiredAsset;
@@ -12,13 +12,15 @@ use crate::plan::{Address, Holdings, LiveAsset};
 /// object stores recognised by their `KV_`/`OBJ_` backing streams) and every
 /// durable consumer of a plain stream. Ephemeral consumers and consumers on
 /// KV/object-store streams (watchers, readers) are not assets.
-pub fn live_assets(state: &LiveState) -> Vec<LiveAsset> {
+pub fn live_assets(state: LiveState) -> Vec<LiveAsset> {
     let consumers: usize = state.consumers.values().map(Vec::len).sum();
     let mut assets = Vec::with_capacity(state.streams.len() + consumers);
-    for stream in &state.streams {
+    // The configs are moved, not copied: the listing of thousands of assets
+    // is most of a plan's memory.
+    for stream in state.streams {
         assets.push(LiveAsset {
             address: Address::from_stream_name(&stream.name),
-            config: stream.config.clone(),
+            config: stream.config,
             holdings: Holdings {
                 messages: stream.state.messages,
                 bytes: stream.state.bytes,
@@ -26,7 +28,7 @@ pub fn live_assets(state: &LiveState) -> Vec<LiveAsset> {
             },
         });
     }
-    for (stream, consumers) in &state.consumers {
+    for (stream, consumers) in state.consumers {
         if stream.starts_with("KV_") || stream.starts_with("OBJ_") {
             continue;
         }
@@ -40,8 +42,8 @@ pub fn live_assets(state: &LiveState) -> Vec<LiveAsset> {
                 continue;
             }
             assets.push(LiveAsset {
-                address: Address::consumer(stream, &consumer.name),
-                config: consumer.config.clone(),
+                address: Address::consumer(&stream, &consumer.name),
+                config: consumer.config,
                 holdings: Holdings {
                     pending: consumer.num_pending,
                     ack_pending: consumer.num_ack_pending,
@@ -55,6 +57,37 @@ pub fn live_assets(state: &LiveState) -> Vec<LiveAsset> {
     assets
 }
 
+/// Refuses every change to an asset the server listed as missing or offline
+/// (a clustered stream whose replicas did not answer): it looks absent, so
+/// the plan would create it (or its consumers) again. Nothing is written for
+/// it until it answers; a rerun then plans it from its real state.
+pub fn refuse_unavailable(plan: &mut Plan, unavailable: &[Unavailable]) {
+    for change in &mut plan.changes {
+        let stream = change.address.stream_name();
+        let Some(gone) = unavailable.iter().find(|u| {
+            u.stream == stream && (u.consumer.is_none() || u.consumer == change.address.consumer)
+        }) else {
+            continue;
+        };
+        if change.refused.is_some() {
+            continue;
+        }
+        let what = match &gone.consumer {
+            Some(consumer) => format!("consumer {consumer} of stream {}", gone.stream),
+            None => format!("stream {}", gone.stream),
+        };
+        let why = match &gone.reason {
+            UnavailableReason::Missing => "its replicas did not answer".to_string(),
+            UnavailableReason::Offline(reason) => format!("offline: {reason}"),
+        };
+        change.reason = format!("listed by the server, but {why}");
+        change.refused = Some(format!(
+            "the server lists {what} but cannot describe it ({why}); \
+             nothing is planned for it: rerun when the cluster has recovered"
+        ));
+    }
+}
+
 /// The connected server's version, as the plan needs it.
 pub fn server_version(connection: &Connection) -> Result<ServerVersion, String> {
     ServerVersion::parse(&connection.server.version).map_err(|error| {
@@ -65,13 +98,26 @@ pub fn server_version(connection: &Connection) -> Result<ServerVersion, String> 
     })
 }
 
+/// Plans `desired` against an observed state, which it consumes: the live
+/// assets (for stale-plan checks and rendering) and the plan.
+pub fn plan_against(
+    mut state: LiveState,
+    desired: &[DesiredAsset],
+    options: &PlanOptions,
+) -> (Vec<LiveAsset>, Plan) {
+    let unavailable = std::mem::take(&mut state.unavailable);
+    let live = live_assets(state);
+    let mut plan = classify::plan(desired, &live, options);
+    refuse_unavailable(&mut plan, &unavailable);
+    (live, plan)
+}
+
 /// Observes the server and plans `desired` against it.
 pub async fn observe_and_plan(
     connection: &Connection,
     desired: &[DesiredAsset],
     options: &PlanOptions,
-) -> Result<(LiveState, Plan), ApiRequestError> {
-    let live = connection.observe(&ObserveOptions::default()).await?;
-    let plan = classify::plan(desired, &live_assets(&live), options);
-    Ok((live, plan))
+) -> Result<Plan, ApiRequestError> {
+    let state = connection.observe(&ObserveOptions::default()).await?;
+    Ok(plan_against(state, desired, options).1)
 }

@@ -358,7 +358,7 @@ async fn apply_then_plan_is_empty_for_generated_specs() {
             server: engine::server_version(&connection).unwrap(),
             targets: None,
         };
-        let (_, plan) = engine::observe_and_plan(&connection, &desired, &options)
+        let plan = engine::observe_and_plan(&connection, &desired, &options)
             .await
             .unwrap();
         assert!(
@@ -372,7 +372,7 @@ async fn apply_then_plan_is_empty_for_generated_specs() {
             "seed {seed}: apply failed: {:#?}\n{yaml}",
             report.results
         );
-        let (_, again) = engine::observe_and_plan(&connection, &desired, &options)
+        let again = engine::observe_and_plan(&connection, &desired, &options)
             .await
             .unwrap();
         assert!(

@@ -6,8 +6,8 @@
 //! no stdout, no stderr and no file jetsync wrote. The same holds when the
 //! server refuses a wrong secret (which contains the right one).
 //!
-//! Not covered here: `.creds` files (they need an operator, account and user
-//! JWT chain, i.e. `nsc`, which is not installed here).
+//! `.creds` files (an operator, account and user JWT chain built in the
+//! test) are covered by `tests/nats_secrets_creds.rs`.
 
 mod support;
 

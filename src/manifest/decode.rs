@@ -376,10 +376,20 @@ fn decode_spec<T: DeserializeOwned + Serialize>(
     value: serde_json::Value,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<T> {
-    let decoded: T = deserialize_at(origin, kind, base, value.clone(), diagnostics)?;
+    // Valid documents decode in one pass without tracking paths; only a
+    // document with a problem goes the way that names every field at fault.
+    let decoded: T = match T::deserialize(&value) {
+        Ok(decoded) => decoded,
+        Err(_) => deserialize_at(origin, kind, base, value.clone(), diagnostics)?,
+    };
     if let Ok(reencoded) = serde_json::to_value(&decoded) {
         let mut lists = Vec::new();
-        lists_for_mappings(&value, &reencoded, base, &mut lists);
+        lists_for_mappings(
+            &value,
+            &reencoded,
+            &mut base.segments().to_vec(),
+            &mut lists,
+        );
         for path in lists {
             if let Some(found) = node_at(&origin.root, &path) {
                 diagnostics.push(list_for_mapping(origin, &path, found));
@@ -389,26 +399,32 @@ fn decode_spec<T: DeserializeOwned + Serialize>(
     Some(decoded)
 }
 
-/// Paths where `input` has a list and its decoded form a mapping.
+/// Paths where `input` has a list and its decoded form a mapping. `path` is
+/// where the two are, as segments (pushed and popped while walking, so that
+/// paths are built only for what is found).
 fn lists_for_mappings(
     input: &serde_json::Value,
     decoded: &serde_json::Value,
-    path: &FieldPath,
+    path: &mut Vec<PathSegment>,
     found: &mut Vec<FieldPath>,
 ) {
     use serde_json::Value;
     match (input, decoded) {
-        (Value::Array(_), Value::Object(_)) => found.push(path.clone()),
+        (Value::Array(_), Value::Object(_)) => found.push(FieldPath::from_segments(path.clone())),
         (Value::Object(input), Value::Object(decoded)) => {
             for (key, value) in input {
                 if let Some(decoded) = decoded.get(key) {
-                    lists_for_mappings(value, decoded, &path.field(key), found);
+                    path.push(PathSegment::Field(key.clone()));
+                    lists_for_mappings(value, decoded, path, found);
+                    path.pop();
                 }
             }
         }
         (Value::Array(input), Value::Array(decoded)) if input.len() == decoded.len() => {
             for (index, (value, decoded)) in input.iter().zip(decoded).enumerate() {
-                lists_for_mappings(value, decoded, &path.index(index), found);
+                path.push(PathSegment::Index(index));
+                lists_for_mappings(value, decoded, path, found);
+                path.pop();
             }
         }
         _ => {}
@@ -463,6 +479,9 @@ fn deserialize_at<T: DeserializeOwned>(
     mut value: serde_json::Value,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<T> {
+    if let Ok(decoded) = T::deserialize(&value) {
+        return Some(decoded);
+    }
     // Keys taken out after a problem: their absence is not another problem.
     let mut removed: Vec<String> = Vec::new();
     for _ in 0..MAX_PROBLEMS_PER_DOCUMENT {

@@ -35,7 +35,11 @@ pub struct Origin {
     pub source: SourceText,
     /// 0-based index of the document within its file.
     pub document: usize,
+    /// The document's tree while it is decoded and validated; afterwards
+    /// only the root's position (see [`Origin::release_tree`]).
     pub root: Arc<Node>,
+    /// True once the tree was released: diagnostics parse it again.
+    released: bool,
 }
 
 impl Origin {
@@ -45,14 +49,27 @@ impl Origin {
             source,
             document,
             root: Arc::new(root),
+            released: false,
         }
+    }
+
+    /// The document's whole tree: parsed again from the source when it was
+    /// released (the same parser gives the same tree).
+    fn tree(&self) -> Arc<Node> {
+        if !self.released {
+            return Arc::clone(&self.root);
+        }
+        node::parse_documents(&self.source.text)
+            .ok()
+            .and_then(|documents| documents.into_iter().nth(self.document))
+            .map_or_else(|| Arc::clone(&self.root), Arc::new)
     }
 
     /// True when the document holds a URL with credentials in it: its
     /// lines must not be quoted in diagnostics, so the secret never reaches
     /// the output.
     pub fn holds_credentials(&self) -> bool {
-        self.root
+        self.tree()
             .any_string(&|text| node::url_has_credentials(text))
     }
 
@@ -65,7 +82,8 @@ impl Origin {
         at_key: bool,
         summary: impl Into<String>,
     ) -> Diagnostic {
-        let located = self.root.locate(path);
+        let tree = self.tree();
+        let located = tree.locate(path);
         let position = match (at_key, located.key) {
             (true, Some(key)) => key,
             _ => located.value,
@@ -76,7 +94,7 @@ impl Origin {
             position.column,
             (position.offset, position.length),
         );
-        if self.holds_credentials() {
+        if tree.any_string(&|text| node::url_has_credentials(text)) {
             diagnostic.source = None;
             diagnostic.span = None;
         }
@@ -84,6 +102,18 @@ impl Origin {
             diagnostic = diagnostic.with_field(path.to_string());
         }
         diagnostic
+    }
+
+    /// Frees the document's tree, keeping the root's position. The trees of
+    /// thousands of documents are a large part of a plan's memory, and
+    /// after validation only a duplicate's diagnostic points into one.
+    pub fn release_tree(&mut self) {
+        let position = self.root.position;
+        self.root = Arc::new(Node {
+            value: node::NodeValue::Null,
+            position,
+        });
+        self.released = true;
     }
 
     /// `file:line:column` of the document's start.
@@ -191,14 +221,17 @@ pub fn load_sources(sources: &[SourceText]) -> Manifests {
         sources: sources.to_vec(),
         ..Manifests::default()
     };
-    for mut part in decode_all(sources) {
-        manifests.documents.append(&mut part.documents);
-        manifests.diagnostics.append(&mut part.diagnostics);
+    let parts = decode_all(sources);
+    let mut checked = Vec::new();
+    let mut invalid = Vec::new();
+    for mut part in parts {
+        manifests.documents.append(&mut part.decoded.documents);
+        manifests.diagnostics.append(&mut part.decoded.diagnostics);
+        checked.append(&mut part.checked);
+        invalid.append(&mut part.invalid);
     }
-    let mut invalid = vec![false; manifests.documents.len()];
-    for (index, declared) in manifests.documents.iter().enumerate() {
-        invalid[index] = check(declared, &mut manifests.diagnostics);
-    }
+    // Decoding problems first, then validation problems, then duplicates.
+    manifests.diagnostics.append(&mut checked);
     for index in find_duplicates(&manifests.documents, &mut manifests.diagnostics) {
         invalid[index] = true;
     }
@@ -207,6 +240,16 @@ pub fn load_sources(sources: &[SourceText]) -> Manifests {
         .documents
         .retain(|_| !flags.next().unwrap_or(false));
     manifests
+}
+
+/// The documents and diagnostics of some sources, each document validated
+/// (`checked`: its diagnostics; `invalid`: one flag per document) and its
+/// tree released.
+#[derive(Default)]
+struct Part {
+    decoded: Manifests,
+    checked: Vec<Diagnostic>,
+    invalid: Vec<bool>,
 }
 
 /// Below this much YAML one thread decodes everything: starting threads
@@ -220,11 +263,19 @@ const DECODE_STACK_BYTES: usize = 8 * 1024 * 1024;
 /// Decodes every source, large inputs on one thread per CPU (YAML parsing is
 /// most of a plan's own work). The parts come back in source order, so the
 /// documents and diagnostics do not depend on the number of threads.
-fn decode_all(sources: &[SourceText]) -> Vec<Manifests> {
+fn decode_all(sources: &[SourceText]) -> Vec<Part> {
     let decode = |chunk: &[SourceText]| {
-        let mut part = Manifests::default();
+        let mut part = Part::default();
         for source in chunk {
-            decode::decode_source(source, &mut part);
+            let first = part.decoded.documents.len();
+            decode::decode_source(source, &mut part.decoded);
+            // Validated while its tree is at hand, then the tree goes: the
+            // trees of thousands of documents would otherwise all be alive
+            // at once.
+            for declared in &mut part.decoded.documents[first..] {
+                part.invalid.push(check(declared, &mut part.checked));
+                declared.origin.release_tree();
+            }
         }
         part
     };

@@ -143,7 +143,26 @@ impl Node {
         &self,
         path: &FieldPath,
     ) -> Result<serde_json::Value, (FieldPath, String, Position)> {
+        self.to_json_below()
+            .map_err(|(mut below, message, position)| {
+                below.reverse();
+                let mut segments = path.segments().to_vec();
+                segments.extend(below);
+                (FieldPath::from_segments(segments), message, position)
+            })
+    }
+
+    /// [`Node::to_json`], the error's path relative to this node and
+    /// innermost first: paths are built only for an error, not for every
+    /// node.
+    fn to_json_below(&self) -> Result<serde_json::Value, (Vec<PathSegment>, String, Position)> {
         use serde_json::Value;
+        let below = |segment: PathSegment| {
+            move |mut error: (Vec<PathSegment>, String, Position)| {
+                error.0.push(segment);
+                error
+            }
+        };
         Ok(match &self.value {
             NodeValue::Null => Value::Null,
             NodeValue::Bool(b) => Value::Bool(*b),
@@ -154,7 +173,7 @@ impl Node {
                     Value::from(unsigned)
                 } else {
                     return Err((
-                        path.clone(),
+                        Vec::new(),
                         format!("the integer {i} is out of range"),
                         self.position,
                     ));
@@ -164,7 +183,7 @@ impl Node {
                 .map(Value::Number)
                 .ok_or_else(|| {
                     (
-                        path.clone(),
+                        Vec::new(),
                         format!("the number {f} is not finite"),
                         self.position,
                     )
@@ -174,15 +193,18 @@ impl Node {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(index, item)| item.to_json(&path.index(index)))
+                    .map(|(index, item)| {
+                        item.to_json_below()
+                            .map_err(below(PathSegment::Index(index)))
+                    })
                     .collect::<Result<_, _>>()?,
             ),
             NodeValue::Mapping(entries) => {
-                let mut object = serde_json::Map::with_capacity(entries.len());
+                let mut object = serde_json::Map::new();
                 for (key, value) in entries {
                     let NodeValue::String(name) = &key.value else {
                         return Err((
-                            path.clone(),
+                            Vec::new(),
                             format!(
                                 "a key here is {}; field names must be strings",
                                 key.value.type_name()
@@ -190,7 +212,10 @@ impl Node {
                             key.position,
                         ));
                     };
-                    object.insert(name.clone(), value.to_json(&path.field(name))?);
+                    let json = value
+                        .to_json_below()
+                        .map_err(below(PathSegment::Field(name.clone())))?;
+                    object.insert(name.clone(), json);
                 }
                 Value::Object(object)
             }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use async_nats::connection::State as ConnectionState;
 use async_nats::{Client, Message, Request, RequestErrorKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -141,6 +142,21 @@ impl JsApi {
                     RequestErrorKind::NoResponders => ApiRequestError::NoResponders {
                         subject: subject.to_string(),
                     },
+                    // No answer because the connection is gone (server
+                    // stopped, network cut): say so, not "did not answer".
+                    RequestErrorKind::TimedOut
+                        if self.client.connection_state() != ConnectionState::Connected =>
+                    {
+                        ApiRequestError::Transport {
+                            subject: subject.to_string(),
+                            reason: format!(
+                                "the connection to the NATS server was lost (client {}); \
+                                 no answer within {:?}",
+                                self.client.connection_state(),
+                                self.timeout
+                            ),
+                        }
+                    }
                     RequestErrorKind::TimedOut => ApiRequestError::TimedOut {
                         subject: subject.to_string(),
                         timeout: self.timeout,

@@ -764,6 +764,14 @@ pub async fn connect_resolved(options: &ResolvedOptions) -> Result<Connection, C
                 reason: format!("no connection within {bound:?}"),
             });
         }
+        // The server took the TCP connection but sent no handshake in time
+        // (hung, overloaded): say how long jetsync waited.
+        Ok(Err(e)) if e.kind() == ConnectErrorKind::TimedOut => {
+            return Err(ConnectError::Unreachable {
+                servers,
+                reason: format!("no answer within {timeout:?} (timed out)"),
+            });
+        }
         Ok(Err(e)) => {
             return Err(classify_connect_error(
                 &e,

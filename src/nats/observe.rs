@@ -163,10 +163,38 @@ pub enum UnavailableReason {
     Offline(String),
 }
 
+/// While the server lists assets as missing or offline, observe again after
+/// 0.25, 0.5 and 1 s, as long as less than `UNAVAILABLE_BUDGET` has passed
+/// since the first listing. A listing that names a missing stream took the
+/// server's own wait for its replicas (4 s), so this is at most one extra
+/// listing when a node is really down, and enough for a scale or a move
+/// to settle.
+const UNAVAILABLE_RETRIES: u32 = 3;
+const UNAVAILABLE_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+const UNAVAILABLE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Connection {
     /// Observes the account this connection talks to; see [`observe`].
+    ///
+    /// A clustered server lists a stream as `missing` while its replica
+    /// group has no leader that answers (for a few seconds after a scale or
+    /// a move; for as long as the node holding an R1 stream is down), and
+    /// such a stream would look absent. The listing is repeated (bounded)
+    /// to let a scale or move settle; what stays unavailable is in
+    /// [`LiveState::unavailable`].
     pub async fn observe(&self, options: &ObserveOptions) -> Result<LiveState, ApiRequestError> {
-        observe(self.api(), options).await
+        let started = std::time::Instant::now();
+        let mut state = observe(self.api(), options).await?;
+        let mut pause = UNAVAILABLE_FIRST_PAUSE;
+        for _ in 0..UNAVAILABLE_RETRIES {
+            if state.unavailable.is_empty() || started.elapsed() >= UNAVAILABLE_BUDGET {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            state = observe(self.api(), options).await?;
+        }
+        Ok(state)
     }
 }
 

@@ -1,0 +1,1025 @@
+//! Secrets never leave jetsync, for `.creds` files (operator mode): the
+//! operator, account and user JWT chain is made here with the `nkeys` crate,
+//! as `nsc` would make it (nats-io/jwt v2: header
+//! `{"typ":"JWT","alg":"ed25519-nkey"}`, `jti` = unpadded base32 of the
+//! SHA-512/256 of the standard claims without `jti`, signature = ed25519 of
+//! `header.claims` by the issuer's nkey), and a real nats-server trusts the
+//! operator and preloads the account (`resolver: MEMORY`).
+//!
+//! With a known user seed and user JWT, `validate`, `plan` (human, json,
+//! markdown, github, `--out`), `apply`, `diff`, `plan --detailed-exitcode` and
+//! `export` (stdout and `--out`) run with `--creds` and with a
+//! `NatsConnection` naming the file, then `plan` with a creds file holding
+//! another user's seed, which the server refuses; the controller reads the
+//! creds from a Secret, is refused, then connects and creates a stream. No
+//! seed (user, other user, account, operator) and no user JWT shows in any
+//! stdout or stderr (run with `RUST_LOG=trace`), written file,
+//! GITHUB_STEP_SUMMARY, status, event, Kubernetes API request or controller
+//! log line (captured in-process at TRACE, async-nats's included).
+
+mod support;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{Request, Response};
+use jetsync::controller::conditions::{events, reasons, types};
+use jetsync::controller::connections::ConnectionPool;
+use jetsync::controller::metrics::Metrics;
+use jetsync::controller::reconcile::{FINALIZER, reconcile, reconcile_connection};
+use jetsync::controller::{Context, Settings};
+use jetsync::nats::ConnectOptions;
+use jetsync::spec::{AssetStatus, NatsConnection, Stream};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::client::Body;
+use nkeys::KeyPair;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha512_256};
+use support::{NatsServer, NatsServerBuilder};
+use tower_test::mock::Handle;
+
+const MANIFEST: &str = "apiVersion: jetsync.dev/v1alpha1
+kind: Stream
+metadata:
+  name: secrets-test
+spec:
+  name: SECRETS_TEST
+  subjects: [\"secrets.>\"]
+  maxAge: 1h
+";
+
+// ---------------------------------------------------------------- the JWT chain
+
+const BASE64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Base64 of `bytes` with `alphabet`, padded with `=` when `pad`.
+fn base64(bytes: &[u8], alphabet: &[u8], pad: bool) -> String {
+    let mut text = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                text.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else if pad {
+                text.push('=');
+            }
+        }
+    }
+    text
+}
+
+/// RFC 4648 base32 without padding (Go's `base32.StdEncoding.WithPadding(NoPadding)`).
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut text = String::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for byte in bytes {
+        buffer = (buffer << 8) | u32::from(*byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            text.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        text.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    text
+}
+
+/// A v2 JWT about `subject`, signed by `issuer`, with `nats` as its NATS claims.
+fn jwt(issuer: &KeyPair, subject: &str, name: &str, nats: Value) -> String {
+    let iat = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let iss = issuer.public_key();
+    // The standard claims in Go's field order (aud, exp, jti, iat, iss, name,
+    // nbf, sub; empty ones left out), serialised with jti empty, hashed.
+    let standard = format!(
+        "{{\"iat\":{iat},\"iss\":{},\"name\":{},\"sub\":{}}}",
+        json!(iss),
+        json!(name),
+        json!(subject)
+    );
+    let jti = base32(&Sha512_256::digest(standard.as_bytes()));
+    let claims = json!({
+        "jti": jti, "iat": iat, "iss": iss, "name": name, "sub": subject, "nats": nats,
+    });
+    let header = base64(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#, BASE64URL, false);
+    let body = base64(claims.to_string().as_bytes(), BASE64URL, false);
+    let signed = format!("{header}.{body}");
+    let signature = issuer.sign(signed.as_bytes()).unwrap();
+    format!("{signed}.{}", base64(&signature, BASE64URL, false))
+}
+
+/// The `.creds` file `nsc generate creds` writes.
+fn creds_file(user_jwt: &str, user_seed: &str) -> String {
+    format!(
+        "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n\
+         ************************* IMPORTANT *************************\n\
+         NKEY Seed printed below can be used to sign and prove identity.\n\
+         NKEYs are sensitive and should be treated as secrets.\n\n\
+         -----BEGIN USER NKEY SEED-----\n{user_seed}\n------END USER NKEY SEED------\n\n\
+         *************************************************************\n"
+    )
+}
+
+/// An operator, its system account, an account with JetStream, a user of it, and another user's
+/// seed that the user's JWT does not name.
+struct Chain {
+    operator_jwt: String,
+    operator_seed: String,
+    system_public: String,
+    system_jwt: String,
+    account_public: String,
+    account_jwt: String,
+    account_seed: String,
+    user_jwt: String,
+    user_seed: String,
+    other_seed: String,
+}
+
+impl Chain {
+    fn new() -> Self {
+        let operator = KeyPair::new_operator();
+        let system = KeyPair::new_account();
+        let account = KeyPair::new_account();
+        let user = KeyPair::new_user();
+        let other = KeyPair::new_user();
+        let operator_jwt = jwt(
+            &operator,
+            &operator.public_key(),
+            "jetsync-test-operator",
+            json!({"system_account": system.public_key(), "type": "operator", "version": 2}),
+        );
+        let account_limits = json!({
+            "subs": -1, "data": -1, "payload": -1,
+            "imports": -1, "exports": -1, "wildcards": true, "conn": -1, "leaf": -1,
+        });
+        // JetStream needs a system account; it has no JetStream itself.
+        let system_jwt = jwt(
+            &operator,
+            &system.public_key(),
+            "SYS",
+            json!({
+                "limits": account_limits,
+                "default_permissions": {"pub": {}, "sub": {}},
+                "type": "account", "version": 2,
+            }),
+        );
+        let mut limits = account_limits.clone();
+        for key in ["mem_storage", "disk_storage", "streams", "consumer"] {
+            limits[key] = json!(-1);
+        }
+        let account_jwt = jwt(
+            &operator,
+            &account.public_key(),
+            "jetsync-test-account",
+            json!({
+                "limits": limits,
+                "default_permissions": {"pub": {}, "sub": {}},
+                "type": "account", "version": 2,
+            }),
+        );
+        let user_jwt = jwt(
+            &account,
+            &user.public_key(),
+            "jetsync",
+            json!({
+                "pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1,
+                "type": "user", "version": 2,
+            }),
+        );
+        Self {
+            operator_jwt,
+            operator_seed: operator.seed().unwrap(),
+            system_public: system.public_key(),
+            system_jwt,
+            account_public: account.public_key(),
+            account_jwt,
+            account_seed: account.seed().unwrap(),
+            user_jwt,
+            user_seed: user.seed().unwrap(),
+            other_seed: other.seed().unwrap(),
+        }
+    }
+
+    /// The right creds file.
+    fn creds(&self) -> String {
+        creds_file(&self.user_jwt, &self.user_seed)
+    }
+
+    /// The user's JWT with another user's seed: the server must refuse it.
+    fn wrong_creds(&self) -> String {
+        creds_file(&self.user_jwt, &self.other_seed)
+    }
+
+    /// A server in operator mode trusting this chain; the operator JWT is
+    /// written into `dir`, which must outlive the server.
+    fn server(&self, dir: &Path) -> NatsServerBuilder {
+        let operator_file = dir.join("operator.jwt");
+        std::fs::write(&operator_file, &self.operator_jwt).unwrap();
+        NatsServer::builder().config_extra(format!(
+            "operator: \"{}\"\nsystem_account: {}\nresolver: MEMORY\n\
+             resolver_preload: {{\n  {}: \"{}\"\n  {}: \"{}\"\n}}",
+            operator_file.display(),
+            self.system_public,
+            self.system_public,
+            self.system_jwt,
+            self.account_public,
+            self.account_jwt
+        ))
+    }
+
+    /// What must never show: every seed, the user JWT and its signature
+    /// alone, and the user seed without its prefix (a partial echo).
+    fn secrets(&self) -> Vec<String> {
+        let signature = self.user_jwt.rsplit('.').next().unwrap().to_string();
+        vec![
+            self.user_seed.clone(),
+            self.user_seed[2..40].to_string(),
+            self.other_seed.clone(),
+            self.account_seed.clone(),
+            self.operator_seed.clone(),
+            self.user_jwt.clone(),
+            signature,
+        ]
+    }
+}
+
+#[tokio::test]
+async fn the_generated_chain_is_trusted_and_its_account_has_jetstream() {
+    let chain = Chain::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = require_nats!(chain.server(dir.path()));
+    for (seed, prefix) in [
+        (&chain.user_seed, "SU"),
+        (&chain.other_seed, "SU"),
+        (&chain.account_seed, "SA"),
+        (&chain.operator_seed, "SO"),
+    ] {
+        assert!(seed.starts_with(prefix) && seed.len() == 58, "{seed}");
+    }
+    let creds_text = chain.creds();
+    assert!(creds_text.contains(&chain.user_seed) && creds_text.contains(&chain.user_jwt));
+    let creds = dir.path().join("user.creds");
+    std::fs::write(&creds, chain.creds()).unwrap();
+    let client = async_nats::ConnectOptions::new()
+        .credentials_file(&creds)
+        .await
+        .unwrap()
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(Duration::from_secs(10)))
+        .connect(server.url())
+        .await
+        .unwrap_or_else(|e| panic!("the creds file is accepted: {e}\n{}", server.log()));
+    let reply = client
+        .request("$JS.API.INFO", Vec::new().into())
+        .await
+        .unwrap();
+    let info: Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(
+        info["type"], "io.nats.jetstream.api.v1.account_info_response",
+        "{info}"
+    );
+    assert!(info.get("error").is_none(), "JetStream is enabled: {info}");
+    client.flush().await.unwrap();
+
+    // The server is in operator mode: no creds, or another user's seed, is refused.
+    let anonymous = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(server.url())
+        .await;
+    assert!(anonymous.is_err(), "a connection without creds is refused");
+    let wrong = dir.path().join("wrong.creds");
+    std::fs::write(&wrong, chain.wrong_creds()).unwrap();
+    let refused = async_nats::ConnectOptions::new()
+        .credentials_file(&wrong)
+        .await
+        .unwrap()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(server.url())
+        .await;
+    assert!(refused.is_err(), "another user's seed is refused");
+}
+
+// ---------------------------------------------------------------- the CLI
+
+/// A scratch directory: `out/` receives every file jetsync writes.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Self {
+        let workspace = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir(workspace.out()).unwrap();
+        std::fs::write(workspace.manifest(), MANIFEST).unwrap();
+        workspace
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn out(&self) -> PathBuf {
+        self.path("out")
+    }
+
+    fn manifest(&self) -> PathBuf {
+        self.path("stream.yaml")
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    all: String,
+}
+
+fn jetsync(workspace: &Workspace, args: &[String]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_jetsync"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "trace")
+        .env("GITHUB_STEP_SUMMARY", workspace.out().join("summary.md"))
+        .env_remove("NATS_URL")
+        .env_remove("NATS_USER")
+        .env_remove("NATS_PASSWORD")
+        .env_remove("NATS_TOKEN")
+        .env_remove("NATS_CREDS")
+        .env_remove("NATS_NKEY")
+        .env_remove("JETSYNC_OWNER")
+        .env("XDG_CONFIG_HOME", "/nonexistent-jetsync-test")
+        .current_dir(workspace.dir.path())
+        .output()
+        .expect("jetsync runs");
+    Run {
+        code: output.status.code(),
+        all: format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| item.to_string()).collect()
+}
+
+/// Fails when any of `secrets` is in `text`.
+fn assert_hidden(secrets: &[String], text: &str, what: &str) {
+    for secret in secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "the secret {secret:?} leaked in {what}:\n{text}"
+        );
+    }
+}
+
+/// Every file under `dir`, as text.
+fn files_written(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_written(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            found.push((path, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    found
+}
+
+/// The refusal of a wrong creds file says so, names the file, and shows none
+/// of `secrets`.
+fn assert_refused(refused: &Run, wrong_file: &Path, secrets: &[String]) {
+    assert_eq!(
+        refused.code,
+        Some(1),
+        "a wrong creds file is refused:\n{}",
+        refused.all
+    );
+    assert_hidden(secrets, &refused.all, "the error for a wrong creds file");
+    for needle in [
+        "refused authentication".to_string(),
+        format!("the credentials file {}", wrong_file.display()),
+    ] {
+        assert!(
+            refused.all.contains(&needle),
+            "the error says {needle:?}:\n{}",
+            refused.all
+        );
+    }
+}
+
+/// Every file jetsync wrote under `out/`: the plan file, the export and the
+/// step summary are there, non-empty, and hold none of `secrets`.
+fn assert_files_clean(workspace: &Workspace, secrets: &[String], expected: &[&str]) {
+    let written = files_written(&workspace.out());
+    let names: Vec<String> = written
+        .iter()
+        .map(|(path, _)| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for name in expected {
+        assert!(names.iter().any(|n| n == name), "{name} written: {names:?}");
+    }
+    for (path, text) in written {
+        assert!(!text.trim().is_empty(), "{} is empty", path.display());
+        assert_hidden(secrets, &text, &path.display().to_string());
+    }
+}
+
+#[test]
+fn a_creds_file_never_shows() {
+    let chain = Chain::new();
+    let workspace = Workspace::new();
+    let server = require_nats!(chain.server(workspace.dir.path()));
+    let creds = workspace.path("user.creds");
+    let wrong = workspace.path("wrong.creds");
+    std::fs::write(&creds, chain.creds()).unwrap();
+    std::fs::write(&wrong, chain.wrong_creds()).unwrap();
+    let secrets = chain.secrets();
+    let url = server.url();
+    let auth = strings(&["--server", &url, "--creds", &creds.display().to_string()]);
+
+    let manifest = workspace.manifest().display().to_string();
+    let out = workspace.out();
+    let with = |command: &[&str]| -> Vec<String> {
+        let mut args = strings(command);
+        args.extend(["-f".to_string(), manifest.clone()]);
+        args.extend(auth.iter().cloned());
+        args
+    };
+    let plan_file = out.join("plan.json").display().to_string();
+    let export_file = out.join("export.yaml").display().to_string();
+    let runs: Vec<(Vec<String>, i32)> = vec![
+        (strings(&["validate", "-f", &manifest]), 0),
+        (with(&["plan"]), 0),
+        (with(&["plan", "--output", "json"]), 0),
+        (with(&["plan", "--output", "markdown"]), 0),
+        (with(&["plan", "--output", "github"]), 0),
+        (with(&["plan", "--out", &plan_file]), 0),
+        (with(&["apply", "-y"]), 0),
+        (with(&["diff"]), 0),
+        (with(&["plan", "--detailed-exitcode"]), 0),
+        ([strings(&["export", "--all"]), auth.clone()].concat(), 0),
+        (
+            [strings(&["export", "--out", &export_file]), auth.clone()].concat(),
+            0,
+        ),
+    ];
+    for (args, expected) in runs {
+        let run = jetsync(&workspace, &args);
+        assert_eq!(run.code, Some(expected), "jetsync {args:?}:\n{}", run.all);
+        assert_hidden(
+            &secrets,
+            &run.all,
+            &format!("the output of jetsync {args:?}"),
+        );
+    }
+    // The apply reached the server through the creds: the stream is there.
+    let exported = std::fs::read_to_string(&export_file).unwrap();
+    assert!(exported.contains("SECRETS_TEST"), "{exported}");
+
+    let refused = jetsync(
+        &workspace,
+        &strings(&[
+            "plan",
+            "-f",
+            &manifest,
+            "--server",
+            &url,
+            "--creds",
+            &wrong.display().to_string(),
+        ]),
+    );
+    assert_refused(&refused, &wrong, &secrets);
+    assert_files_clean(
+        &workspace,
+        &secrets,
+        &["plan.json", "export.yaml", "summary.md"],
+    );
+}
+
+#[test]
+fn a_creds_file_named_by_a_nats_connection_never_shows() {
+    let chain = Chain::new();
+    let workspace = Workspace::new();
+    let server = require_nats!(chain.server(workspace.dir.path()));
+    std::fs::write(workspace.path("user.creds"), chain.creds()).unwrap();
+    std::fs::write(workspace.path("wrong.creds"), chain.wrong_creds()).unwrap();
+    let secrets = chain.secrets();
+    let connection = |creds_file: &str| {
+        format!(
+            "apiVersion: jetsync.dev/v1alpha1\nkind: NatsConnection\nmetadata:\n  name: local\nspec:\n  servers: [\"{}\"]\n  auth:\n    creds:\n      file: {creds_file}\n---\n{}  connection: local\n",
+            server.url(),
+            MANIFEST
+        )
+    };
+    std::fs::write(workspace.manifest(), connection("user.creds")).unwrap();
+    let manifest = workspace.manifest().display().to_string();
+    let plan_file = workspace.out().join("plan.json").display().to_string();
+    for (args, expected) in [
+        (vec!["validate", "-f", &manifest], 0),
+        (vec!["plan", "-f", &manifest], 0),
+        (vec!["plan", "--output", "json", "-f", &manifest], 0),
+        (vec!["plan", "--output", "markdown", "-f", &manifest], 0),
+        (vec!["plan", "--output", "github", "-f", &manifest], 0),
+        (vec!["plan", "--out", &plan_file, "-f", &manifest], 0),
+        (vec!["apply", "-y", "-f", &manifest], 0),
+        (vec!["diff", "-f", &manifest], 0),
+        (vec!["plan", "--detailed-exitcode", "-f", &manifest], 0),
+    ] {
+        let run = jetsync(&workspace, &strings(&args));
+        assert_eq!(run.code, Some(expected), "jetsync {args:?}:\n{}", run.all);
+        assert_hidden(
+            &secrets,
+            &run.all,
+            &format!("the output of jetsync {args:?}"),
+        );
+    }
+    std::fs::write(workspace.manifest(), connection("wrong.creds")).unwrap();
+    let refused = jetsync(&workspace, &strings(&["plan", "-f", &manifest]));
+    assert_refused(&refused, &workspace.path("wrong.creds"), &secrets);
+    assert_files_clean(&workspace, &secrets, &["plan.json", "summary.md"]);
+}
+
+// ---------------------------------------------------------------- the controller
+
+const NAMESPACE: &str = "team-a";
+
+/// How the API server answers a request body: HTTP status and JSON body.
+type Reply = Box<dyn FnOnce(&Value) -> (u16, Value) + Send>;
+
+/// One request the reconcile must send next, and how the API server answers.
+struct Expect {
+    method: &'static str,
+    path: String,
+    reply: Reply,
+}
+
+fn expect(
+    method: &'static str,
+    path: impl Into<String>,
+    reply: impl FnOnce(&Value) -> (u16, Value) + Send + 'static,
+) -> Expect {
+    Expect {
+        method,
+        path: path.into(),
+        reply: Box::new(reply),
+    }
+}
+
+/// The Kubernetes API side (kube-rs's `tower-test` mock): every request is
+/// checked against the expected method and path, in order.
+struct Kube {
+    handle: Handle<Request<Body>, Response<Body>>,
+}
+
+impl Kube {
+    /// Runs `work` while answering exactly `expected`, in order; returns
+    /// every request body the controller sent, as text.
+    async fn run<T>(
+        &mut self,
+        expected: Vec<Expect>,
+        work: impl Future<Output = T>,
+    ) -> (T, Vec<String>) {
+        let handle = &mut self.handle;
+        let serve = async move {
+            let mut seen = Vec::new();
+            for expect in expected {
+                let next = tokio::time::timeout(Duration::from_secs(30), handle.next_request())
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!(
+                            "expected {} {} but no request came; seen so far: {seen:#?}",
+                            expect.method, expect.path
+                        )
+                    });
+                let (request, send) = next.expect("the client is gone");
+                let method = request.method().to_string();
+                let path = request.uri().path().to_string();
+                let query = request.uri().query().unwrap_or_default().to_string();
+                let bytes = request.into_body().collect_bytes().await.unwrap();
+                let body: Value = if bytes.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_slice(&bytes).unwrap()
+                };
+                assert_eq!(
+                    (method.as_str(), path.as_str()),
+                    (expect.method, expect.path.as_str()),
+                    "unexpected request (body {body}); seen before: {seen:#?}"
+                );
+                let (status, reply) = (expect.reply)(&body);
+                send.send_response(
+                    Response::builder()
+                        .status(status)
+                        .body(Body::from(serde_json::to_vec(&reply).unwrap()))
+                        .unwrap(),
+                );
+                seen.push(format!("{method} {path}?{query} {body}"));
+            }
+            seen
+        };
+        let work = async {
+            tokio::time::timeout(Duration::from_secs(60), work)
+                .await
+                .expect("the reconcile did not finish: did it send a request nobody expected?")
+        };
+        let (result, seen) = tokio::join!(work, serve);
+        if let Ok(Some((request, _))) =
+            tokio::time::timeout(Duration::from_millis(50), self.handle.next_request()).await
+        {
+            panic!(
+                "unexpected extra request {} {} after {seen:#?}",
+                request.method(),
+                request.uri()
+            );
+        }
+        (result, seen)
+    }
+}
+
+/// A resource as the API server holds it.
+#[derive(Clone)]
+struct Object {
+    plural: &'static str,
+    name: String,
+    state: Arc<Mutex<Value>>,
+}
+
+impl Object {
+    fn new(kind: &str, plural: &'static str, name: &str, spec: Value) -> Self {
+        let object = json!({
+            "apiVersion": "jetsync.dev/v1alpha1",
+            "kind": kind,
+            "metadata": {
+                "name": name, "namespace": NAMESPACE, "uid": format!("uid-{name}"),
+                "generation": 1, "resourceVersion": "1",
+            },
+            "spec": spec,
+        });
+        Self {
+            plural,
+            name: name.to_string(),
+            state: Arc::new(Mutex::new(object)),
+        }
+    }
+
+    fn path(&self) -> String {
+        format!(
+            "/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/{}/{}",
+            self.plural, self.name
+        )
+    }
+
+    fn value(&self) -> Value {
+        self.state.lock().unwrap().clone()
+    }
+
+    fn get<K: DeserializeOwned>(&self) -> Arc<K> {
+        Arc::new(serde_json::from_value(self.value()).unwrap())
+    }
+
+    fn edit(&self, change: impl FnOnce(&mut Value)) {
+        let mut state = self.state.lock().unwrap();
+        change(&mut state);
+    }
+
+    fn status(&self) -> AssetStatus {
+        serde_json::from_value(self.value()["status"].clone()).unwrap_or_default()
+    }
+
+    fn condition(&self, type_: &str) -> Condition {
+        self.status()
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == type_)
+            .unwrap_or_else(|| panic!("no {type_} condition in {:#?}", self.status()))
+    }
+
+    /// The finalizer is added with a JSON patch.
+    fn adds_finalizer(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", self.path(), move |patch| {
+            assert_eq!(
+                patch[1],
+                json!({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}),
+                "{patch}"
+            );
+            object.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
+            (200, object.value())
+        })
+    }
+
+    /// The asset's address is recorded in an annotation by server-side apply.
+    fn records_address(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", self.path(), move |patch| {
+            let annotations = patch["metadata"]["annotations"].clone();
+            assert!(annotations.is_object(), "{patch}");
+            object.edit(|o| {
+                if !o["metadata"]["annotations"].is_object() {
+                    o["metadata"]["annotations"] = json!({});
+                }
+                for (key, value) in annotations.as_object().unwrap() {
+                    o["metadata"]["annotations"][key] = value.clone();
+                }
+            });
+            (200, object.value())
+        })
+    }
+
+    /// The status is written by server-side apply.
+    fn writes_status(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", format!("{}/status", self.path()), move |patch| {
+            assert!(patch["status"]["conditions"].is_array(), "{patch}");
+            object.edit(|o| o["status"] = patch["status"].clone());
+            (200, object.value())
+        })
+    }
+
+    /// The API server's answer to a GET of this object.
+    fn is_read(&self) -> Expect {
+        let object = self.clone();
+        expect("GET", self.path(), move |_| (200, object.value()))
+    }
+}
+
+/// An Event with `reason` is published about the resource.
+fn event(reason: &'static str) -> Expect {
+    expect(
+        "POST",
+        format!("/apis/events.k8s.io/v1/namespaces/{NAMESPACE}/events"),
+        move |body| {
+            assert_eq!(body["reason"], reason, "event {body}");
+            (200, body.clone())
+        },
+    )
+}
+
+/// The API server's answer to a GET of the Secret `name` holding `data`.
+fn secret_is_read(name: &str, data: &[(&str, &str)]) -> Expect {
+    let encoded: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(key, value)| {
+            (
+                key.to_string(),
+                Value::String(base64(value.as_bytes(), BASE64, true)),
+            )
+        })
+        .collect();
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "data": encoded,
+    });
+    expect(
+        "GET",
+        format!("/api/v1/namespaces/{NAMESPACE}/secrets/{name}"),
+        move |_| (200, secret),
+    )
+}
+
+fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    // The default connection has no credentials: only the profile's work.
+    let pool = ConnectionPool::new(
+        ConnectOptions {
+            servers: vec![server.url()],
+            ..ConnectOptions::default()
+        },
+        Duration::from_secs(2),
+    );
+    let settings = Settings {
+        apply: jetsync::apply::ApplyOptions {
+            attempts: 1,
+            ..Default::default()
+        },
+        ..Settings::default()
+    };
+    let ctx = Context::new(
+        client,
+        settings,
+        pool,
+        Arc::new(Metrics::new()),
+        Some("test".into()),
+    );
+    (ctx, Kube { handle })
+}
+
+/// Log lines at TRACE of the thread that called [`Logs::capture`] (a
+/// `#[tokio::test]` runs everything on its own thread).
+///
+/// One global subscriber routes each line to its thread's buffer: a scoped
+/// `set_default` subscriber loses lines when another test's thread caches a
+/// callsite's interest first.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+thread_local! {
+    static CAPTURING: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes to the calling thread's [`Logs`], if any.
+struct ThreadLogs;
+
+impl std::io::Write for ThreadLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        CAPTURING.with(|capturing| {
+            if let Some(logs) = capturing.borrow().as_ref() {
+                logs.0.lock().unwrap().extend_from_slice(bytes);
+            }
+        });
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture(&self) {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(|| ThreadLogs)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other subscriber in this test binary");
+        });
+        CAPTURING.with(|capturing| *capturing.borrow_mut() = Some(self.clone()));
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_creds_secret_in_the_controller_never_shows() {
+    let chain = Chain::new();
+    let dir = tempfile::tempdir().unwrap();
+    let nats = require_nats!(chain.server(dir.path()));
+    let secrets = chain.secrets();
+    let logs = Logs::default();
+    logs.capture();
+    let (ctx, mut kube) = context(&nats);
+    let mut shown = Vec::new();
+    let prod = Object::new(
+        "NatsConnection",
+        "natsconnections",
+        "prod",
+        json!({
+            "servers": [nats.url()],
+            "auth": {"creds": {"secretRef": {"name": "nats-creds", "key": "user.creds"}}},
+        }),
+    );
+    let (action, seen) = kube
+        .run(
+            vec![prod.adds_finalizer()],
+            reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    shown.extend(seen);
+
+    // Another user's seed with the user's JWT: refused, and said so.
+    let wrong = chain.wrong_creds();
+    let (action, seen) = kube
+        .run(
+            vec![
+                secret_is_read("nats-creds", &[("user.creds", &wrong)]),
+                prod.writes_status(),
+                event(events::CONNECTION_FAILED),
+            ],
+            reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    shown.extend(seen);
+    let ready = prod.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::AUTH_REFUSED),
+        "{}",
+        ready.message
+    );
+    assert!(
+        ready.message.contains("credentials file"),
+        "{}",
+        ready.message
+    );
+    shown.push(format!("{:?}", prod.value()["status"]));
+
+    // The Secret is rotated to the right creds: connected.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let right = chain.creds();
+    let (action, seen) = kube
+        .run(
+            vec![
+                secret_is_read("nats-creds", &[("user.creds", &right)]),
+                prod.writes_status(),
+            ],
+            reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    shown.extend(seen);
+    let ready = prod.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("True", reasons::CONNECTED),
+        "{}",
+        ready.message
+    );
+    shown.push(format!("{:?}", prod.value()["status"]));
+
+    // A stream naming the connection is created through it.
+    let orders = Object::new(
+        "Stream",
+        "streams",
+        "orders",
+        json!({"name": "ORDERS", "subjects": ["orders.>"], "maxAge": "1h", "connection": "prod"}),
+    );
+    let (action, seen) = kube
+        .run(
+            vec![orders.adds_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    shown.extend(seen);
+    let right = chain.creds();
+    let (action, seen) = kube
+        .run(
+            vec![
+                prod.is_read(),
+                secret_is_read("nats-creds", &[("user.creds", &right)]),
+                orders.records_address(),
+                orders.writes_status(),
+                event(events::CREATED),
+            ],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    shown.extend(seen);
+    assert_eq!(orders.condition(types::READY).status, "True");
+    shown.push(format!("{:?}", orders.value()["status"]));
+
+    // Everything logged so far, at TRACE: the controller's own lines and
+    // async-nats's (which traces the CONNECT it sends).
+    let logged = logs.text();
+    for needle in ["jetsync::controller", "async_nats::connection", "CONNECT"] {
+        assert!(
+            logged.contains(needle),
+            "the logs have {needle:?}:\n{logged}"
+        );
+    }
+
+    // The stream is in the creds' account (a plain client with the creds sees it).
+    let creds = dir.path().join("user.creds");
+    std::fs::write(&creds, chain.creds()).unwrap();
+    let client = async_nats::ConnectOptions::new()
+        .credentials_file(&creds)
+        .await
+        .unwrap()
+        .connect(nats.url())
+        .await
+        .unwrap();
+    let info = client
+        .request("$JS.API.STREAM.INFO.ORDERS", Vec::new().into())
+        .await
+        .unwrap();
+    let info: Value = serde_json::from_slice(&info.payload).unwrap();
+    assert_eq!(info["config"]["name"], "ORDERS", "{info}");
+
+    assert_hidden(&secrets, &logged, "the controller's logs");
+    assert_hidden(
+        &secrets,
+        &shown.join("\n"),
+        "what the controller sent to the API server (status, events, patches)",
+    );
+}
