@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::nats::JsApi;
 use crate::nats::error::ApiRequestError;
-use crate::plan::classify::{Action, Change, PAUSE_FIELD, Plan};
+use crate::plan::classify::{Action, Change, PAUSE_FIELD, Plan, apply_rank};
 use crate::plan::{Address, AssetKind};
 
 /// How to apply.
@@ -75,9 +75,9 @@ pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyRep
     // Phases in plan order: the plan is sorted by apply rank.
     let mut index = 0;
     while index < plan.changes.len() {
-        let rank = phase_of(&plan.changes[index]);
+        let rank = apply_rank(&plan.changes[index]);
         let mut end = index;
-        while end < plan.changes.len() && phase_of(&plan.changes[end]) == rank {
+        while end < plan.changes.len() && apply_rank(&plan.changes[end]) == rank {
             end += 1;
         }
         let mut phase_results: Vec<Option<Outcome>> = vec![None; end - index];
@@ -140,15 +140,6 @@ async fn execute_in_slot(
         .await
         .unwrap_or_else(|_| Err("apply task failed: it panicked".to_string()));
     (slot, result)
-}
-
-fn phase_of(change: &Change) -> (bool, u8) {
-    let kind = match change.address.kind {
-        AssetKind::Stream => 0,
-        AssetKind::KeyValue | AssetKind::ObjectStore => 1,
-        AssetKind::Consumer => 2,
-    };
-    (change.action == Action::Delete, kind)
 }
 
 async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result<(), String> {

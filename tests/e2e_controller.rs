@@ -29,6 +29,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde_json::{Value, json};
+use support::js_api as js;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -287,19 +288,6 @@ fn condition(object: &Value, type_: &str) -> Option<(String, String, String)> {
                 c["message"].as_str().unwrap_or_default().to_string(),
             )
         })
-}
-
-async fn js(client: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let payload = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let reply = client
-        .request(format!("$JS.API.{subject}"), payload.into())
-        .await
-        .unwrap();
-    serde_json::from_slice(&reply.payload).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

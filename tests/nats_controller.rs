@@ -24,6 +24,7 @@ use kube::runtime::controller::Action;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use support::NatsServer;
+use support::js_api as js;
 use tower_test::mock::Handle;
 
 const NAMESPACE: &str = "team-a";
@@ -382,25 +383,7 @@ fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
 }
 
 async fn client(server: &NatsServer) -> async_nats::Client {
-    async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .request_timeout(Some(Duration::from_secs(10)))
-        .connect(server.url())
-        .await
-        .unwrap()
-}
-
-async fn js(client: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let payload = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let reply = client
-        .request(format!("$JS.API.{subject}"), payload.into())
-        .await
-        .unwrap();
-    serde_json::from_slice(&reply.payload).unwrap()
+    support::client(&server.url()).await
 }
 
 async fn stream_info(client: &async_nats::Client, name: &str) -> Value {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::NatsServer;
+use support::js_api as api;
 
 struct Run {
     code: i32,
@@ -49,25 +50,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 async fn client(server: &NatsServer) -> async_nats::Client {
-    async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .request_timeout(Some(Duration::from_secs(10)))
-        .connect(server.url())
-        .await
-        .unwrap()
-}
-
-async fn api(client: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let payload = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let reply = client
-        .request(format!("$JS.API.{subject}"), payload.into())
-        .await
-        .unwrap();
-    serde_json::from_slice(&reply.payload).unwrap()
+    support::client(&server.url()).await
 }
 
 async fn stream_info(client: &async_nats::Client, name: &str) -> Value {

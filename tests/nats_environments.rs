@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::NatsServer;
+use support::js_api as api;
 
 /// The request timeout every run here uses (`--timeout`): short, so that a
 /// hung server costs seconds, not minutes.
@@ -101,19 +102,6 @@ async fn client_as(server: &NatsServer, user: &str) -> async_nats::Client {
         .connect(server.url())
         .await
         .unwrap()
-}
-
-async fn api(client: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let payload = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let reply = client
-        .request(format!("$JS.API.{subject}"), payload.into())
-        .await
-        .unwrap();
-    serde_json::from_slice(&reply.payload).unwrap()
 }
 
 /// Names of the streams on the server (sorted).

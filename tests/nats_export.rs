@@ -25,12 +25,7 @@ use support::NatsServer;
 const OWNER: &str = "team-a";
 
 async fn connect(server: &NatsServer) -> async_nats::Client {
-    async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .request_timeout(Some(Duration::from_secs(10)))
-        .connect(server.url())
-        .await
-        .unwrap()
+    support::client(&server.url()).await
 }
 
 async fn request(client: &async_nats::Client, subject: String, body: &Value) -> Value {

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::js_api as api;
 
 const MANAGED: &str = "apiVersion: jetsync.dev/v1alpha1
 kind: Stream
@@ -73,19 +74,6 @@ fn jetsync(url: &str, args: &[&str], path: &Path) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
-}
-
-async fn api(client: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let reply = client
-        .request(
-            format!("$JS.API.{subject}"),
-            serde_json::to_vec(&body).unwrap().into(),
-        )
-        .await
-        .unwrap();
-    let value: Value = serde_json::from_slice(&reply.payload).unwrap();
-    assert!(value.get("error").is_none(), "{subject}: {value}");
-    value
 }
 
 /// Removes the response timestamps (`ts`), which change by themselves.

@@ -50,6 +50,7 @@ use std::time::{Duration, Instant};
 use kill::{Health, KillableServer};
 use serde_json::{Value, json};
 use support::NatsServer;
+use support::js_api as api;
 
 /// Trials per kind (issue #7: 20 each).
 const TRIALS: u64 = 20;
@@ -286,25 +287,7 @@ fn plan_exitcode(url: &str, dir: &Path) -> (i32, String) {
 }
 
 async fn connect(url: &str) -> async_nats::Client {
-    async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .request_timeout(Some(Duration::from_secs(10)))
-        .connect(url)
-        .await
-        .unwrap()
-}
-
-async fn api(client: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let payload = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let reply = client
-        .request(format!("$JS.API.{subject}"), payload.into())
-        .await
-        .unwrap_or_else(|e| panic!("{subject}: {e}"));
-    serde_json::from_slice(&reply.payload).unwrap()
+    support::client(url).await
 }
 
 async fn api_ok(client: &async_nats::Client, subject: &str, body: Value) -> Value {

@@ -6,7 +6,6 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jetsync::diagnostics::SourceText;
 use jetsync::manifest;
@@ -16,12 +15,7 @@ use serde_json::{Value, json};
 use support::NatsServer;
 
 async fn connect(server: &NatsServer) -> async_nats::Client {
-    async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .request_timeout(Some(Duration::from_secs(10)))
-        .connect(server.url())
-        .await
-        .unwrap()
+    support::client(&server.url()).await
 }
 
 async fn request(client: &async_nats::Client, subject: String, body: &Value) -> Value {

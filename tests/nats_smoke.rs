@@ -2,18 +2,11 @@
 
 mod support;
 
-use std::time::Duration;
-
 use async_nats::jetstream::{self, context::AccountErrorKind, stream};
 use support::NatsServer;
 
 async fn connect(server: &NatsServer) -> async_nats::Client {
-    async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .request_timeout(Some(Duration::from_secs(5)))
-        .connect(server.url())
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {}: {e}", server.url()))
+    support::client(&server.url()).await
 }
 
 #[tokio::test]

@@ -562,3 +562,34 @@ fn log_tail(path: &Path) -> String {
         text
     }
 }
+
+/// A plain async-nats client for a test's own requests (setting up and
+/// checking server state), with bounded connect and request timeouts.
+pub async fn client(url: &str) -> async_nats::Client {
+    async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(Duration::from_secs(10)))
+        .connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+}
+
+/// One raw JetStream API request, `$JS.API.<subject>`, with `body` as JSON
+/// (null: an empty payload); the answer as JSON, error answers included.
+pub async fn js_api(
+    client: &async_nats::Client,
+    subject: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let payload = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&body).unwrap()
+    };
+    let reply = client
+        .request(format!("$JS.API.{subject}"), payload.into())
+        .await
+        .unwrap_or_else(|e| panic!("$JS.API.{subject}: {e}"));
+    serde_json::from_slice(&reply.payload)
+        .unwrap_or_else(|e| panic!("$JS.API.{subject}: the answer is not JSON: {e}"))
+}
