@@ -407,7 +407,8 @@ async fn plan_all(
                 return None;
             }
         };
-        let (live, plan) = engine::plan_against(state, &group.assets, &plan_options);
+        let (live, mut plan) = engine::plan_against(state, &group.assets, &plan_options);
+        engine::warn_account_limits(&mut plan, &connection.server.usage);
         planned.push(Planned {
             connection_name: group.connection,
             connection,

@@ -1,12 +1,14 @@
 //! The engine's one path, shared by the CLI and the controller: observe the
 //! live state, turn it into plan assets, plan.
 
-use crate::nats::{Connection, error::ApiRequestError};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::nats::{AccountUsage, Connection, error::ApiRequestError};
 use crate::nats::{LiveState, ObserveOptions, Unavailable, UnavailableReason};
 use crate::plan::capabilities::ServerVersion;
-use crate::plan::classify::{self, Plan, PlanOptions};
+use crate::plan::classify::{self, Action, Plan, PlanOptions};
 use crate::plan::desired::DesiredAsset;
 use crate::plan::{Address, Holdings, LiveAsset};
+use serde_json::Value;
 
 /// The live assets jetsync plans against: every stream (KV buckets and
 /// object stores recognised by their `KV_`/`OBJ_` backing streams) and every
@@ -85,6 +87,68 @@ pub fn refuse_unavailable(plan: &mut Plan, unavailable: &[Unavailable]) {
             "the server lists {what} but cannot describe it ({why}); \
              nothing is planned for it: rerun when the cluster has recovered"
         ));
+    }
+}
+
+/// Warns when the plan's creates would go past the account's JetStream
+/// limits (streams, file and memory storage reserved by `max_bytes`): the
+/// server would refuse the creates beyond them (10027, 10047, 10028), so the
+/// apply would stop part way. Creates run before deletes, so deletes free
+/// nothing for them.
+pub fn warn_account_limits(plan: &mut Plan, usage: &AccountUsage) {
+    let creates: Vec<&Value> = plan
+        .changes
+        .iter()
+        .filter(|change| {
+            change.allowed()
+                && change.address.kind.is_stream_like()
+                && matches!(change.action, Action::Create)
+        })
+        .filter_map(|change| change.config.as_ref())
+        .collect();
+    let mut warnings = Vec::new();
+    if let Some(max) = usage.max_streams {
+        let free = max.saturating_sub(usage.streams);
+        let wanted = creates.len() as u64;
+        if wanted > free {
+            warnings.push(format!(
+                "this plan creates {wanted} streams (KV buckets and object stores included), \
+                 but the account may hold {free} more (max_streams {max}, {} in use): the \
+                 creates beyond that would fail with 10027",
+                usage.streams
+            ));
+        }
+    }
+    for (storage, max, reserved, name, code) in [
+        ("file", usage.max_storage, usage.reserved_storage, "max_file", 10047),
+        ("memory", usage.max_memory, usage.reserved_memory, "max_mem", 10028),
+    ] {
+        let Some(max) = max else { continue };
+        let wanted: u64 = creates
+            .iter()
+            .filter(|config| {
+                config.get("storage").and_then(Value::as_str).unwrap_or("file") == storage
+            })
+            .map(|config| {
+                let bytes = config.get("max_bytes").and_then(Value::as_i64).unwrap_or(-1);
+                let replicas = config.get("num_replicas").and_then(Value::as_u64).unwrap_or(1);
+                u64::try_from(bytes).unwrap_or(0) * replicas.max(1)
+            })
+            .sum();
+        let free = max.saturating_sub(reserved);
+        if wanted > free {
+            warnings.push(format!(
+                "this plan's new {storage} streams reserve {wanted} bytes (maxBytes × replicas), \
+                 but the account has {free} of its {name} {max} bytes left: the creates beyond \
+                 that would fail with {code}"
+            ));
+        }
+    }
+    for warning in warnings {
+        plan.diagnostics.push(
+            Diagnostic::new(Severity::Warning, warning)
+                .with_help("raise the account's JetStream limits, or declare fewer or smaller streams"),
+        );
     }
 }
 

@@ -447,6 +447,18 @@ async fn the_account_stream_limit_fails_the_creates_beyond_it_by_name_and_a_reru
     }
     let manifests = dir.path().to_str().unwrap();
 
+    // The plan says beforehand that the apply would stop part way.
+    let plan = jetsync(&url, &["plan", "-f", manifests]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.stderr.contains(
+            "this plan creates 6 streams (KV buckets and object stores included), but the \
+             account may hold 3 more (max_streams 4, 1 in use)"
+        ),
+        "{}",
+        plan.all()
+    );
+
     let apply = jetsync(&url, &["apply", "-y", "-f", manifests]);
     assert_eq!(
         apply.code,
@@ -532,6 +544,44 @@ async fn the_account_stream_limit_fails_the_creates_beyond_it_by_name_and_a_reru
     remaining.sort();
     assert_eq!(planned_creates(&plan), remaining, "{}", plan.all());
     assert!(!has_non_create_changes(&plan), "{}", plan.all());
+}
+
+#[test]
+fn a_plan_past_the_accounts_storage_limits_warns_and_one_within_them_does_not() {
+    let Some((server, _pid, _dir)) = server_with_pid(LIMITED_ACCOUNTS) else {
+        return;
+    };
+    for (user, storage, limit) in [
+        ("file", "file", "max_file"),
+        ("memory", "memory", "max_mem"),
+    ] {
+        let url = url_as(&server, user);
+        let dir = tempfile::tempdir().unwrap();
+        // 1M in the server's config is 10^6 bytes: two streams of 400KiB fit.
+        for name in ["A", "B"] {
+            write(
+                dir.path(),
+                &format!("{name}.yaml"),
+                &stream_doc(name, storage, "400KiB"),
+            );
+        }
+        let manifests = dir.path().to_str().unwrap();
+        let within = jetsync(&url, &["plan", "-f", manifests]);
+        assert_eq!(within.code, 0, "{}", within.all());
+        assert!(!within.all().contains("warning"), "{}", within.all());
+
+        write(dir.path(), "C.yaml", &stream_doc("C", storage, "400KiB"));
+        let past = jetsync(&url, &["plan", "-f", manifests]);
+        assert_eq!(past.code, 0, "{}", past.all());
+        assert!(
+            past.stderr.contains(&format!(
+                "this plan's new {storage} streams reserve 1228800 bytes (maxBytes × replicas), \
+                 but the account has 1000000 of its {limit} 1000000 bytes left"
+            )),
+            "{}",
+            past.all()
+        );
+    }
 }
 
 /// Applies `first` (which fits), then `first` + `last` (which does not):

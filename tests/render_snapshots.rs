@@ -279,6 +279,7 @@ fn json_output_shows_every_action_kind() {
         api_level: 1,
         domain: None,
         account: Some("APP".into()),
+        usage: Default::default(),
     };
     let live = [LiveAsset {
         address: Address::stream("AUDIT"),

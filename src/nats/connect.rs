@@ -321,6 +321,45 @@ pub struct ServerIdentity {
     /// The account jetsync is connected as, when the server tells
     /// (`$SYS.REQ.USER.INFO`).
     pub account: Option<String>,
+    /// The account's JetStream usage and limits when connected.
+    pub usage: AccountUsage,
+}
+
+/// What the account holds and may hold, from `$JS.API.INFO`: plans that
+/// would go past a limit say so before anything is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountUsage {
+    pub streams: u64,
+    /// Bytes reserved by the `max_bytes` of memory and of file streams.
+    pub reserved_memory: u64,
+    pub reserved_storage: u64,
+    /// Account-wide limits; None where the account has none (or only
+    /// per-replica tiers).
+    pub max_streams: Option<u64>,
+    pub max_memory: Option<u64>,
+    pub max_storage: Option<u64>,
+}
+
+impl AccountUsage {
+    /// Reads the `$JS.API.INFO` answer.
+    pub fn from_info(info: &Value) -> Self {
+        let used = |key: &str| info.get(key).and_then(Value::as_u64).unwrap_or(0);
+        let limit = |key: &str| {
+            info.get("limits")
+                .and_then(|limits| limits.get(key))
+                .and_then(Value::as_i64)
+                .filter(|limit| *limit > 0)
+                .map(|limit| limit as u64)
+        };
+        Self {
+            streams: used("streams"),
+            reserved_memory: used("reserved_memory"),
+            reserved_storage: used("reserved_storage"),
+            max_streams: limit("max_streams"),
+            max_memory: limit("max_memory"),
+            max_storage: limit("max_storage"),
+        }
+    }
 }
 
 /// A live connection: the client, a JetStream context in the right domain,
@@ -830,6 +869,7 @@ pub async fn connect_resolved(options: &ResolvedOptions) -> Result<Connection, C
             .map(str::to_string)
             .or_else(|| options.js_domain.clone()),
         account,
+        usage: AccountUsage::from_info(&account_info),
     };
     let jetstream = match &options.js_domain {
         Some(domain) => async_nats::jetstream::with_domain(client.clone(), domain),

@@ -12,7 +12,7 @@ pub mod observe;
 
 pub use api::JsApi;
 pub use connect::{
-    Auth, ConnectError, ConnectOptions, Connection, ResolvedOptions, Secret, ServerIdentity,
+    AccountUsage, Auth, ConnectError, ConnectOptions, Connection, ResolvedOptions, Secret, ServerIdentity,
     connect, connect_resolved, redact_url, redact_urls,
 };
 pub use error::{ApiError, ApiRequestError};
