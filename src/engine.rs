@@ -120,18 +120,40 @@ pub fn warn_account_limits(plan: &mut Plan, usage: &AccountUsage) {
         }
     }
     for (storage, max, reserved, name, code) in [
-        ("file", usage.max_storage, usage.reserved_storage, "max_file", 10047),
-        ("memory", usage.max_memory, usage.reserved_memory, "max_mem", 10028),
+        (
+            "file",
+            usage.max_storage,
+            usage.reserved_storage,
+            "max_file",
+            10047,
+        ),
+        (
+            "memory",
+            usage.max_memory,
+            usage.reserved_memory,
+            "max_mem",
+            10028,
+        ),
     ] {
         let Some(max) = max else { continue };
         let wanted: u64 = creates
             .iter()
             .filter(|config| {
-                config.get("storage").and_then(Value::as_str).unwrap_or("file") == storage
+                config
+                    .get("storage")
+                    .and_then(Value::as_str)
+                    .unwrap_or("file")
+                    == storage
             })
             .map(|config| {
-                let bytes = config.get("max_bytes").and_then(Value::as_i64).unwrap_or(-1);
-                let replicas = config.get("num_replicas").and_then(Value::as_u64).unwrap_or(1);
+                let bytes = config
+                    .get("max_bytes")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(-1);
+                let replicas = config
+                    .get("num_replicas")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1);
                 u64::try_from(bytes).unwrap_or(0) * replicas.max(1)
             })
             .sum();
@@ -145,10 +167,10 @@ pub fn warn_account_limits(plan: &mut Plan, usage: &AccountUsage) {
         }
     }
     for warning in warnings {
-        plan.diagnostics.push(
-            Diagnostic::new(Severity::Warning, warning)
-                .with_help("raise the account's JetStream limits, or declare fewer or smaller streams"),
-        );
+        plan.diagnostics
+            .push(Diagnostic::new(Severity::Warning, warning).with_help(
+                "raise the account's JetStream limits, or declare fewer or smaller streams",
+            ));
     }
 }
 
