@@ -12,8 +12,8 @@ pub mod observe;
 
 pub use api::JsApi;
 pub use connect::{
-    AccountUsage, Auth, ConnectError, ConnectOptions, Connection, ResolvedOptions, Secret, ServerIdentity,
-    connect, connect_resolved, redact_url, redact_urls,
+    AccountUsage, Auth, ConnectError, ConnectOptions, Connection, ResolvedOptions, Secret,
+    ServerIdentity, connect, connect_resolved, redact_url, redact_urls,
 };
 pub use error::{ApiError, ApiRequestError};
 pub use observe::{
