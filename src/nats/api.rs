@@ -89,11 +89,22 @@ impl JsApi {
         T: DeserializeOwned,
     {
         let subject = self.subject(operation);
-        let value = self.request_value(&subject, body).await?;
-        serde_json::from_value(value).map_err(|e| ApiRequestError::Decode {
-            subject,
+        let payload = self.request_payload(&subject, body).await?.payload;
+        let decode = |e: serde_json::Error| ApiRequestError::Decode {
+            subject: subject.clone(),
             reason: e.to_string(),
-        })
+        };
+        // The answer is decoded straight into `T`, not through a JSON value
+        // first (a listing page of 256 stream configs would be built twice);
+        // a first pass only looks for `error`, skipping everything else.
+        let answer: ErrorField = serde_json::from_slice(&payload).map_err(decode)?;
+        if let Some(error) = answer.error {
+            return Err(ApiRequestError::Api {
+                subject: subject.clone(),
+                error,
+            });
+        }
+        serde_json::from_slice(&payload).map_err(decode)
     }
 
     /// Like [`Self::request`], returning the raw JSON answer.
@@ -114,6 +125,39 @@ impl JsApi {
         subject: &str,
         body: Option<&B>,
     ) -> Result<Value, ApiRequestError>
+    where
+        B: Serialize + ?Sized,
+    {
+        let payload = self.request_payload(subject, body).await?.payload;
+        let mut value: Value =
+            serde_json::from_slice(&payload).map_err(|e| ApiRequestError::Decode {
+                subject: subject.to_string(),
+                reason: e.to_string(),
+            })?;
+        if let Some(error) = value.get_mut("error").map(Value::take)
+            && !error.is_null()
+        {
+            let error: ApiError =
+                serde_json::from_value(error).map_err(|e| ApiRequestError::Decode {
+                    subject: subject.to_string(),
+                    reason: format!("error body: {e}"),
+                })?;
+            return Err(ApiRequestError::Api {
+                subject: subject.to_string(),
+                error,
+            });
+        }
+        Ok(value)
+    }
+
+    /// Sends one request and returns the answer; transport failures
+    /// (no responders, timeouts, a lost connection, denied subjects) become
+    /// their errors.
+    async fn request_payload<B>(
+        &self,
+        subject: &str,
+        body: Option<&B>,
+    ) -> Result<Message, ApiRequestError>
     where
         B: Serialize + ?Sized,
     {
@@ -168,26 +212,15 @@ impl JsApi {
                 });
             }
         };
-        let mut value: Value =
-            serde_json::from_slice(&message.payload).map_err(|e| ApiRequestError::Decode {
-                subject: subject.to_string(),
-                reason: e.to_string(),
-            })?;
-        if let Some(error) = value.get_mut("error").map(Value::take)
-            && !error.is_null()
-        {
-            let error: ApiError =
-                serde_json::from_value(error).map_err(|e| ApiRequestError::Decode {
-                    subject: subject.to_string(),
-                    reason: format!("error body: {e}"),
-                })?;
-            return Err(ApiRequestError::Api {
-                subject: subject.to_string(),
-                error,
-            });
-        }
-        Ok(value)
+        Ok(message)
     }
+}
+
+/// The `error` of an API answer, every other field skipped.
+#[derive(serde::Deserialize)]
+struct ErrorField {
+    #[serde(default)]
+    error: Option<ApiError>,
 }
 
 /// What became of a request sent while watching for permission violations.
