@@ -25,8 +25,17 @@ fn object(config: &Value) -> Map<String, Value> {
 }
 
 fn fill(map: &mut Map<String, Value>, key: &str, default: Value) {
-    if map.get(key).is_none_or(Value::is_null) {
-        map.insert(key.to_string(), default);
+    fill_with(map, key, || default);
+}
+
+/// [`fill`] with a default made only when it is needed.
+fn fill_with(map: &mut Map<String, Value>, key: &str, default: impl FnOnce() -> Value) {
+    match map.get_mut(key) {
+        Some(value) if !value.is_null() => {}
+        Some(value) => *value = default(),
+        None => {
+            map.insert(key.to_string(), default());
+        }
     }
 }
 
@@ -37,13 +46,15 @@ fn integer(map: &Map<String, Value>, key: &str) -> i64 {
 /// Strips the server's `_nats.*` keys (and jetsync's own markers, compared
 /// separately) from metadata.
 fn user_metadata(map: &mut Map<String, Value>) {
-    let mut metadata = map
-        .get("metadata")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    metadata.retain(|key, _| !key.starts_with("_nats.") && !key.starts_with("jetsync.dev/"));
-    map.insert("metadata".into(), Value::Object(metadata));
+    let user = |key: &String, _: &mut Value| {
+        !key.starts_with("_nats.") && !key.starts_with("jetsync.dev/")
+    };
+    match map.get_mut("metadata") {
+        Some(Value::Object(metadata)) => metadata.retain(user),
+        _ => {
+            map.insert("metadata".into(), Value::Object(Map::new()));
+        }
+    }
 }
 
 fn sorted_strings(map: &mut Map<String, Value>, key: &str) {
@@ -113,33 +124,33 @@ pub fn normalise_stream(config: &Value) -> Value {
         DEFAULT_DUPLICATE_WINDOW_NANOS as i64
     };
     fill(&mut map, "duplicate_window", json!(duplicate_window));
-    let defaults = [
-        ("description", json!("")),
-        ("retention", json!("limits")),
-        ("storage", json!("file")),
-        ("num_replicas", json!(1)),
-        ("max_age", json!(0)),
-        ("discard", json!("old")),
-        ("discard_new_per_subject", json!(false)),
-        ("no_ack", json!(false)),
-        ("sealed", json!(false)),
-        ("deny_delete", json!(false)),
-        ("deny_purge", json!(false)),
-        ("allow_rollup_hdrs", json!(false)),
-        ("allow_direct", json!(false)),
-        ("mirror_direct", json!(false)),
-        ("compression", json!("none")),
-        ("first_seq", json!(0)),
-        ("allow_msg_ttl", json!(false)),
-        ("subject_delete_marker_ttl", json!(0)),
-        ("allow_msg_counter", json!(false)),
-        ("allow_atomic", json!(false)),
-        ("allow_msg_schedules", json!(false)),
-        ("allow_batched", json!(false)),
-        ("persist_mode", json!("default")),
+    let defaults: [(&str, fn() -> Value); 23] = [
+        ("description", || json!("")),
+        ("retention", || json!("limits")),
+        ("storage", || json!("file")),
+        ("num_replicas", || json!(1)),
+        ("max_age", || json!(0)),
+        ("discard", || json!("old")),
+        ("discard_new_per_subject", || json!(false)),
+        ("no_ack", || json!(false)),
+        ("sealed", || json!(false)),
+        ("deny_delete", || json!(false)),
+        ("deny_purge", || json!(false)),
+        ("allow_rollup_hdrs", || json!(false)),
+        ("allow_direct", || json!(false)),
+        ("mirror_direct", || json!(false)),
+        ("compression", || json!("none")),
+        ("first_seq", || json!(0)),
+        ("allow_msg_ttl", || json!(false)),
+        ("subject_delete_marker_ttl", || json!(0)),
+        ("allow_msg_counter", || json!(false)),
+        ("allow_atomic", || json!(false)),
+        ("allow_msg_schedules", || json!(false)),
+        ("allow_batched", || json!(false)),
+        ("persist_mode", || json!("default")),
     ];
     for (key, default) in defaults {
-        fill(&mut map, key, default);
+        fill_with(&mut map, key, default);
     }
     // Delete markers and scheduled messages need rollups; the server turns
     // them on, and TTLs with markers.
@@ -250,24 +261,21 @@ pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Valu
     if integer(&map, "max_deliver") == 0 {
         map.insert("max_deliver".into(), json!(-1));
     }
-    let defaults = [
-        ("deliver_policy", json!("all")),
-        ("ack_policy", json!("none")),
-        ("replay_policy", json!("instant")),
-        ("priority_policy", json!("none")),
+    let defaults: [(&str, fn() -> Value); 4] = [
+        ("deliver_policy", || json!("all")),
+        ("ack_policy", || json!("none")),
+        ("replay_policy", || json!("instant")),
+        ("priority_policy", || json!("none")),
     ];
     for (key, default) in defaults {
-        fill(&mut map, key, default);
+        fill_with(&mut map, key, default);
     }
     user_metadata(&mut map);
     for key in ["filter_subjects", "priority_groups"] {
         sorted_strings(&mut map, key);
     }
     // Everything else: unset, zero, false and empty all mean "not set".
-    let map: Map<String, Value> = map
-        .into_iter()
-        .filter(|(key, value)| key == "metadata" || !is_empty(value))
-        .collect();
+    map.retain(|key, value| key == "metadata" || !is_empty(value));
     Value::Object(map)
 }
 
@@ -287,20 +295,47 @@ pub fn differences(desired: &Value, live: &Value) -> Vec<FieldDifference> {
     let empty = Map::new();
     let desired = desired.as_object().unwrap_or(&empty);
     let live = live.as_object().unwrap_or(&empty);
-    let mut keys: Vec<&String> = desired.keys().chain(live.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter_map(|key| {
-            let d = desired.get(key).unwrap_or(&NULL);
-            let l = live.get(key).unwrap_or(&NULL);
-            (d != l).then(|| FieldDifference {
-                field: key.clone(),
+    // Both maps iterate in key order: one merge walk, no lookups.
+    let mut found = Vec::new();
+    let mut differ = |field: &String, d: &Value, l: &Value| {
+        if d != l {
+            found.push(FieldDifference {
+                field: field.clone(),
                 desired: d.clone(),
                 live: l.clone(),
-            })
-        })
-        .collect()
+            });
+        }
+    };
+    let (mut d, mut l) = (desired.iter().peekable(), live.iter().peekable());
+    loop {
+        match (d.peek(), l.peek()) {
+            (Some(&(dk, dv)), Some(&(lk, lv))) => match dk.cmp(lk) {
+                std::cmp::Ordering::Less => {
+                    differ(dk, dv, &NULL);
+                    d.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    differ(lk, &NULL, lv);
+                    l.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    differ(dk, dv, lv);
+                    d.next();
+                    l.next();
+                }
+            },
+            (Some(&(dk, dv)), None) => {
+                differ(dk, dv, &NULL);
+                d.next();
+            }
+            (None, Some(&(lk, lv))) => {
+                differ(lk, &NULL, lv);
+                l.next();
+            }
+            (None, None) => break,
+        }
+    }
+    found
 }
 
 /// KV bucket fields jetsync compares: what a `KeyValue` spec can say. Other
@@ -352,4 +387,29 @@ fn only(config: Value, fields: &[&str]) -> Value {
     let mut map = object(&config);
     map.retain(|key, _| fields.contains(&key.as_str()));
     Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_name_every_differing_field_once_in_name_order() {
+        // Keys written out of order on both sides; a null and an absent
+        // field are the same.
+        let desired = json!({"b": 1, "a": 1, "d": 4, "e": null});
+        let live = json!({"c": 3, "a": 2, "d": 4, "b": 1});
+        let found: Vec<(String, Value, Value)> = differences(&desired, &live)
+            .into_iter()
+            .map(|d| (d.field, d.desired, d.live))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("a".to_string(), json!(1), json!(2)),
+                ("c".to_string(), Value::Null, json!(3)),
+            ]
+        );
+        assert!(differences(&live, &live).is_empty());
+    }
 }
