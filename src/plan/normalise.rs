@@ -28,6 +28,9 @@ fn fill(map: &mut Map<String, Value>, key: &str, default: Value) {
     fill_with(map, key, || default);
 }
 
+/// A field and how to make its default.
+type Default = (&'static str, fn() -> Value);
+
 /// [`fill`] with a default made only when it is needed.
 fn fill_with(map: &mut Map<String, Value>, key: &str, default: impl FnOnce() -> Value) {
     match map.get_mut(key) {
@@ -124,7 +127,7 @@ pub fn normalise_stream(config: &Value) -> Value {
         DEFAULT_DUPLICATE_WINDOW_NANOS as i64
     };
     fill(&mut map, "duplicate_window", json!(duplicate_window));
-    let defaults: [(&str, fn() -> Value); 23] = [
+    let defaults: [Default; 23] = [
         ("description", || json!("")),
         ("retention", || json!("limits")),
         ("storage", || json!("file")),
@@ -261,7 +264,7 @@ pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Valu
     if integer(&map, "max_deliver") == 0 {
         map.insert("max_deliver".into(), json!(-1));
     }
-    let defaults: [(&str, fn() -> Value); 4] = [
+    let defaults: [Default; 4] = [
         ("deliver_policy", || json!("all")),
         ("ack_policy", || json!("none")),
         ("replay_policy", || json!("instant")),
