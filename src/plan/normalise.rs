@@ -29,7 +29,7 @@ fn fill(map: &mut Map<String, Value>, key: &str, default: Value) {
 }
 
 /// A field and how to make its default.
-type Default = (&'static str, fn() -> Value);
+type FieldDefault = (&'static str, fn() -> Value);
 
 /// [`fill`] with a default made only when it is needed.
 fn fill_with(map: &mut Map<String, Value>, key: &str, default: impl FnOnce() -> Value) {
@@ -127,7 +127,7 @@ pub fn normalise_stream(config: &Value) -> Value {
         DEFAULT_DUPLICATE_WINDOW_NANOS as i64
     };
     fill(&mut map, "duplicate_window", json!(duplicate_window));
-    let defaults: [Default; 23] = [
+    let defaults: [FieldDefault; 23] = [
         ("description", || json!("")),
         ("retention", || json!("limits")),
         ("storage", || json!("file")),
@@ -264,7 +264,7 @@ pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Valu
     if integer(&map, "max_deliver") == 0 {
         map.insert("max_deliver".into(), json!(-1));
     }
-    let defaults: [Default; 4] = [
+    let defaults: [FieldDefault; 4] = [
         ("deliver_policy", || json!("all")),
         ("ack_policy", || json!("none")),
         ("replay_policy", || json!("instant")),
