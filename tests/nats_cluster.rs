@@ -18,6 +18,7 @@ use async_nats::ServerAddr;
 use serde_json::{Value, json};
 
 use cluster::Cluster;
+use support::js_api as api;
 
 struct Run {
     code: i32,
@@ -193,19 +194,6 @@ async fn try_api(client: &async_nats::Client, subject: &str) -> Option<Value> {
         .await
         .ok()?;
     serde_json::from_slice(&reply.payload).ok()
-}
-
-async fn api(client: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let payload = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(&body).unwrap()
-    };
-    let reply = client
-        .request(format!("$JS.API.{subject}"), payload.into())
-        .await
-        .unwrap();
-    serde_json::from_slice(&reply.payload).unwrap()
 }
 
 /// The servers holding a replica of an asset, once its group has a leader

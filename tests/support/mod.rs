@@ -519,7 +519,7 @@ fn port_after(text: &str, key: &str) -> Option<u16> {
 }
 
 /// Minimal HTTP/1.0 GET against 127.0.0.1:port (std only).
-fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(
         &SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_secs(2),
