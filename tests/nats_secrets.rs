@@ -14,7 +14,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::NatsServer;
+use support::{NatsServer, make_certificates};
 
 const PASSWORD: &str = "pw-7f3a9c-UNIQUE-password-value";
 const TOKEN: &str = "tok-51b2e0-UNIQUE-token-value";
@@ -288,107 +288,6 @@ fn an_nkey_seed_never_shows() {
         &strings(&["--server", &url, "--nkey", &other_path]),
         &secrets,
     );
-}
-
-/// Runs `openssl` with `args` in `dir`; false when it is missing or fails.
-fn openssl(dir: &Path, args: &[&str]) -> bool {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .is_ok_and(|output| output.status.success())
-}
-
-/// A CA, a server certificate for 127.0.0.1 and a client certificate, made
-/// with the `openssl` binary; None when it is not installed.
-fn make_certificates(dir: &Path) -> Option<()> {
-    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").ok()?;
-    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").ok()?;
-    let key = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let steps: Vec<Vec<&str>> = vec![
-        [
-            &["req", "-x509"],
-            &key[..],
-            &[
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=jetsync test CA",
-            ],
-        ]
-        .concat(),
-        [
-            &["req"],
-            &key[..],
-            &[
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=127.0.0.1",
-            ],
-        ]
-        .concat(),
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-        ],
-        [
-            &["req"],
-            &key[..],
-            &[
-                "-keyout",
-                "client.key",
-                "-out",
-                "client.csr",
-                "-subj",
-                "/CN=jetsync",
-            ],
-        ]
-        .concat(),
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            "client.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "client.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "client.ext",
-        ],
-    ];
-    steps.iter().all(|args| openssl(dir, args)).then_some(())
 }
 
 #[test]

@@ -17,30 +17,24 @@
 //! GITHUB_STEP_SUMMARY, status, event, Kubernetes API request or controller
 //! log line (captured in-process at TRACE, async-nats's included).
 
+#[path = "support/controller.rs"]
+mod controller_support;
 mod support;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::{Request, Response};
+use controller_support::{
+    BASE64URL, Logs, Object, assert_hidden, base64, context, event, secret_is_read,
+};
 use jetsync::controller::conditions::{events, reasons, types};
-use jetsync::controller::connections::ConnectionPool;
-use jetsync::controller::metrics::Metrics;
-use jetsync::controller::reconcile::{FINALIZER, reconcile, reconcile_connection};
-use jetsync::controller::{Context, Settings};
-use jetsync::nats::ConnectOptions;
-use jetsync::spec::{AssetStatus, NatsConnection, Stream};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::client::Body;
+use jetsync::controller::reconcile::{reconcile, reconcile_connection};
+use jetsync::spec::{NatsConnection, Stream};
 use nkeys::KeyPair;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512_256};
 use support::{NatsServer, NatsServerBuilder};
-use tower_test::mock::Handle;
 
 const MANIFEST: &str = "apiVersion: jetsync.dev/v1alpha1
 kind: Stream
@@ -53,30 +47,6 @@ spec:
 ";
 
 // ---------------------------------------------------------------- the JWT chain
-
-const BASE64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Base64 of `bytes` with `alphabet`, padded with `=` when `pad`.
-fn base64(bytes: &[u8], alphabet: &[u8], pad: bool) -> String {
-    let mut text = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                text.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else if pad {
-                text.push('=');
-            }
-        }
-    }
-    text
-}
 
 /// RFC 4648 base32 without padding (Go's `base32.StdEncoding.WithPadding(NoPadding)`).
 fn base32(bytes: &[u8]) -> String {
@@ -380,17 +350,6 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|item| item.to_string()).collect()
 }
 
-/// Fails when any of `secrets` is in `text`.
-fn assert_hidden(secrets: &[String], text: &str, what: &str) {
-    for secret in secrets {
-        assert!(
-            !text.contains(secret.as_str()),
-            "the secret {secret:?} leaked in {what}:\n{text}"
-        );
-    }
-}
-
-/// Every file under `dir`, as text.
 fn files_written(dir: &Path) -> Vec<(PathBuf, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -560,322 +519,6 @@ fn a_creds_file_named_by_a_nats_connection_never_shows() {
 }
 
 // ---------------------------------------------------------------- the controller
-
-const NAMESPACE: &str = "team-a";
-
-/// How the API server answers a request body: HTTP status and JSON body.
-type Reply = Box<dyn FnOnce(&Value) -> (u16, Value) + Send>;
-
-/// One request the reconcile must send next, and how the API server answers.
-struct Expect {
-    method: &'static str,
-    path: String,
-    reply: Reply,
-}
-
-fn expect(
-    method: &'static str,
-    path: impl Into<String>,
-    reply: impl FnOnce(&Value) -> (u16, Value) + Send + 'static,
-) -> Expect {
-    Expect {
-        method,
-        path: path.into(),
-        reply: Box::new(reply),
-    }
-}
-
-/// The Kubernetes API side (kube-rs's `tower-test` mock): every request is
-/// checked against the expected method and path, in order.
-struct Kube {
-    handle: Handle<Request<Body>, Response<Body>>,
-}
-
-impl Kube {
-    /// Runs `work` while answering exactly `expected`, in order; returns
-    /// every request body the controller sent, as text.
-    async fn run<T>(
-        &mut self,
-        expected: Vec<Expect>,
-        work: impl Future<Output = T>,
-    ) -> (T, Vec<String>) {
-        let handle = &mut self.handle;
-        let serve = async move {
-            let mut seen = Vec::new();
-            for expect in expected {
-                let next = tokio::time::timeout(Duration::from_secs(30), handle.next_request())
-                    .await
-                    .unwrap_or_else(|_| {
-                        panic!(
-                            "expected {} {} but no request came; seen so far: {seen:#?}",
-                            expect.method, expect.path
-                        )
-                    });
-                let (request, send) = next.expect("the client is gone");
-                let method = request.method().to_string();
-                let path = request.uri().path().to_string();
-                let query = request.uri().query().unwrap_or_default().to_string();
-                let bytes = request.into_body().collect_bytes().await.unwrap();
-                let body: Value = if bytes.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&bytes).unwrap()
-                };
-                assert_eq!(
-                    (method.as_str(), path.as_str()),
-                    (expect.method, expect.path.as_str()),
-                    "unexpected request (body {body}); seen before: {seen:#?}"
-                );
-                let (status, reply) = (expect.reply)(&body);
-                send.send_response(
-                    Response::builder()
-                        .status(status)
-                        .body(Body::from(serde_json::to_vec(&reply).unwrap()))
-                        .unwrap(),
-                );
-                seen.push(format!("{method} {path}?{query} {body}"));
-            }
-            seen
-        };
-        let work = async {
-            tokio::time::timeout(Duration::from_secs(60), work)
-                .await
-                .expect("the reconcile did not finish: did it send a request nobody expected?")
-        };
-        let (result, seen) = tokio::join!(work, serve);
-        if let Ok(Some((request, _))) =
-            tokio::time::timeout(Duration::from_millis(50), self.handle.next_request()).await
-        {
-            panic!(
-                "unexpected extra request {} {} after {seen:#?}",
-                request.method(),
-                request.uri()
-            );
-        }
-        (result, seen)
-    }
-}
-
-/// A resource as the API server holds it.
-#[derive(Clone)]
-struct Object {
-    plural: &'static str,
-    name: String,
-    state: Arc<Mutex<Value>>,
-}
-
-impl Object {
-    fn new(kind: &str, plural: &'static str, name: &str, spec: Value) -> Self {
-        let object = json!({
-            "apiVersion": "jetsync.dev/v1alpha1",
-            "kind": kind,
-            "metadata": {
-                "name": name, "namespace": NAMESPACE, "uid": format!("uid-{name}"),
-                "generation": 1, "resourceVersion": "1",
-            },
-            "spec": spec,
-        });
-        Self {
-            plural,
-            name: name.to_string(),
-            state: Arc::new(Mutex::new(object)),
-        }
-    }
-
-    fn path(&self) -> String {
-        format!(
-            "/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/{}/{}",
-            self.plural, self.name
-        )
-    }
-
-    fn value(&self) -> Value {
-        self.state.lock().unwrap().clone()
-    }
-
-    fn get<K: DeserializeOwned>(&self) -> Arc<K> {
-        Arc::new(serde_json::from_value(self.value()).unwrap())
-    }
-
-    fn edit(&self, change: impl FnOnce(&mut Value)) {
-        let mut state = self.state.lock().unwrap();
-        change(&mut state);
-    }
-
-    fn status(&self) -> AssetStatus {
-        serde_json::from_value(self.value()["status"].clone()).unwrap_or_default()
-    }
-
-    fn condition(&self, type_: &str) -> Condition {
-        self.status()
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == type_)
-            .unwrap_or_else(|| panic!("no {type_} condition in {:#?}", self.status()))
-    }
-
-    /// The finalizer is added with a JSON patch.
-    fn adds_finalizer(&self) -> Expect {
-        let object = self.clone();
-        expect("PATCH", self.path(), move |patch| {
-            assert_eq!(
-                patch[1],
-                json!({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}),
-                "{patch}"
-            );
-            object.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
-            (200, object.value())
-        })
-    }
-
-    /// The asset's address is recorded in an annotation by server-side apply.
-    fn records_address(&self) -> Expect {
-        let object = self.clone();
-        expect("PATCH", self.path(), move |patch| {
-            let annotations = patch["metadata"]["annotations"].clone();
-            assert!(annotations.is_object(), "{patch}");
-            object.edit(|o| {
-                if !o["metadata"]["annotations"].is_object() {
-                    o["metadata"]["annotations"] = json!({});
-                }
-                for (key, value) in annotations.as_object().unwrap() {
-                    o["metadata"]["annotations"][key] = value.clone();
-                }
-            });
-            (200, object.value())
-        })
-    }
-
-    /// The status is written by server-side apply.
-    fn writes_status(&self) -> Expect {
-        let object = self.clone();
-        expect("PATCH", format!("{}/status", self.path()), move |patch| {
-            assert!(patch["status"]["conditions"].is_array(), "{patch}");
-            object.edit(|o| o["status"] = patch["status"].clone());
-            (200, object.value())
-        })
-    }
-
-    /// The API server's answer to a GET of this object.
-    fn is_read(&self) -> Expect {
-        let object = self.clone();
-        expect("GET", self.path(), move |_| (200, object.value()))
-    }
-}
-
-/// An Event with `reason` is published about the resource.
-fn event(reason: &'static str) -> Expect {
-    expect(
-        "POST",
-        format!("/apis/events.k8s.io/v1/namespaces/{NAMESPACE}/events"),
-        move |body| {
-            assert_eq!(body["reason"], reason, "event {body}");
-            (200, body.clone())
-        },
-    )
-}
-
-/// The API server's answer to a GET of the Secret `name` holding `data`.
-fn secret_is_read(name: &str, data: &[(&str, &str)]) -> Expect {
-    let encoded: serde_json::Map<String, Value> = data
-        .iter()
-        .map(|(key, value)| {
-            (
-                key.to_string(),
-                Value::String(base64(value.as_bytes(), BASE64, true)),
-            )
-        })
-        .collect();
-    let secret = json!({
-        "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "data": encoded,
-    });
-    expect(
-        "GET",
-        format!("/api/v1/namespaces/{NAMESPACE}/secrets/{name}"),
-        move |_| (200, secret),
-    )
-}
-
-fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
-    // The default connection has no credentials: only the profile's work.
-    let pool = ConnectionPool::new(
-        ConnectOptions {
-            servers: vec![server.url()],
-            ..ConnectOptions::default()
-        },
-        Duration::from_secs(2),
-    );
-    let settings = Settings {
-        apply: jetsync::apply::ApplyOptions {
-            attempts: 1,
-            ..Default::default()
-        },
-        ..Settings::default()
-    };
-    let ctx = Context::new(
-        client,
-        settings,
-        pool,
-        Arc::new(Metrics::new()),
-        Some("test".into()),
-    );
-    (ctx, Kube { handle })
-}
-
-/// Log lines at TRACE of the thread that called [`Logs::capture`] (a
-/// `#[tokio::test]` runs everything on its own thread).
-///
-/// One global subscriber routes each line to its thread's buffer: a scoped
-/// `set_default` subscriber loses lines when another test's thread caches a
-/// callsite's interest first.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-thread_local! {
-    static CAPTURING: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Writes to the calling thread's [`Logs`], if any.
-struct ThreadLogs;
-
-impl std::io::Write for ThreadLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        CAPTURING.with(|capturing| {
-            if let Some(logs) = capturing.borrow().as_ref() {
-                logs.0.lock().unwrap().extend_from_slice(bytes);
-            }
-        });
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture(&self) {
-        static GLOBAL: std::sync::Once = std::sync::Once::new();
-        GLOBAL.call_once(|| {
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .with_writer(|| ThreadLogs)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber)
-                .expect("no other subscriber in this test binary");
-        });
-        CAPTURING.with(|capturing| *capturing.borrow_mut() = Some(self.clone()));
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 #[tokio::test]
 async fn a_creds_secret_in_the_controller_never_shows() {

@@ -825,11 +825,16 @@ pub async fn connect_resolved(options: &ResolvedOptions) -> Result<Connection, C
     let info = client.server_info();
     let api = JsApi::new(client.clone(), options.js_domain.as_deref(), timeout)
         .with_violations(violations.clone());
-    // The account name is informational: asked for alongside the INFO.
-    let (account_info, account) = tokio::join!(
-        api.request_raw::<()>("INFO", None),
-        user_account(&client, &violations, timeout)
-    );
+    // The account name is informational: asked for alongside the INFO. Not
+    // with a token: nats-server 2.10 answers with the token as the user name,
+    // and async-nats traces every message it receives (payload included).
+    let account = async {
+        match options.auth {
+            Auth::Token(_) => None,
+            _ => user_account(&client, &violations, timeout).await,
+        }
+    };
+    let (account_info, account) = tokio::join!(api.request_raw::<()>("INFO", None), account);
     let account_info = match account_info {
         Ok(value) => value,
         Err(ApiRequestError::NoResponders { .. }) => {

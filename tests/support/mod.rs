@@ -593,3 +593,76 @@ pub async fn js_api(
     serde_json::from_slice(&reply.payload)
         .unwrap_or_else(|e| panic!("$JS.API.{subject}: the answer is not JSON: {e}"))
 }
+
+/// Runs `openssl` with `args` in `dir`; false when it is missing or fails.
+fn openssl(dir: &Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made
+/// with the `openssl` binary in `dir` (`ca.pem`, `server.pem`/`server.key`,
+/// `client.pem`/`client.key`); None when it is not installed.
+pub fn make_certificates(dir: &Path) -> Option<()> {
+    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").ok()?;
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").ok()?;
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let request = |name: &'static str, subject: &'static str| -> Vec<&'static str> {
+        [
+            &["req"][..],
+            &key[..],
+            &["-keyout", name, "-out", "req.csr", "-subj", subject],
+        ]
+        .concat()
+    };
+    let sign = |out: &'static str, ext: &'static str| -> Vec<&'static str> {
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "req.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            out,
+            "-days",
+            "2",
+            "-extfile",
+            ext,
+        ]
+    };
+    let steps: Vec<Vec<&str>> = vec![
+        [
+            &["req", "-x509"][..],
+            &key[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=jetsync test CA",
+            ],
+        ]
+        .concat(),
+        request("server.key", "/CN=127.0.0.1"),
+        sign("server.pem", "server.ext"),
+        request("client.key", "/CN=jetsync"),
+        sign("client.pem", "client.ext"),
+    ];
+    steps.iter().all(|args| openssl(dir, args)).then_some(())
+}
