@@ -306,12 +306,36 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         });
     }
 
+    for change in &mut plan.changes {
+        refuse_move_and_scale(change);
+    }
     plan.changes.sort_by(|a, b| {
         apply_rank(a)
             .cmp(&apply_rank(b))
             .then_with(|| a.address.cmp(&b.address))
     });
     plan
+}
+
+/// nats-server refuses to change a stream's replicas and its placement in
+/// one update (10123, "can not move and scale a stream in a single update"):
+/// such an update is refused in the plan, before anything is written,
+/// rather than failed by the server.
+fn refuse_move_and_scale(change: &mut Change) {
+    let in_place = matches!(change.action, Action::Update | Action::Adopt);
+    let changes = |field: &str| change.diff.iter().any(|f| f.json_field == field);
+    if in_place
+        && change.refused.is_none()
+        && change.address.kind.is_stream_like()
+        && changes("num_replicas")
+        && changes("placement")
+    {
+        change.refused = Some(
+            "replicas and placement cannot change in the same update (nats-server refuses \
+             it, 10123): change one, apply, then the other"
+                .to_string(),
+        );
+    }
 }
 
 /// Below this many assets one thread classifies them all.
