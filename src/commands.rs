@@ -346,7 +346,7 @@ fn parse_selectors(selectors: &[String]) -> Result<Vec<(String, String)>, String
 /// printed and give None; errors found by planning stay in the plans.
 async fn plan_all(
     args: &EngineArgs,
-    manifests: &Manifests,
+    manifests: &mut Manifests,
     mut prefetched: Option<Prefetch>,
 ) -> Option<Vec<Planned>> {
     let (targets, selectors) = match (
@@ -360,7 +360,13 @@ async fn plan_all(
         }
     };
     let mut planned = Vec::new();
-    for mut group in groups(&manifests.documents) {
+    let groups = groups(&manifests.documents);
+    // From here on only the connection profiles are read from the documents;
+    // thousands of decoded specs need not stay alive beside the live state.
+    manifests
+        .documents
+        .retain(|declared| declared.kind() == crate::spec::Kind::NatsConnection);
+    for mut group in groups {
         let mut scope = targets.clone();
         if !selectors.is_empty() {
             group.assets.retain(|asset| {
@@ -494,10 +500,10 @@ fn has_changes(planned: &[Planned]) -> bool {
 pub fn plan(args: &EngineArgs, detailed: bool, out_file: Option<&Path>, color: bool) -> ExitStatus {
     let runtime = runtime();
     let prefetched = Prefetch::start(&runtime, &args.connection);
-    let Some(manifests) = load(args, color) else {
+    let Some(mut manifests) = load(args, color) else {
         return ExitStatus::Failure;
     };
-    let Some(planned) = runtime.block_on(plan_all(args, &manifests, Some(prefetched))) else {
+    let Some(planned) = runtime.block_on(plan_all(args, &mut manifests, Some(prefetched))) else {
         return ExitStatus::Failure;
     };
     show(args, &manifests, &planned, color);
@@ -541,10 +547,10 @@ pub fn diff(args: &EngineArgs, color: bool) -> ExitStatus {
     };
     let runtime = runtime();
     let prefetched = Prefetch::start(&runtime, &args.connection);
-    let Some(manifests) = load(args, color) else {
+    let Some(mut manifests) = load(args, color) else {
         return codes.error;
     };
-    let Some(planned) = runtime.block_on(plan_all(args, &manifests, Some(prefetched))) else {
+    let Some(planned) = runtime.block_on(plan_all(args, &mut manifests, Some(prefetched))) else {
         return codes.error;
     };
     show(args, &manifests, &planned, color);
@@ -631,10 +637,10 @@ pub fn apply(args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
     }
     let runtime = runtime();
     let prefetched = Prefetch::start(&runtime, &args.connection);
-    let Some(manifests) = load(args, color) else {
+    let Some(mut manifests) = load(args, color) else {
         return ExitStatus::Failure;
     };
-    let Some(planned) = runtime.block_on(plan_all(args, &manifests, Some(prefetched))) else {
+    let Some(planned) = runtime.block_on(plan_all(args, &mut manifests, Some(prefetched))) else {
         return ExitStatus::Failure;
     };
     let json_output = args.output == PlanOutput::Json;

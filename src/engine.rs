@@ -35,10 +35,15 @@ pub fn live_assets(state: LiveState) -> Vec<LiveAsset> {
             continue;
         }
         for consumer in consumers {
+            #[derive(serde::Deserialize)]
+            struct Durable {
+                #[serde(default)]
+                durable_name: Option<String>,
+            }
             let durable = consumer
                 .config
-                .get("durable_name")
-                .and_then(|name| name.as_str())
+                .read::<Durable>()
+                .and_then(|config| config.durable_name)
                 .is_some_and(|name| !name.is_empty());
             if !durable {
                 continue;

@@ -17,7 +17,7 @@ use async_nats::jetstream::{
 };
 use jetsync::diagnostics::SourceText;
 use jetsync::manifest;
-use jetsync::plan::{Address, AssetKind, Holdings, LiveAsset, export, normalise, wire};
+use jetsync::plan::{Address, AssetKind, Holdings, LiveAsset, LiveConfig, export, normalise, wire};
 use jetsync::spec::AssetSpec;
 use serde_json::{Value, json};
 use support::NatsServer;
@@ -81,7 +81,7 @@ async fn observe(client: &async_nats::Client) -> Vec<LiveAsset> {
         let name = info["config"]["name"].as_str().unwrap().to_string();
         assets.push(LiveAsset {
             address: Address::from_stream_name(&name),
-            config: info["config"].clone(),
+            config: LiveConfig::new(&info["config"]),
             holdings: Holdings::default(),
         });
         let mut offset = 0;
@@ -97,7 +97,7 @@ async fn observe(client: &async_nats::Client) -> Vec<LiveAsset> {
             for info in &items {
                 assets.push(LiveAsset {
                     address: Address::consumer(&name, info["name"].as_str().unwrap()),
-                    config: info["config"].clone(),
+                    config: LiveConfig::new(&info["config"]),
                     holdings: Holdings::default(),
                 });
             }
@@ -547,10 +547,10 @@ fn address_of(declared: &manifest::Declared) -> Address {
 
 /// A declared document's wire config, the live config it stands for, and
 /// the `consumer_limits` of a consumer's stream.
-fn configs<'a>(
+fn configs(
     declared: &manifest::Declared,
-    live: &BTreeMap<Address, &'a LiveAsset>,
-) -> (Value, &'a Value, Option<&'a Value>) {
+    live: &BTreeMap<Address, &LiveAsset>,
+) -> (Value, Value, Option<Value>) {
     let name = declared.asset_name();
     let address = address_of(declared);
     let asset = live
@@ -563,11 +563,11 @@ fn configs<'a>(
         AssetSpec::Consumer(spec) => (
             wire::consumer_config(name, spec),
             live.get(&Address::from_stream_name(&spec.stream_name))
-                .map(|stream| &stream.config["consumer_limits"]),
+                .map(|stream| stream.config.value()["consumer_limits"].clone()),
         ),
         AssetSpec::NatsConnection(_) => unreachable!("export writes no connections"),
     };
-    (desired, &asset.config, limits)
+    (desired, asset.config.value(), limits)
 }
 
 /// A way to bring a config of some kind into a form compared field by field.
@@ -659,7 +659,7 @@ async fn a_server_populated_by_hand_exports_manifests_that_validate_and_plan_no_
         .iter()
         .filter(|asset| match asset.address.kind {
             AssetKind::Consumer => {
-                asset.config.get("durable_name").is_some()
+                asset.config.value().get("durable_name").is_some()
                     && !asset.address.name.starts_with("KV_")
                     && !asset.address.name.starts_with("OBJ_")
             }
@@ -694,8 +694,8 @@ async fn a_server_populated_by_hand_exports_manifests_that_validate_and_plan_no_
         ];
         for (form, compare) in forms {
             let differences: Vec<_> = normalise::differences(
-                &compare(address.kind, &desired, limits),
-                &compare(address.kind, live_config, limits),
+                &compare(address.kind, &desired, limits.as_ref()),
+                &compare(address.kind, &live_config, limits.as_ref()),
             )
             .into_iter()
             .filter(|d| !known_client_shape_difference(&address, &declared.spec, d))

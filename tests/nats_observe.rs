@@ -104,12 +104,12 @@ async fn observe_sees_300_streams_and_their_consumers_in_list_pages() {
     let seen: Vec<&str> = live.streams.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(seen, names.iter().map(String::as_str).collect::<Vec<_>>());
     for stream in &live.streams {
-        assert_eq!(stream.config["name"], stream.name.as_str());
+        assert_eq!(stream.config.value()["name"], stream.name.as_str());
         assert_eq!(
-            stream.config["subjects"],
+            stream.config.value()["subjects"],
             serde_json::json!([format!("{}.>", stream.name.to_lowercase())])
         );
-        assert_eq!(stream.config["storage"], "memory");
+        assert_eq!(stream.config.value()["storage"], "memory");
         assert!(stream.created.is_some(), "{stream:?}");
     }
     let s002 = live.stream("S002").unwrap();
@@ -132,8 +132,8 @@ async fn observe_sees_300_streams_and_their_consumers_in_list_pages() {
     );
     let pusher = live.consumer("S001", "pusher").unwrap();
     assert_eq!(pusher.stream, "S001");
-    assert_eq!(pusher.config["deliver_subject"], "deliver.pusher");
-    assert_eq!(pusher.config["ack_policy"], "explicit");
+    assert_eq!(pusher.config.value()["deliver_subject"], "deliver.pusher");
+    assert_eq!(pusher.config.value()["ack_policy"], "explicit");
     assert!(live.unavailable.is_empty(), "{:?}", live.unavailable);
 
     // Two STREAM.LIST pages; one CONSUMER.LIST page for S000 and S001, two
@@ -171,11 +171,11 @@ async fn configs_are_exactly_what_the_info_apis_return() {
     // `_nats.level` to the metadata; they are not stored, and LIST leaves
     // them out. Everything else is identical.
     assert_eq!(
-        live.stream("ORDERS").unwrap().config,
+        live.stream("ORDERS").unwrap().config.value(),
         without_response_only_metadata(&stream_info["config"])
     );
     assert_eq!(
-        live.consumer("ORDERS", "worker").unwrap().config,
+        live.consumer("ORDERS", "worker").unwrap().config.value(),
         without_response_only_metadata(&consumer_info["config"])
     );
 }
@@ -207,7 +207,7 @@ async fn stream_metadata_is_returned_raw_including_server_keys() {
 
     let live = conn.observe(&ObserveOptions::default()).await.unwrap();
 
-    let metadata = live.stream("META").unwrap().config["metadata"]
+    let metadata = live.stream("META").unwrap().config.value()["metadata"]
         .as_object()
         .expect("metadata object")
         .clone();
@@ -216,7 +216,7 @@ async fn stream_metadata_is_returned_raw_including_server_keys() {
         .keys()
         .filter(|k| k.starts_with("_nats."))
         .collect();
-    let consumer_metadata = &live.consumer("META", "reader").unwrap().config["metadata"];
+    let consumer_metadata = &live.consumer("META", "reader").unwrap().config.value()["metadata"];
     if minor_version(&nats) >= 11 {
         assert!(!server_keys.is_empty(), "{metadata:?}");
         assert!(

@@ -283,7 +283,7 @@ fn json_output_shows_every_action_kind() {
     };
     let live = [LiveAsset {
         address: Address::stream("AUDIT"),
-        config: json!({"name": "AUDIT", "subjects": ["audit.>"]}),
+        config: json!({"name": "AUDIT", "subjects": ["audit.>"]}).into(),
         holdings: Holdings::default(),
     }];
     let sources = [SourceText {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::nats::JsApi;
 use crate::nats::error::{ApiError, ApiRequestError};
-use crate::plan::{Address, AssetKind, Holdings, LiveAsset};
+use crate::plan::{Address, AssetKind, Holdings, LiveAsset, LiveConfig};
 
 /// What the server holds at one address.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,7 +107,7 @@ fn number(info: &Value, pointer: &str) -> u64 {
 fn stream_asset(stream: &str, info: &Value) -> LiveAsset {
     LiveAsset {
         address: Address::from_stream_name(stream),
-        config: info.get("config").cloned().unwrap_or(Value::Null),
+        config: LiveConfig::new(info.get("config").unwrap_or(&Value::Null)),
         holdings: Holdings {
             messages: number(info, "/state/messages"),
             bytes: number(info, "/state/bytes"),
@@ -119,7 +119,7 @@ fn stream_asset(stream: &str, info: &Value) -> LiveAsset {
 fn consumer_asset(address: &Address, info: &Value) -> LiveAsset {
     LiveAsset {
         address: address.clone(),
-        config: info.get("config").cloned().unwrap_or(Value::Null),
+        config: LiveConfig::new(info.get("config").unwrap_or(&Value::Null)),
         holdings: Holdings {
             pending: number(info, "/num_pending"),
             ack_pending: number(info, "/num_ack_pending"),

@@ -316,7 +316,7 @@ async fn assess_and_apply<K: AssetResource>(
         if let Some(old_asset) = old_live
             .asset
             .as_ref()
-            .filter(|asset| ownership::owner_of(&asset.config) == Some(owner.as_str()))
+            .filter(|asset| ownership::live_owner(&asset.config).as_deref() == Some(owner.as_str()))
         {
             let allowed = policies.on_immutable_change() == OnImmutableChange::Recreate;
             if !allowed || ctx.settings.read_only {
@@ -705,8 +705,8 @@ async fn cleanup_one(
     let Some(asset) = live.asset else {
         return Ok(None); // already gone
     };
-    let marked = ownership::owner_of(&asset.config);
-    if marked != Some(owner) {
+    let marked = ownership::live_owner(&asset.config);
+    if marked.as_deref() != Some(owner) {
         let by = marked.map_or_else(|| "nobody".to_string(), |o| format!("`{o}`"));
         return Ok(Some(Note {
             type_: NoteType::Normal,
@@ -738,7 +738,7 @@ async fn cleanup_one(
             }
         }
         DeletionPolicy::Orphan => {
-            let config = unmarked(&asset.config);
+            let config = unmarked(&asset.config.value());
             let result = match &address.consumer {
                 Some(name) => {
                     let body =

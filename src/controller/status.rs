@@ -253,7 +253,7 @@ pub fn assess(plan: &Plan, live: Option<&LiveAsset>, intent: Intent) -> Assessme
         };
     }
     let spec_changed = live
-        .and_then(|live| ownership::applied_of(&live.config))
+        .and_then(|live| ownership::live_applied(&live.config))
         .zip(change.after.as_ref())
         .is_none_or(|(applied, after)| applied != ownership::config_hash(after));
     if change.drift && !spec_changed && intent.drift_policy == DriftPolicy::Report {
@@ -658,7 +658,9 @@ mod tests {
     fn live_applied(hash: &str) -> LiveAsset {
         LiveAsset {
             address: Address::stream("ORDERS"),
-            config: json!({"metadata": {"jetsync.dev/owner": "ns/orders", "jetsync.dev/applied": hash}}),
+            config:
+                json!({"metadata": {"jetsync.dev/owner": "ns/orders", "jetsync.dev/applied": hash}})
+                    .into(),
             holdings: Holdings {
                 messages: 12,
                 bytes: 4096,

@@ -11,12 +11,14 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use super::api::JsApi;
 use super::connect::Connection;
 use super::error::{ApiError, ApiRequestError};
+use crate::plan::LiveConfig;
 
 /// Requests in flight when listing consumers, unless configured otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 64;
@@ -81,7 +83,7 @@ pub struct LiveStream {
     pub name: String,
     /// The stream config exactly as the server returned it, `_nats.*`
     /// metadata included.
-    pub config: Value,
+    pub config: LiveConfig,
     /// Sizes and sequence numbers: what a replacement would lose.
     pub state: StreamStateSummary,
     /// Creation time (RFC 3339), as the server reported it.
@@ -124,7 +126,7 @@ pub struct LiveConsumer {
     /// The consumer name.
     pub name: String,
     /// The consumer config exactly as the server returned it.
-    pub config: Value,
+    pub config: LiveConfig,
     /// Creation time (RFC 3339), as the server reported it.
     pub created: Option<String>,
     /// Messages not yet delivered.
@@ -236,18 +238,17 @@ pub async fn observe(api: &JsApi, options: &ObserveOptions) -> Result<LiveState,
                 let page = page?;
                 let (count, total) = (page.count(), page.total());
                 for raw in page.streams.unwrap_or_default() {
-                    let name = raw
-                        .config
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
+                    let config = LiveConfig::from_raw(raw.config);
+                    let name = config
+                        .read::<Named>()
+                        .map(|named| named.name)
+                        .unwrap_or_default();
                     if raw.state.consumer_count > 0 && seen.insert(name.clone()) {
                         to_list.push_back(name.clone());
                     }
                     state.streams.push(LiveStream {
                         name,
-                        config: raw.config,
+                        config,
                         state: raw.state,
                         created: raw.created,
                         cluster: raw.cluster,
@@ -276,7 +277,7 @@ pub async fn observe(api: &JsApi, options: &ObserveOptions) -> Result<LiveState,
                                 raw.stream_name
                             },
                             name: raw.name,
-                            config: raw.config,
+                            config: LiveConfig::from_raw(raw.config),
                             created: raw.created,
                             num_pending: raw.num_pending,
                             num_ack_pending: raw.num_ack_pending,
@@ -391,6 +392,13 @@ trait ListPage {
     fn count(&self) -> usize;
 }
 
+/// A config's `name`, read without the rest.
+#[derive(Deserialize)]
+struct Named {
+    #[serde(default)]
+    name: String,
+}
+
 /// `io.nats.jetstream.api.v1.stream_list_response`
 #[derive(Deserialize)]
 struct StreamListPage {
@@ -415,7 +423,7 @@ impl ListPage for StreamListPage {
 
 #[derive(Deserialize)]
 struct RawStreamInfo {
-    config: Value,
+    config: Box<RawValue>,
     #[serde(default)]
     created: Option<String>,
     #[serde(default)]
@@ -451,7 +459,7 @@ struct RawConsumerInfo {
     #[serde(default)]
     stream_name: String,
     name: String,
-    config: Value,
+    config: Box<RawValue>,
     #[serde(default)]
     created: Option<String>,
     #[serde(default)]
@@ -487,7 +495,8 @@ mod tests {
 
         assert_eq!(page.count(), 1);
         let stream = &page.streams.as_ref().unwrap()[0];
-        assert_eq!(stream.config["x_future_field"], 7);
+        let config: Value = serde_json::from_str(stream.config.get()).unwrap();
+        assert_eq!(config["x_future_field"], 7);
         assert_eq!(stream.state.consumer_count, 2);
         assert_eq!(stream.state.last_seq, 3);
         let mut unavailable = Vec::new();

@@ -2,6 +2,7 @@
 //! the server to the declared state — with the fields that differ, whether
 //! the change is pending or corrects drift, and whether it is allowed.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
@@ -224,7 +225,8 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
 
     // Consumers: (asset, its stream's consumer limits, whether its stream's
     // replacement is allowed when the stream is replaced).
-    let mut consumers: Vec<(&DesiredAsset, Option<&Value>, Option<bool>)> = Vec::new();
+    type Consumer<'a> = (&'a DesiredAsset, Option<Cow<'a, Value>>, Option<bool>);
+    let mut consumers: Vec<Consumer<'_>> = Vec::new();
     for asset in desired
         .iter()
         .filter(|a| a.address.kind == AssetKind::Consumer)
@@ -234,10 +236,15 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         }
         let stream = asset.address.name.as_str();
         let stream_address = Address::from_stream_name(stream);
+        // The declared stream's config, else the live one's (parsed here).
         let stream_config = desired_by_address
             .get(&stream_address)
-            .map(|d| &d.config)
-            .or_else(|| live_by_address.get(&stream_address).map(|s| &s.config));
+            .map(|d| Cow::Borrowed(&d.config))
+            .or_else(|| {
+                live_by_address
+                    .get(&stream_address)
+                    .map(|s| Cow::Owned(s.config.value()))
+            });
         let Some(stream_config) = stream_config else {
             plan.diagnostics.push(at(
                 Diagnostic::error(format!(
@@ -250,10 +257,14 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             ));
             continue;
         };
-        let limits = stream_config.get("consumer_limits");
+        let limits = match stream_config {
+            Cow::Borrowed(config) => config.get("consumer_limits").map(Cow::Borrowed),
+            Cow::Owned(config) => config.get("consumer_limits").cloned().map(Cow::Owned),
+        };
         consumers.push((asset, limits, replaced_streams.get(stream).copied()));
     }
-    let changes = in_parallel(&consumers, |&(asset, limits, stream_replaced)| {
+    let changes = in_parallel(&consumers, |(asset, limits, stream_replaced)| {
+        let (asset, limits, stream_replaced) = (*asset, limits.as_deref(), *stream_replaced);
         let live_consumer = live_by_address.get(&asset.address).copied();
         match (stream_replaced, live_consumer) {
             (Some(stream_allowed), Some(live_consumer)) => Some(recreated_with_stream(
@@ -276,14 +287,14 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         if desired_by_address.contains_key(&asset.address) || !in_scope(&asset.address) {
             continue;
         }
-        if ownership::owner_of(&asset.config) != Some(options.owner.as_str()) {
+        if ownership::live_owner(&asset.config).as_deref() != Some(options.owner.as_str()) {
             continue;
         }
         if asset.address.kind == AssetKind::Consumer {
             let stream = Address::from_stream_name(&asset.address.name);
             let stream_goes = !desired_by_address.contains_key(&stream)
                 && live_by_address.get(&stream).is_some_and(|s| {
-                    ownership::owner_of(&s.config) == Some(options.owner.as_str())
+                    ownership::live_owner(&s.config).as_deref() == Some(options.owner.as_str())
                 });
             if stream_goes || replaced_streams.contains_key(&asset.address.name) {
                 continue; // deleted with its stream
@@ -297,7 +308,11 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             drift: false,
             refused: (!options.prune)
                 .then(|| "deleting undeclared assets needs --prune".to_string()),
-            before: Some(comparable(asset.address.kind, &asset.config, limits)),
+            before: Some(comparable(
+                asset.address.kind,
+                &asset.config.value(),
+                limits,
+            )),
             after: None,
             diff: Vec::new(),
             loses: Some(asset.holdings),
@@ -449,12 +464,13 @@ fn classify(
             declared_at: Some(asset.declared_at.clone()),
         });
     };
-    let before = comparable(kind, &live.config, stream_limits);
+    let live_config = live.config.value();
+    let before = comparable(kind, &live_config, stream_limits);
     let mut diff = field_changes(kind, &before, &after, &options.server);
     if kind == AssetKind::Consumer {
-        diff.extend(pause_change(&asset.config, &live.config));
+        diff.extend(pause_change(&asset.config, &live_config));
     }
-    let owner = ownership::owner_of(&live.config);
+    let owner = ownership::owner_of(&live_config);
     let managed = owner == Some(options.owner.as_str());
     if managed && diff.is_empty() {
         return None;
@@ -462,7 +478,7 @@ fn classify(
     let replace = diff.iter().any(|field| field.forces_replacement);
     let may_replace = options.allow_replace || asset.allow_replace;
     let drift = managed
-        && ownership::applied_of(&live.config)
+        && ownership::applied_of(&live_config)
             .is_some_and(|applied| applied != ownership::config_hash(&before));
     let (action, reason, mut refused) = if !managed {
         let reason = match owner {
@@ -517,7 +533,7 @@ fn recreated_with_stream(
         reason: format!("its stream `{}` is replaced", asset.address.name),
         drift: false,
         refused: (!stream_allowed).then(|| "its stream's replacement is refused".to_string()),
-        before: Some(comparable(AssetKind::Consumer, &live.config, None)),
+        before: Some(comparable(AssetKind::Consumer, &live.config.value(), None)),
         after: Some(after),
         diff: Vec::new(),
         loses: Some(live.holdings),

@@ -631,7 +631,9 @@ pub fn select_for_export<'a>(
 ) -> Vec<&'a LiveAsset> {
     assets
         .iter()
-        .filter(|asset| include_unmanaged || ownership::owner_of(&asset.config) == Some(owner))
+        .filter(|asset| {
+            include_unmanaged || ownership::live_owner(&asset.config).as_deref() == Some(owner)
+        })
         .collect()
 }
 
@@ -689,7 +691,8 @@ struct Exported {
 /// sourcing) cannot be declared.
 fn is_exported_consumer(asset: &LiveAsset) -> bool {
     let stream = &asset.address.name;
-    let fields = Fields::of(&asset.config);
+    let config = asset.config.value();
+    let fields = Fields::of(&config);
     let durable = fields.text("durable_name").is_some();
     let declarable_acks = fields
         .text("ack_policy")
@@ -712,21 +715,20 @@ fn is_exported_consumer(asset: &LiveAsset) -> bool {
 pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A]) -> String {
     let mut assets: Vec<&LiveAsset> = assets.iter().map(Borrow::borrow).collect();
     assets.sort_by(|a, b| a.address.cmp(&b.address));
-    let stream_limits: HashMap<String, &Value> = assets
+    let stream_limits: HashMap<String, Value> = assets
         .iter()
         .filter(|asset| asset.address.kind.is_stream_like())
         .map(|asset| {
-            (
-                asset.address.stream_name(),
-                asset.config.get("consumer_limits").unwrap_or(&Value::Null),
-            )
+            let config = asset.config.value();
+            let limits = config.get("consumer_limits").cloned();
+            (asset.address.stream_name(), limits.unwrap_or(Value::Null))
         })
         .collect();
 
     let mut exported: Vec<Exported> = Vec::new();
     for asset in assets {
         let address = &asset.address;
-        let config = &asset.config;
+        let config = &asset.config.value();
         let bucket_or_stream = |spec| Exported {
             kind: address.kind,
             jetstream_name: address.name.clone(),
@@ -744,7 +746,7 @@ pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A]) -> String {
                     continue;
                 }
                 let consumer = address.consumer.clone().unwrap_or_default();
-                let limits = stream_limits.get(&address.name).copied();
+                let limits = stream_limits.get(&address.name);
                 Exported {
                     kind: AssetKind::Consumer,
                     known_as: format!("{}-{consumer}", address.name),
@@ -1368,7 +1370,7 @@ mod tests {
     fn asset(address: Address, config: Value) -> LiveAsset {
         LiveAsset {
             address,
-            config,
+            config: config.into(),
             holdings: Holdings::default(),
         }
     }

@@ -15,4 +15,4 @@ pub mod normalise;
 pub mod ownership;
 pub mod wire;
 
-pub use model::{Address, AssetKind, DeclaredAt, Holdings, LiveAsset};
+pub use model::{Address, AssetKind, DeclaredAt, Holdings, LiveAsset, LiveConfig};

@@ -3,6 +3,7 @@
 //! (`jetsync.dev/applied`, a hash of the normalised config). The live server
 //! is the only state; there is no state file.
 
+use super::LiveConfig;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -35,6 +36,28 @@ pub fn owner_of(config: &Value) -> Option<&str> {
 /// The applied-config hash of a live config.
 pub fn applied_of(config: &Value) -> Option<&str> {
     metadata_value(config, APPLIED_KEY)
+}
+
+/// The owner marker of a live config, read without parsing the rest.
+pub fn live_owner(config: &LiveConfig) -> Option<String> {
+    live_markers(config).remove(OWNER_KEY)
+}
+
+/// The applied-config hash of a live config, read without parsing the rest.
+pub fn live_applied(config: &LiveConfig) -> Option<String> {
+    live_markers(config).remove(APPLIED_KEY)
+}
+
+fn live_markers(config: &LiveConfig) -> std::collections::BTreeMap<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        #[serde(default)]
+        metadata: Option<std::collections::BTreeMap<String, String>>,
+    }
+    config
+        .read::<Metadata>()
+        .and_then(|config| config.metadata)
+        .unwrap_or_default()
 }
 
 /// `config` with both markers set.

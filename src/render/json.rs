@@ -122,7 +122,7 @@ pub fn fingerprint(live: &[LiveAsset]) -> (String, BTreeMap<String, String>) {
         .map(|asset| {
             (
                 asset.address.to_string(),
-                ownership::config_hash(&asset.config),
+                ownership::config_hash(&asset.config.value()),
             )
         })
         .collect();
