@@ -11,8 +11,8 @@ use std::time::Duration;
 use futures::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 
-use crate::nats::JsApi;
 use crate::nats::error::ApiRequestError;
+use crate::nats::{AccountUsage, JsApi};
 use crate::plan::classify::{Action, Change, PAUSE_FIELD, Plan, apply_rank};
 use crate::plan::{Address, AssetKind};
 
@@ -279,40 +279,32 @@ async fn account_limit(api: &JsApi, error: &ApiRequestError) -> Option<String> {
         .err_code()
         .filter(|code| matches!(code, 10026 | 10027 | 10028 | 10047))?;
     let info: Value = api.request_raw::<()>("INFO", None).await.ok()?;
-    let used = |key: &str| info.get(key).and_then(Value::as_i64).unwrap_or(0);
-    // An account-wide limit, if the account has one (-1: none; tiered
-    // accounts keep theirs per replica count).
-    let limit = |key: &str| {
-        info.pointer(&format!("/limits/{key}"))
-            .and_then(Value::as_i64)
-            .filter(|limit| *limit > 0)
-    };
+    let usage = AccountUsage::from_info(&info);
     Some(match code {
         10027 => format!(
             "the account's JetStream limit max_streams is {}, and it has {} streams",
-            limit("max_streams")?,
-            used("streams")
+            usage.max_streams?, usage.streams
         ),
-        10026 => match limit("max_consumers") {
+        10026 => match usage.max_consumers {
             Some(max) => format!(
                 "the account's JetStream limit max_consumers is {max} per stream \
                  (a stream's own maxConsumers limits it too)"
             ),
             None => "the stream's maxConsumers is reached".to_string(),
         },
-        10028 => match limit("max_memory") {
+        10028 => match usage.max_memory {
             Some(max) => format!(
                 "the account's JetStream limit max_mem is {max} bytes, {} of them reserved \
                  by the maxBytes of its memory streams",
-                used("reserved_memory")
+                usage.reserved_memory
             ),
             None => "the server's JetStream memory (max_memory_store) is used up".to_string(),
         },
-        _ => match limit("max_storage") {
+        _ => match usage.max_storage {
             Some(max) => format!(
                 "the account's JetStream limit max_file is {max} bytes, {} of them reserved \
                  by the maxBytes of its file streams",
-                used("reserved_storage")
+                usage.reserved_storage
             ),
             None => "the server's JetStream file storage (max_file_store) is used up".to_string(),
         },

@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod manifest;
 pub mod nats;
+pub mod parallel;
 pub mod plan;
 pub mod render;
 pub mod schema;

@@ -300,29 +300,7 @@ fn decode_all(sources: &[SourceText]) -> Vec<Part> {
     if start < sources.len() {
         chunks.push(&sources[start..]);
     }
-    std::thread::scope(|scope| {
-        let spawned: Vec<_> = chunks[1..]
-            .iter()
-            .map(|&chunk| {
-                std::thread::Builder::new()
-                    .name("jetsync-decode".into())
-                    .stack_size(DECODE_STACK_BYTES)
-                    .spawn_scoped(scope, move || decode(chunk))
-                    .map_err(|_| chunk)
-            })
-            .collect();
-        let mut parts = vec![decode(chunks[0])];
-        for thread in spawned {
-            parts.push(match thread {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // No thread to be had: decode it here.
-                Err(chunk) => decode(chunk),
-            });
-        }
-        parts
-    })
+    crate::parallel::over_chunks(&chunks, "jetsync-decode", Some(DECODE_STACK_BYTES), decode)
 }
 
 /// Static validation of one document, as diagnostics; true when any is an error.

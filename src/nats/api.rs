@@ -90,21 +90,27 @@ impl JsApi {
     {
         let subject = self.subject(operation);
         let payload = self.request_payload(&subject, body).await?.payload;
-        let decode = |e: serde_json::Error| ApiRequestError::Decode {
+        let decode = |reason: String| ApiRequestError::Decode {
             subject: subject.clone(),
-            reason: e.to_string(),
+            reason,
         };
         // The answer is decoded straight into `T`, not through a JSON value
         // first (a listing page of 256 stream configs would be built twice);
         // a first pass only looks for `error`, skipping everything else.
-        let answer: ErrorField = serde_json::from_slice(&payload).map_err(decode)?;
+        let answer: ErrorField = serde_json::from_slice(&payload).map_err(|e| {
+            // Well-formed JSON that does not fit: the error body is malformed.
+            decode(match e.is_data() {
+                true => format!("error body: {e}"),
+                false => e.to_string(),
+            })
+        })?;
         if let Some(error) = answer.error {
             return Err(ApiRequestError::Api {
                 subject: subject.clone(),
                 error,
             });
         }
-        serde_json::from_slice(&payload).map_err(decode)
+        serde_json::from_slice(&payload).map_err(|e| decode(e.to_string()))
     }
 
     /// Like [`Self::request`], returning the raw JSON answer.
@@ -116,38 +122,7 @@ impl JsApi {
     where
         B: Serialize + ?Sized,
     {
-        let subject = self.subject(operation);
-        self.request_value(&subject, body).await
-    }
-
-    async fn request_value<B>(
-        &self,
-        subject: &str,
-        body: Option<&B>,
-    ) -> Result<Value, ApiRequestError>
-    where
-        B: Serialize + ?Sized,
-    {
-        let payload = self.request_payload(subject, body).await?.payload;
-        let mut value: Value =
-            serde_json::from_slice(&payload).map_err(|e| ApiRequestError::Decode {
-                subject: subject.to_string(),
-                reason: e.to_string(),
-            })?;
-        if let Some(error) = value.get_mut("error").map(Value::take)
-            && !error.is_null()
-        {
-            let error: ApiError =
-                serde_json::from_value(error).map_err(|e| ApiRequestError::Decode {
-                    subject: subject.to_string(),
-                    reason: format!("error body: {e}"),
-                })?;
-            return Err(ApiRequestError::Api {
-                subject: subject.to_string(),
-                error,
-            });
-        }
-        Ok(value)
+        self.request(operation, body).await
     }
 
     /// Sends one request and returns the answer; transport failures

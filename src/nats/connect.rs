@@ -336,6 +336,8 @@ pub struct AccountUsage {
     /// Account-wide limits; None where the account has none (or only
     /// per-replica tiers).
     pub max_streams: Option<u64>,
+    /// Consumers per stream.
+    pub max_consumers: Option<u64>,
     pub max_memory: Option<u64>,
     pub max_storage: Option<u64>,
 }
@@ -356,6 +358,7 @@ impl AccountUsage {
             reserved_memory: used("reserved_memory"),
             reserved_storage: used("reserved_storage"),
             max_streams: limit("max_streams"),
+            max_consumers: limit("max_consumers"),
             max_memory: limit("max_memory"),
             max_storage: limit("max_storage"),
         }

@@ -364,33 +364,13 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], classify: impl Fn(&T) -> R + Sync)
     if threads < 2 || items.len() < PARALLEL_ASSETS {
         return items.iter().map(&classify).collect();
     }
-    let share = items.len().div_ceil(threads);
-    let classify = &classify;
-    std::thread::scope(|scope| {
-        let spawned: Vec<_> = items
-            .chunks(share)
-            .skip(1)
-            .map(|part| {
-                std::thread::Builder::new()
-                    .name("jetsync-plan".into())
-                    .spawn_scoped(scope, move || part.iter().map(classify).collect::<Vec<R>>())
-                    .map_err(|_| part)
-            })
-            .collect();
-        let mut results: Vec<R> = items[..share].iter().map(classify).collect();
-        for thread in spawned {
-            match thread {
-                Ok(handle) => results.extend(
-                    handle
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                ),
-                // No thread to be had: classify them here.
-                Err(part) => results.extend(part.iter().map(classify)),
-            }
-        }
-        results
+    let chunks: Vec<&[T]> = items.chunks(items.len().div_ceil(threads)).collect();
+    crate::parallel::over_chunks(&chunks, "jetsync-plan", None, |chunk| {
+        chunk.iter().map(&classify).collect::<Vec<R>>()
     })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn at(diagnostic: Diagnostic, declared_at: &DeclaredAt) -> Diagnostic {
