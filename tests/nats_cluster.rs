@@ -942,10 +942,8 @@ async fn quorum_lost_mid_apply_fails_naming_what_was_not_done_and_a_rerun_conver
     );
 
     // Quorum back: the rerun converges and the plan is empty.
-    cluster.start_node(leader);
-    cluster.start_node(other);
     let rejoined = cluster
-        .wait_ready()
+        .rejoin(&[leader, other])
         .unwrap_or_else(|e| panic!("{e}\n{}", cluster.logs()));
     eprintln!("both nodes back; cluster ready in {rejoined:?}");
     let mut reruns = Vec::new();
