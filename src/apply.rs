@@ -83,6 +83,9 @@ pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyRep
         let mut phase_results: Vec<Option<Outcome>> = vec![None; end - index];
         let mut runnable = Vec::new();
         for (slot, change) in plan.changes[index..end].iter().enumerate() {
+            if change.reported {
+                continue;
+            }
             if let Some(reason) = &change.refused {
                 phase_results[slot] = Some(Outcome::Skipped(format!("refused: {reason}")));
                 continue;
@@ -114,6 +117,9 @@ pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyRep
             });
         }
         for (change, outcome) in plan.changes[index..end].iter().zip(phase_results) {
+            if change.reported {
+                continue; // drift left as it is: nothing to write, nothing to report
+            }
             let outcome =
                 outcome.unwrap_or_else(|| Outcome::Failed("apply task did not finish".into()));
             if change.address.kind.is_stream_like() && outcome != Outcome::Done {

@@ -172,6 +172,16 @@ pub struct EngineArgs {
     /// Delete assets managed by this owner that are no longer declared.
     #[arg(long)]
     pub prune: bool,
+    /// With --prune: allow deleting everything this owner manages in the selection. Without it a
+    /// prune over a selection that holds no document is an error, and one that deletes more than
+    /// half of the owner's assets is refused.
+    #[arg(long, requires = "prune")]
+    pub prune_all: bool,
+    /// What may become of other applications' durable consumers (not managed by jetsync) when
+    /// their stream is replaced or pruned: refuse the change (default), recreate them with their
+    /// exact config after the stream is replaced, or delete them with it.
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = UnmanagedConsumersArg::Refuse)]
+    pub unmanaged_consumers: UnmanagedConsumersArg,
     /// Take over existing assets that this owner does not manage.
     #[arg(long)]
     pub adopt: bool,
@@ -190,6 +200,27 @@ pub struct EngineArgs {
     pub output: PlanOutput,
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+/// `--unmanaged-consumers`: the CLI spelling of `spec.unmanagedConsumers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum UnmanagedConsumersArg {
+    /// Refuse a replacement or prune that would destroy them, naming them.
+    Refuse,
+    /// Create them again with their exact config after their stream is replaced.
+    Recreate,
+    /// Delete them with their stream.
+    Delete,
+}
+
+impl From<UnmanagedConsumersArg> for crate::spec::common::UnmanagedConsumers {
+    fn from(arg: UnmanagedConsumersArg) -> Self {
+        match arg {
+            UnmanagedConsumersArg::Refuse => Self::Refuse,
+            UnmanagedConsumersArg::Recreate => Self::Recreate,
+            UnmanagedConsumersArg::Delete => Self::Delete,
+        }
+    }
 }
 
 /// How plan, diff and apply print the plan.

@@ -304,6 +304,9 @@ fn plan_options(
         allow_replace: args.allow_replace,
         server: engine::server_version(connection)?,
         targets: targets.clone(),
+        prune_all: args.prune_all,
+        unmanaged_consumers: args.unmanaged_consumers.into(),
+        standalone: connection.server.standalone,
     })
 }
 
@@ -678,8 +681,15 @@ fn execute(
     output: PlanOutput,
 ) -> (ExitStatus, Vec<ApplyReport>) {
     let human = output != PlanOutput::Json;
-    if !groups.iter().any(|(_, plan)| plan.has_changes()) {
-        if human {
+    let refused = groups.iter().any(|(_, plan)| plan.summary().refused > 0);
+    if !refused && !groups.iter().any(|(_, plan)| plan.has_writes()) {
+        let reported: usize = groups.iter().map(|(_, plan)| plan.summary().reported).sum();
+        if human && reported > 0 {
+            out(&format!(
+                "\nNothing to do: the server is as declared, but for {reported} drifted asset(s) \
+                 left as they are (driftPolicy: Report).\n"
+            ));
+        } else if human {
             out("\nNothing to do: the server is as declared.\n");
         }
         return (ExitStatus::Success, Vec::new());

@@ -357,6 +357,9 @@ async fn apply_then_plan_is_empty_for_generated_specs() {
             allow_replace: false,
             server: engine::server_version(&connection).unwrap(),
             targets: None,
+            prune_all: false,
+            unmanaged_consumers: Default::default(),
+            standalone: false,
         };
         let plan = engine::observe_and_plan(&connection, &desired, &options)
             .await

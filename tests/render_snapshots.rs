@@ -10,7 +10,7 @@ use jetsync::nats::ServerIdentity;
 use jetsync::plan::LiveAsset;
 use jetsync::plan::classify::{Action, Change, FieldChange, Plan};
 use jetsync::plan::normalise::comparable;
-use jetsync::plan::{Address, DeclaredAt, Holdings};
+use jetsync::plan::{Address, ConsumerFate, DeclaredAt, Holdings, LostConsumer};
 use jetsync::render::{github, human, json as plan_json, markdown};
 use serde_json::{Value, json};
 
@@ -24,6 +24,8 @@ trait ChangeFixture: Sized {
     fn test(address: &str, action: Action) -> Self;
     fn reason(self, reason: &str) -> Self;
     fn drift(self) -> Self;
+    fn reported(self) -> Self;
+    fn with_consumers(self, consumers: Vec<LostConsumer>) -> Self;
     fn refused(self, why: &str) -> Self;
     fn field(self, path: &str, json_field: &str, before: Value, after: Value) -> Self;
     fn forcing(self, path: &str, json_field: &str, before: Value, after: Value, why: &str) -> Self;
@@ -39,6 +41,7 @@ impl ChangeFixture for Change {
             action,
             reason: String::new(),
             drift: false,
+            reported: false,
             refused: None,
             before: None,
             after: None,
@@ -56,6 +59,17 @@ impl ChangeFixture for Change {
 
     fn drift(mut self) -> Self {
         self.drift = true;
+        self
+    }
+
+    fn reported(mut self) -> Self {
+        self.drift = true;
+        self.reported = true;
+        self
+    }
+
+    fn with_consumers(mut self, consumers: Vec<LostConsumer>) -> Self {
+        self.loses.get_or_insert_with(Default::default).consumers = consumers;
         self
     }
 
@@ -98,7 +112,7 @@ impl ChangeFixture for Change {
     }
 
     fn loses(mut self, holdings: Holdings) -> Self {
-        self.loses = Some(holdings);
+        self.loses = Some(holdings.into());
         self
     }
 
@@ -146,6 +160,21 @@ fn diagnostic(
 }
 
 /// A plan holding every action kind: creates, an update with a long value,
+/// A consumer that goes with a replaced stream: `owner` None for one made by
+/// another application, `managed` when it is this owner's.
+fn lost(name: &str, owner: Option<&str>, durable: bool, fate: ConsumerFate) -> LostConsumer {
+    let managed = fate == ConsumerFate::Recreated;
+    LostConsumer {
+        name: name.into(),
+        pending: 40,
+        ack_pending: 3,
+        owner: if managed { Some("jetsync".into()) } else { owner.map(str::to_string) },
+        managed,
+        durable,
+        fate,
+    }
+}
+
 /// replacements allowed and refused (with what they lose), deletions allowed
 /// and refused, a refused adoption, and drift; plus an error and a warning.
 fn every_action_kind() -> Plan {
@@ -187,6 +216,11 @@ fn every_action_kind() -> Plan {
             )
             .field("replicas", "num_replicas", json!(1), json!(3))
             .loses(stored(1200, 5 * MIB))
+            .with_consumers(vec![
+                lost("archiver", None, true, ConsumerFate::Recreated),
+                lost("audit-tail", Some("reporting"), true, ConsumerFate::Restored),
+                lost("ordered-x7Gh2", None, false, ConsumerFate::Deleted),
+            ])
             .declared_at("streams/audit.yaml", 1),
         Change::test("stream/SHARED", Action::Adopt)
             .reason("exists, not managed by jetsync")
@@ -198,6 +232,11 @@ fn every_action_kind() -> Plan {
             .drift()
             .field("history", "max_msgs_per_subject", json!(1), json!(5))
             .declared_at("kv/config.yaml", 1),
+        Change::test("stream/METRICS", Action::Update)
+            .reason("changed outside jetsync; left as it is (driftPolicy: Report)")
+            .reported()
+            .field("maxAge", "max_age", json!(DAY), json!(7 * DAY))
+            .declared_at("streams/metrics.yaml", 1),
         Change::test("consumer/ORDERS/worker", Action::Create)
             .reason("declared, not on the server")
             .after(json!({
@@ -280,6 +319,7 @@ fn json_output_shows_every_action_kind() {
         domain: None,
         account: Some("APP".into()),
         usage: Default::default(),
+        standalone: false,
     };
     let live = [LiveAsset {
         address: Address::stream("AUDIT"),

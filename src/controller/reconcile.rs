@@ -438,6 +438,9 @@ fn plan_one<K: AssetResource>(
         allow_replace: desired.allow_replace,
         server,
         targets: Some(BTreeSet::from([address.clone()])),
+        prune_all: false,
+        unmanaged_consumers: Default::default(),
+        standalone: false,
     };
     classify::plan(&[desired], &live.assets(), &options)
 }
@@ -455,11 +458,12 @@ fn delete_change(address: &Address, holdings: crate::plan::Holdings) -> Change {
         action: PlanAction::Delete,
         reason: "its resource is deleted".into(),
         drift: false,
+        reported: false,
         refused: None,
         before: None,
         after: None,
         diff: Vec::new(),
-        loses: Some(holdings),
+        loses: Some(holdings.into()),
         config: None,
         declared_at: None,
     }

@@ -478,7 +478,8 @@ fn describe_change(change: &Change) -> String {
             "replace {asset}, losing {}",
             change
                 .loses
-                .map(|holdings| describe_loss(change.address.kind, &holdings))
+                .as_ref()
+                .map(|loss| describe_loss(change.address.kind, &loss.holdings))
                 .unwrap_or_else(|| "nothing".to_string())
         ),
         Action::Delete => format!("delete {asset}"),
@@ -496,7 +497,8 @@ fn past_tense(change: &Change) -> String {
             forcing(&change.diff),
             change
                 .loses
-                .map(|holdings| describe_loss(change.address.kind, &holdings))
+                .as_ref()
+                .map(|loss| describe_loss(change.address.kind, &loss.holdings))
                 .unwrap_or_else(|| "nothing".to_string())
         ),
         Action::Delete => format!("deleted {asset}"),
@@ -550,7 +552,8 @@ pub fn replace_refusal(change: &Change) -> String {
     };
     let loss = change
         .loses
-        .map(|holdings| describe_loss(change.address.kind, &holdings))
+        .as_ref()
+        .map(|loss| describe_loss(change.address.kind, &loss.holdings))
         .unwrap_or_else(|| "nothing".to_string());
     format!(
         "{} cannot change in place: {fields}; recreating it would lose {loss}; set spec.onImmutableChange: Recreate to replace it",
@@ -638,6 +641,7 @@ mod tests {
             action,
             reason: "declared config changed".into(),
             drift: false,
+            reported: false,
             refused: None,
             before: None,
             after: Some(json!({"name": "ORDERS"})),
@@ -816,7 +820,7 @@ mod tests {
             messages: 12,
             bytes: 4096,
             ..Holdings::default()
-        });
+        }.into());
         replace.diff = vec![FieldChange {
             forces_replacement: true,
             reason: Some("can not change storage type".into()),

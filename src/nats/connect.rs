@@ -323,6 +323,10 @@ pub struct ServerIdentity {
     pub account: Option<String>,
     /// The account's JetStream usage and limits when connected.
     pub usage: AccountUsage,
+    /// The connected server runs JetStream itself without clustering (and
+    /// no JetStream domain points elsewhere): it refuses replicas above 1
+    /// and any placement cluster.
+    pub standalone: bool,
 }
 
 /// What the account holds and may hold, from `$JS.API.INFO`: plans that
@@ -878,6 +882,9 @@ pub async fn connect_resolved(options: &ResolvedOptions) -> Result<Connection, C
             .or_else(|| options.js_domain.clone()),
         account,
         usage: AccountUsage::from_info(&account_info),
+        standalone: info.jetstream
+            && info.cluster.as_deref().is_none_or(str::is_empty)
+            && options.js_domain.is_none(),
     };
     let jetstream = match &options.js_domain {
         Some(domain) => async_nats::jetstream::with_domain(client.clone(), domain),

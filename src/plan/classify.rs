@@ -12,11 +12,14 @@ use serde_json::Value;
 use super::capabilities::{self, ServerVersion};
 use super::desired::DesiredAsset;
 use super::fields::spec_field;
-use super::model::{Address, AssetKind, DeclaredAt, Holdings, LiveAsset};
+use super::model::{
+    Address, AssetKind, ConsumerFate, DeclaredAt, LiveAsset, Loss, LostConsumer,
+};
 use super::mutability::{self, Mutability};
 use super::normalise::comparable;
 use super::ownership;
 use crate::diagnostics::{Diagnostic, Severity};
+use crate::spec::common::{DriftPolicy, UnmanagedConsumers};
 
 /// What applying the plan does to one asset.
 #[derive(
@@ -58,6 +61,16 @@ pub struct PlanOptions {
     pub server: ServerVersion,
     /// When set, only these addresses are planned (and pruned).
     pub targets: Option<BTreeSet<Address>>,
+    /// `--prune-all`: a prune may delete everything this owner manages in
+    /// scope (when the selection holds no document, or more than half of it).
+    pub prune_all: bool,
+    /// `--unmanaged-consumers`: what may become of other applications'
+    /// durable consumers when their stream is replaced or deleted (a
+    /// document's `spec.unmanagedConsumers` decides for its own stream).
+    pub unmanaged_consumers: UnmanagedConsumers,
+    /// The server runs without clustering: replicas above 1 and placement
+    /// clusters are refused in the plan.
+    pub standalone: bool,
 }
 
 /// One field that differs.
@@ -86,6 +99,10 @@ pub struct Change {
     /// True when the live asset was changed outside jetsync since jetsync
     /// last applied it: this change corrects drift.
     pub drift: bool,
+    /// Drift left as it is and only reported (`driftPolicy: Report`):
+    /// shown, never written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reported: bool,
     /// Why the change will not be made without a flag, when it will not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
@@ -94,9 +111,10 @@ pub struct Change {
     /// The declared config, comparable form.
     pub after: Option<Value>,
     pub diff: Vec<FieldChange>,
-    /// What a delete or replacement destroys.
+    /// What a delete or replacement destroys, with every consumer that goes
+    /// with a stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loses: Option<Holdings>,
+    pub loses: Option<Loss>,
     /// The config to send (with ownership markers), for create, update,
     /// replace and adopt: a saved plan applies exactly this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,11 +126,19 @@ pub struct Change {
 impl Change {
     /// True when applying will make this change.
     pub fn allowed(&self) -> bool {
-        self.refused.is_none()
+        self.refused.is_none() && !self.reported
+    }
+
+    /// Refuses the change for `reason`, unless it is refused already.
+    fn refuse(&mut self, reason: impl FnOnce() -> String) {
+        if self.refused.is_none() {
+            self.refused = Some(reason());
+        }
     }
 }
 
-/// Counts per action.
+/// Counts per action. The action counts are of the changes apply makes;
+/// refused changes and reported drift are counted apart.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub create: usize,
@@ -122,7 +148,33 @@ pub struct Summary {
     pub adopt: usize,
     pub drift: usize,
     pub refused: usize,
+    /// Drift left as it is and reported (`driftPolicy: Report`).
+    #[serde(default)]
+    pub reported: usize,
     pub unchanged: usize,
+    /// Consumers deleted with a stream that is replaced or deleted (by
+    /// allowed changes), managed or not.
+    #[serde(default)]
+    pub consumers_lost: usize,
+    /// Of those, the ones jetsync does not manage.
+    #[serde(default)]
+    pub unmanaged_consumers_lost: usize,
+}
+
+impl std::ops::AddAssign for Summary {
+    fn add_assign(&mut self, other: Self) {
+        self.create += other.create;
+        self.update += other.update;
+        self.replace += other.replace;
+        self.delete += other.delete;
+        self.adopt += other.adopt;
+        self.drift += other.drift;
+        self.refused += other.refused;
+        self.reported += other.reported;
+        self.unchanged += other.unchanged;
+        self.consumers_lost += other.consumers_lost;
+        self.unmanaged_consumers_lost += other.unmanaged_consumers_lost;
+    }
 }
 
 /// Everything that differs between the declared and the live state.
@@ -146,6 +198,15 @@ impl Plan {
             ..Summary::default()
         };
         for change in &self.changes {
+            summary.drift += usize::from(change.drift);
+            if change.reported {
+                summary.reported += 1;
+                continue;
+            }
+            if change.refused.is_some() {
+                summary.refused += 1;
+                continue;
+            }
             match change.action {
                 Action::Create => summary.create += 1,
                 Action::Update => summary.update += 1,
@@ -153,15 +214,24 @@ impl Plan {
                 Action::Delete => summary.delete += 1,
                 Action::Adopt => summary.adopt += 1,
             }
-            summary.drift += usize::from(change.drift);
-            summary.refused += usize::from(!change.allowed());
+            for consumer in change.loses.iter().flat_map(|loss| &loss.consumers) {
+                if consumer.fate == ConsumerFate::Deleted {
+                    summary.consumers_lost += 1;
+                    summary.unmanaged_consumers_lost += usize::from(!consumer.managed);
+                }
+            }
         }
         summary
     }
 
-    /// True when there is anything to do (or refused).
+    /// True when there is anything to do, refused or reported.
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    /// True when applying would write something.
+    pub fn has_writes(&self) -> bool {
+        self.changes.iter().any(Change::allowed)
     }
 
     /// True when planning found errors: nothing may be written.
@@ -192,6 +262,14 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         .iter()
         .map(|asset| (&asset.address, asset))
         .collect();
+    // Every live consumer by the name of its stream (`KV_x` for a bucket's).
+    let mut consumers_on: BTreeMap<&str, Vec<&LiveAsset>> = BTreeMap::new();
+    for asset in live.iter().filter(|a| a.address.kind == AssetKind::Consumer) {
+        consumers_on
+            .entry(asset.address.name.as_str())
+            .or_default()
+            .push(asset);
+    }
     let in_scope = |address: &Address| {
         options
             .targets
@@ -204,18 +282,35 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
     let streams: Vec<&DesiredAsset> = desired
         .iter()
         .filter(|a| a.address.kind.is_stream_like())
-        .filter(|a| in_scope(&a.address) && supported(a, options, &mut plan))
+        .filter(|a| {
+            in_scope(&a.address)
+                && supported(a, options, &mut plan)
+                && fits_server(a, options, &mut plan)
+        })
         .collect();
     let changes = in_parallel(&streams, |asset| {
         let live = live_by_address.get(&asset.address).copied();
         classify(asset, live, None, options)
     });
     let mut replaced_streams = BTreeMap::new();
+    let mut restored = Vec::new();
     for (asset, change) in streams.iter().zip(changes) {
         match change {
-            Some(change) => {
+            Some(mut change) => {
                 if change.action == Action::Replace {
-                    replaced_streams.insert(asset.address.stream_name(), change.allowed());
+                    let policy = asset
+                        .unmanaged_consumers
+                        .unwrap_or(options.unmanaged_consumers);
+                    let stream = asset.address.stream_name();
+                    let on_stream = consumers_on.get(stream.as_str()).map_or(&[][..], Vec::as_slice);
+                    restored.extend(consumers_lost(
+                        &mut change,
+                        on_stream,
+                        &desired_by_address,
+                        policy,
+                        options,
+                    ));
+                    replaced_streams.insert(stream, change.allowed());
                 }
                 plan.changes.push(change);
             }
@@ -231,7 +326,10 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         .iter()
         .filter(|a| a.address.kind == AssetKind::Consumer)
     {
-        if !in_scope(&asset.address) || !supported(asset, options, &mut plan) {
+        if !in_scope(&asset.address)
+            || !supported(asset, options, &mut plan)
+            || !fits_server(asset, options, &mut plan)
+        {
             continue;
         }
         let stream = asset.address.name.as_str();
@@ -282,30 +380,40 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             None => plan.unchanged += 1,
         }
     }
+    plan.changes.extend(restored);
 
+    let owned = |asset: &LiveAsset| {
+        ownership::live_owner(&asset.config).as_deref() == Some(options.owner.as_str())
+    };
+    let mut managed_in_scope = 0;
+    let mut pruned_consumers = 0;
     for asset in live {
-        if desired_by_address.contains_key(&asset.address) || !in_scope(&asset.address) {
+        if !in_scope(&asset.address) || !owned(asset) {
             continue;
         }
-        if ownership::live_owner(&asset.config).as_deref() != Some(options.owner.as_str()) {
+        managed_in_scope += 1;
+        if desired_by_address.contains_key(&asset.address) {
             continue;
         }
         if asset.address.kind == AssetKind::Consumer {
             let stream = Address::from_stream_name(&asset.address.name);
             let stream_goes = !desired_by_address.contains_key(&stream)
-                && live_by_address.get(&stream).is_some_and(|s| {
-                    ownership::live_owner(&s.config).as_deref() == Some(options.owner.as_str())
-                });
-            if stream_goes || replaced_streams.contains_key(&asset.address.name) {
-                continue; // deleted with its stream
+                && live_by_address.get(&stream).is_some_and(|s| owned(s));
+            if stream_goes {
+                pruned_consumers += 1;
+                continue; // deleted with its stream, listed under its loss
+            }
+            if replaced_streams.contains_key(&asset.address.name) {
+                continue; // listed under its stream's loss
             }
         }
         let limits = None;
-        plan.changes.push(Change {
+        let mut change = Change {
             address: asset.address.clone(),
             action: Action::Delete,
             reason: format!("managed by `{}` and no longer declared", options.owner),
             drift: false,
+            reported: false,
             refused: (!options.prune)
                 .then(|| "deleting undeclared assets needs --prune".to_string()),
             before: Some(comparable(
@@ -315,10 +423,26 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             )),
             after: None,
             diff: Vec::new(),
-            loses: Some(asset.holdings),
+            loses: Some(Loss::of(asset.holdings)),
             config: None,
             declared_at: None,
-        });
+        };
+        if asset.address.kind.is_stream_like() {
+            let stream = asset.address.stream_name();
+            let on_stream = consumers_on.get(stream.as_str()).map_or(&[][..], Vec::as_slice);
+            consumers_lost(
+                &mut change,
+                on_stream,
+                &desired_by_address,
+                options.unmanaged_consumers,
+                options,
+            );
+        }
+        plan.changes.push(change);
+    }
+    if options.prune {
+        let declared = desired.iter().filter(|a| in_scope(&a.address)).count();
+        guard_prune(&mut plan, declared, managed_in_scope, pruned_consumers, options);
     }
 
     for change in &mut plan.changes {
@@ -330,6 +454,230 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             .then_with(|| a.address.cmp(&b.address))
     });
     plan
+}
+
+/// Lists under `change.loses` every consumer on the stream it replaces or
+/// deletes, and refuses the change when it would destroy a durable consumer
+/// jetsync does not manage without the user's consent (`policy`). With
+/// `Recreate` consent on a replacement, returns the changes that create
+/// those consumers again with their exact config.
+fn consumers_lost(
+    change: &mut Change,
+    on_stream: &[&LiveAsset],
+    desired: &BTreeMap<&Address, &DesiredAsset>,
+    policy: UnmanagedConsumers,
+    options: &PlanOptions,
+) -> Vec<Change> {
+    let replacing = change.action == Action::Replace;
+    let mut lost = Vec::new();
+    let mut unconsented = Vec::new();
+    let mut restored = Vec::new();
+    for consumer in on_stream {
+        let Some(name) = consumer.address.consumer.clone() else {
+            continue;
+        };
+        #[derive(serde::Deserialize)]
+        struct Identity {
+            #[serde(default)]
+            durable_name: Option<String>,
+        }
+        let durable = consumer
+            .config
+            .read::<Identity>()
+            .is_some_and(|identity| identity.durable_name.is_some());
+        let owner = ownership::live_owner(&consumer.config);
+        let managed = owner.as_deref() == Some(options.owner.as_str());
+        let fate = if desired.contains_key(&consumer.address) && replacing {
+            ConsumerFate::Recreated
+        } else if managed || !durable {
+            ConsumerFate::Deleted
+        } else {
+            match policy {
+                UnmanagedConsumers::Delete => ConsumerFate::Deleted,
+                UnmanagedConsumers::Recreate if replacing => {
+                    restored.push(restore_consumer(consumer, &change.address));
+                    ConsumerFate::Restored
+                }
+                _ => {
+                    unconsented.push(format!("`{name}`"));
+                    ConsumerFate::Deleted
+                }
+            }
+        };
+        lost.push(LostConsumer {
+            name,
+            pending: consumer.holdings.pending,
+            ack_pending: consumer.holdings.ack_pending,
+            owner,
+            managed,
+            durable,
+            fate,
+        });
+    }
+    if !unconsented.is_empty() {
+        let verb = if replacing { "replacing" } else { "deleting" };
+        let consent = if replacing {
+            "--unmanaged-consumers recreate (create them again after the stream) or \
+             --unmanaged-consumers delete (or spec.unmanagedConsumers)"
+        } else {
+            "--unmanaged-consumers delete"
+        };
+        change.refuse(|| {
+            format!(
+                "{verb} it would destroy {} durable consumer(s) jetsync does not manage: {}; \
+                 that needs {consent}",
+                unconsented.len(),
+                unconsented.join(", ")
+            )
+        });
+    }
+    if let Some(refused) = &change.refused {
+        for restore in &mut restored {
+            restore.refused = Some(format!("its stream's replacement is refused: {refused}"));
+        }
+    }
+    let loss = change.loses.get_or_insert_with(Loss::default);
+    loss.consumers = lost;
+    restored
+}
+
+/// The change that creates an unmanaged consumer again, with its exact
+/// config (the server's own `_nats.` metadata left out), after its stream
+/// is replaced. It stays unmanaged: no ownership marker is added.
+fn restore_consumer(consumer: &LiveAsset, stream: &Address) -> Change {
+    let mut config = consumer.config.value();
+    if let Some(metadata) = config.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.retain(|key, _| !key.starts_with("_nats."));
+        if metadata.is_empty() {
+            config.as_object_mut().map(|c| c.remove("metadata"));
+        }
+    }
+    let comparable = comparable(AssetKind::Consumer, &config, None);
+    Change {
+        address: consumer.address.clone(),
+        action: Action::Replace,
+        reason: format!(
+            "not managed by jetsync: created again with its config after {stream} is replaced \
+             (unmanagedConsumers: Recreate)"
+        ),
+        drift: false,
+        reported: false,
+        refused: None,
+        before: Some(comparable.clone()),
+        after: Some(comparable),
+        diff: Vec::new(),
+        loses: Some(Loss::of(consumer.holdings)),
+        config: Some(config),
+        declared_at: None,
+    }
+}
+
+/// Above this share of the owner's assets in scope, a prune needs `--prune-all`.
+const PRUNE_SHARE_PERCENT: usize = 50;
+
+/// Refuses a prune that looks like an accident: over a selection that holds
+/// no document (an error: a wrong path, an empty checkout, a selector that
+/// matches nothing), or one that deletes more than half of what the owner
+/// manages in scope — unless `--prune-all` says so.
+fn guard_prune(
+    plan: &mut Plan,
+    declared: usize,
+    managed: usize,
+    pruned_consumers: usize,
+    options: &PlanOptions,
+) {
+    if options.prune_all {
+        return;
+    }
+    let deletions: Vec<usize> = plan
+        .changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.action == Action::Delete && c.refused.is_none())
+        .map(|(index, _)| index)
+        .collect();
+    if deletions.is_empty() {
+        return;
+    }
+    let going = deletions.len() + pruned_consumers;
+    let reason = if declared == 0 {
+        plan.diagnostics.push(
+            Diagnostic::error(format!(
+                "--prune over a selection that holds no document would delete all {going} \
+                 asset(s) `{}` manages here",
+                options.owner
+            ))
+            .with_help(
+                "check the paths, -l selectors and --target; pass --prune-all if deleting \
+                 everything this owner manages is what you want",
+            ),
+        );
+        "the selection holds no document; deleting everything this owner manages needs --prune-all"
+            .to_string()
+    } else if going > 1 && going * 100 > managed * PRUNE_SHARE_PERCENT {
+        let reason = format!(
+            "this prune deletes {going} of the {managed} assets `{}` manages here, more than \
+             {PRUNE_SHARE_PERCENT}%; that needs --prune-all",
+            options.owner
+        );
+        plan.diagnostics.push(
+            Diagnostic::new(Severity::Warning, format!("deletions refused: {reason}"))
+                .with_help("check the paths and selectors, or pass --prune-all"),
+        );
+        reason
+    } else {
+        return;
+    };
+    for index in deletions {
+        plan.changes[index].refuse(|| reason.clone());
+    }
+}
+
+/// Replicas above 1 and a placement cluster need a clustered server: on a
+/// standalone one (nats-server refuses them with 10074 / 10005) they are
+/// errors in the plan, before anything is written.
+fn fits_server(asset: &DesiredAsset, options: &PlanOptions, plan: &mut Plan) -> bool {
+    if !options.standalone {
+        return true;
+    }
+    let replicas = asset
+        .config
+        .get("num_replicas")
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    let cluster = asset
+        .config
+        .pointer("/placement/cluster")
+        .and_then(Value::as_str)
+        .filter(|cluster| !cluster.is_empty());
+    let mut fits = true;
+    if replicas > 1 {
+        fits = false;
+        plan.diagnostics.push(at(
+            Diagnostic::error(format!(
+                "{}: replicas: {replicas} needs a JetStream cluster, and the server runs \
+                 without clustering (it would refuse with 10074)",
+                asset.address
+            ))
+            .with_help("set replicas: 1 (or leave it out) for this server, or connect to a cluster")
+            .with_field("spec.replicas"),
+            &asset.declared_at,
+        ));
+    }
+    if let Some(cluster) = cluster {
+        fits = false;
+        plan.diagnostics.push(at(
+            Diagnostic::error(format!(
+                "{}: placement cluster `{cluster}` needs a JetStream cluster, and the server \
+                 runs without clustering",
+                asset.address
+            ))
+            .with_help("leave placement.cluster out for this server")
+            .with_field("spec.placement.cluster"),
+            &asset.declared_at,
+        ));
+    }
+    fits
 }
 
 /// nats-server refuses to change a stream's replicas and its placement in
@@ -435,6 +783,7 @@ fn classify(
             action: Action::Create,
             reason: "declared, not on the server".into(),
             drift: false,
+            reported: false,
             refused: None,
             before: None,
             after: Some(after),
@@ -457,9 +806,29 @@ fn classify(
     }
     let replace = diff.iter().any(|field| field.forces_replacement);
     let may_replace = options.allow_replace || asset.allow_replace;
-    let drift = managed
-        && ownership::applied_of(&live_config)
-            .is_some_and(|applied| applied != ownership::config_hash(&before));
+    let applied = ownership::applied_of(&live_config);
+    let drift = managed && applied.is_some_and(|applied| applied != ownership::config_hash(&before));
+    // `driftPolicy: Report`: drift alone (the spec is what was last
+    // applied) is shown and left as it is.
+    if drift
+        && asset.drift_policy == DriftPolicy::Report
+        && applied == Some(ownership::config_hash(&after).as_str())
+    {
+        return Some(Change {
+            address: asset.address.clone(),
+            action: Action::Update,
+            reason: "changed outside jetsync; left as it is (driftPolicy: Report)".to_string(),
+            drift: true,
+            reported: true,
+            refused: None,
+            before: Some(before),
+            after: Some(after),
+            diff,
+            loses: None,
+            config: None,
+            declared_at: Some(asset.declared_at.clone()),
+        });
+    }
     let (action, reason, mut refused) = if !managed {
         let reason = match owner {
             Some(other) => format!("exists, managed by `{other}`"),
@@ -488,11 +857,12 @@ fn classify(
         action,
         reason,
         drift,
+        reported: false,
         refused,
         before: Some(before),
         after: Some(after),
         diff,
-        loses: replace.then_some(live.holdings),
+        loses: replace.then(|| Loss::of(live.holdings)),
         config: Some(config),
         declared_at: Some(asset.declared_at.clone()),
     })
@@ -512,11 +882,12 @@ fn recreated_with_stream(
         action: Action::Replace,
         reason: format!("its stream `{}` is replaced", asset.address.name),
         drift: false,
+        reported: false,
         refused: (!stream_allowed).then(|| "its stream's replacement is refused".to_string()),
         before: Some(comparable(AssetKind::Consumer, &live.config.value(), None)),
         after: Some(after),
         diff: Vec::new(),
-        loses: Some(live.holdings),
+        loses: Some(Loss::of(live.holdings)),
         config: Some(ownership::with_markers(
             &asset.config,
             &options.owner,

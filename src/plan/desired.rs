@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::model::{Address, AssetKind, DeclaredAt};
 use super::wire;
 use crate::manifest::Declared;
-use crate::spec::common::OnImmutableChange;
+use crate::spec::common::{DriftPolicy, OnImmutableChange, UnmanagedConsumers};
 use crate::spec::{AssetSpec, Kind};
 
 /// One asset as declared.
@@ -21,6 +21,11 @@ pub struct DesiredAsset {
     pub adopt: bool,
     /// `spec.onImmutableChange: Recreate`: may be replaced.
     pub allow_replace: bool,
+    /// `spec.driftPolicy`: correct drift, or only report it.
+    pub drift_policy: DriftPolicy,
+    /// `spec.unmanagedConsumers`, when set: what may become of other
+    /// applications' consumers when this stream is replaced.
+    pub unmanaged_consumers: Option<UnmanagedConsumers>,
     /// Where it was declared.
     pub declared_at: DeclaredAt,
     /// `metadata.labels`, for selection.
@@ -76,6 +81,8 @@ pub fn desired_from_spec(
         config,
         adopt: policies.adopt(),
         allow_replace: policies.on_immutable_change() == OnImmutableChange::Recreate,
+        drift_policy: policies.drift_policy(),
+        unmanaged_consumers: policies.unmanaged_consumers(),
         declared_at,
         labels: BTreeMap::new(),
         connection: policies.connection().map(str::to_string),

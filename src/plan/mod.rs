@@ -15,4 +15,6 @@ pub mod normalise;
 pub mod ownership;
 pub mod wire;
 
-pub use model::{Address, AssetKind, DeclaredAt, Holdings, LiveAsset, LiveConfig};
+pub use model::{
+    Address, AssetKind, ConsumerFate, DeclaredAt, Holdings, LiveAsset, LiveConfig, Loss, LostConsumer,
+};

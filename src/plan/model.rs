@@ -188,6 +188,66 @@ pub struct Holdings {
     pub delivered_stream_seq: u64,
 }
 
+/// What replacing or deleting a stream, KV bucket or object store destroys:
+/// what it holds, and every consumer that goes with it, managed or not.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Loss {
+    #[serde(flatten)]
+    pub holdings: Holdings,
+    /// The consumers on the stream, each deleted with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<LostConsumer>,
+}
+
+impl Loss {
+    /// The loss of an asset with no consumers listed.
+    pub fn of(holdings: Holdings) -> Self {
+        Self {
+            holdings,
+            consumers: Vec::new(),
+        }
+    }
+}
+
+impl From<Holdings> for Loss {
+    fn from(holdings: Holdings) -> Self {
+        Self::of(holdings)
+    }
+}
+
+/// A consumer deleted with its stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LostConsumer {
+    pub name: String,
+    /// Messages not yet delivered to it.
+    pub pending: u64,
+    /// Messages delivered to it and not yet acknowledged.
+    pub ack_pending: u64,
+    /// Who manages it: this owner, another owner, or nobody (None).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Managed by the owner this plan is made for.
+    pub managed: bool,
+    /// A durable consumer; an ephemeral one belongs to a client's
+    /// subscription and ends with it.
+    pub durable: bool,
+    /// What becomes of it.
+    pub fate: ConsumerFate,
+}
+
+/// What becomes of a consumer whose stream is replaced or deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsumerFate {
+    /// Declared: created again after its stream, as declared.
+    Recreated,
+    /// Not managed by jetsync, created again with its exact config after the
+    /// stream (`unmanagedConsumers: Recreate`).
+    Restored,
+    /// Deleted with the stream.
+    Deleted,
+}
+
 /// One live asset, as the server reported it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveAsset {

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use super::human::display_value;
-use super::human::{describe_loss, is_long_change};
+use super::human::{describe_full_loss, is_long_change};
 use super::markdown::reported_diagnostics;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::plan::classify::{Action, Change, Plan};
@@ -129,7 +129,8 @@ fn change_annotation(change: &Change) -> Option<Annotation> {
         (None, Action::Replace | Action::Delete) => {
             let loses = change
                 .loses
-                .map(|holdings| describe_loss(address.kind, &holdings))
+                .as_ref()
+                .map(|loss| describe_full_loss(address.kind, loss))
                 .unwrap_or_else(|| "what it holds".to_string());
             let verb = if change.action == Action::Replace {
                 "replaced"
@@ -142,6 +143,14 @@ fn change_annotation(change: &Change) -> Option<Annotation> {
                 format!("loses {loses}\n{}", change.reason),
             )
         }
+        (None, _) if change.reported => (
+            Level::Notice,
+            format!("jetsync: {address} changed outside jetsync"),
+            format!(
+                "{}; left as it is (driftPolicy: Report)",
+                drifted_fields(change)
+            ),
+        ),
         (None, _) if change.drift => (
             Level::Notice,
             format!("jetsync: {address} changed outside jetsync"),

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
 use crate::plan::fields::spec_field;
-use crate::plan::{AssetKind, Holdings};
+use crate::plan::{AssetKind, ConsumerFate, Holdings, Loss};
 use crate::spec::units::{Duration, Size};
 
 /// JSON fields holding nanoseconds.
@@ -81,7 +81,12 @@ pub fn render_plan(plan: &Plan, target: &str, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Target: {target}");
     let pending: Vec<&Change> = plan.changes.iter().filter(|c| !c.drift).collect();
-    let drifted: Vec<&Change> = plan.changes.iter().filter(|c| c.drift).collect();
+    let drifted: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.drift && !c.reported)
+        .collect();
+    let reported: Vec<&Change> = plan.changes.iter().filter(|c| c.reported).collect();
     if plan.changes.is_empty() {
         let _ = writeln!(
             out,
@@ -105,15 +110,33 @@ pub fn render_plan(plan: &Plan, target: &str, color: bool) -> String {
             render_change(&mut out, change, &style);
         }
     }
+    if !reported.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.bold("Drift reported (changed outside jetsync; driftPolicy: Report, apply leaves it):")
+        );
+        for change in reported {
+            render_change(&mut out, change, &style);
+        }
+    }
     let summary = plan.summary();
     let _ = writeln!(
         out,
-        "\nPlan: {} to add, {} to change, {} to replace, {} to destroy.",
+        "\nPlan: {} to add, {} to change, {} to replace, {} to destroy.{}",
         summary.create,
         summary.update + summary.adopt,
         summary.replace,
-        summary.delete
+        summary.delete,
+        consumers_lost_note(&summary)
     );
+    if summary.reported > 0 {
+        let _ = writeln!(
+            out,
+            "{} drifted asset(s) left as they are and reported (driftPolicy: Report).",
+            summary.reported
+        );
+    }
     if summary.refused > 0 {
         let _ = writeln!(
             out,
@@ -125,6 +148,18 @@ pub fn render_plan(plan: &Plan, target: &str, color: bool) -> String {
         );
     }
     out
+}
+
+/// ` N consumer(s) go with their streams (M not managed by jetsync).`, or
+/// nothing when no consumer is lost.
+pub fn consumers_lost_note(summary: &crate::plan::classify::Summary) -> String {
+    match (summary.consumers_lost, summary.unmanaged_consumers_lost) {
+        (0, _) => String::new(),
+        (lost, 0) => format!(" {lost} consumer(s) go with their streams."),
+        (lost, unmanaged) => format!(
+            " {lost} consumer(s) go with their streams ({unmanaged} not managed by jetsync)."
+        ),
+    }
 }
 
 fn render_change(out: &mut String, change: &Change, style: &Style) {
@@ -154,15 +189,18 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
             }
         }
     }
-    if let Some(holdings) = &change.loses
+    if let Some(loss) = &change.loses
         && matches!(change.action, Action::Replace | Action::Delete)
     {
         let _ = writeln!(
             out,
             "      {} {}",
             style.warn("loses:"),
-            describe_loss(change.address.kind, holdings)
+            describe_loss(change.address.kind, &loss.holdings)
         );
+        for consumer in &loss.consumers {
+            let _ = writeln!(out, "        {}", describe_lost_consumer(consumer));
+        }
     }
 }
 
@@ -267,6 +305,41 @@ pub fn display_value(json_field: &str, value: &Value) -> String {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     }
+}
+
+/// What deleting an asset destroys, with the consumers that go with a
+/// stream, in one line.
+pub fn describe_full_loss(kind: AssetKind, loss: &Loss) -> String {
+    let mut text = describe_loss(kind, &loss.holdings);
+    if !loss.consumers.is_empty() {
+        let consumers: Vec<String> = loss.consumers.iter().map(describe_lost_consumer).collect();
+        text.push_str(&format!(
+            ", and {} consumer(s): {}",
+            loss.consumers.len(),
+            consumers.join("; ")
+        ));
+    }
+    text
+}
+
+/// One consumer that goes with its stream: its name, whose it is, its
+/// counts and what becomes of it.
+pub fn describe_lost_consumer(consumer: &crate::plan::LostConsumer) -> String {
+    let whose = match (&consumer.owner, consumer.managed, consumer.durable) {
+        (_, true, _) => String::new(),
+        (_, false, false) => " (ephemeral, not managed by jetsync)".to_string(),
+        (Some(owner), false, true) => format!(" (managed by `{owner}`)"),
+        (None, false, true) => " (not managed by jetsync)".to_string(),
+    };
+    let fate = match consumer.fate {
+        ConsumerFate::Recreated => "recreated as declared",
+        ConsumerFate::Restored => "created again with its config",
+        ConsumerFate::Deleted => "deleted",
+    };
+    format!(
+        "consumer `{}`{whose}: {} pending, {} awaiting ack; {fate}",
+        consumer.name, consumer.pending, consumer.ack_pending
+    )
 }
 
 /// What deleting an asset destroys, in words.

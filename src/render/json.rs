@@ -210,15 +210,7 @@ pub fn document(
             fingerprint,
             assets,
         });
-        let group_summary = group.plan.summary();
-        summary.create += group_summary.create;
-        summary.update += group_summary.update;
-        summary.replace += group_summary.replace;
-        summary.delete += group_summary.delete;
-        summary.adopt += group_summary.adopt;
-        summary.drift += group_summary.drift;
-        summary.refused += group_summary.refused;
-        summary.unchanged += group_summary.unchanged;
+        summary += group.plan.summary();
         for change in &group.plan.changes {
             let entry = document_change(change, &group.connection);
             if change.drift {

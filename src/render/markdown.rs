@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::human::{created_fields, describe_loss, display_value, is_long_change, value_line_diff};
+use super::human::{created_fields, describe_full_loss, display_value, is_long_change, value_line_diff};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
 
@@ -231,8 +231,12 @@ impl Comment {
             "no changes".to_string()
         } else {
             format!(
-                "{} to add, {} to change, {} to replace, {} to destroy",
-                totals.create, totals.change, totals.replace, totals.delete
+                "{} to add, {} to change, {} to replace, {} to destroy{}",
+                totals.create,
+                totals.change,
+                totals.replace,
+                totals.delete,
+                lost_consumers(&totals.summary)
             )
         };
         if errors > 0 {
@@ -350,6 +354,16 @@ impl Comment {
     }
 }
 
+/// ` · N consumer(s) go with their streams (…)`, or nothing.
+fn lost_consumers(summary: &crate::plan::classify::Summary) -> String {
+    let note = super::human::consumers_lost_note(summary);
+    if note.is_empty() {
+        note
+    } else {
+        format!(" ·{}", note.trim_end_matches('.'))
+    }
+}
+
 /// Counts over every target, as in the human footer.
 #[derive(Default)]
 struct Totals {
@@ -361,6 +375,8 @@ struct Totals {
     refused: usize,
     drift: usize,
     unchanged: usize,
+    /// Every count of the plans' summaries, summed.
+    summary: crate::plan::classify::Summary,
 }
 
 impl Totals {
@@ -374,6 +390,7 @@ impl Totals {
         self.refused += summary.refused;
         self.drift += summary.drift;
         self.unchanged += summary.unchanged;
+        self.summary += summary;
     }
 }
 
@@ -425,7 +442,7 @@ fn mark(action: Action) -> &'static str {
 
 fn loss(change: &Change) -> String {
     match &change.loses {
-        Some(holdings) => text(&describe_loss(change.address.kind, holdings)),
+        Some(loss) => text(&describe_full_loss(change.address.kind, loss)),
         None => "what it holds".to_string(),
     }
 }
@@ -440,12 +457,13 @@ fn groups(plan: &Plan) -> Vec<(&'static str, Vec<String>)> {
             .map(list_item)
             .collect::<Vec<_>>()
     };
-    let drifted: Vec<String> = plan
-        .changes
-        .iter()
-        .filter(|change| change.drift)
-        .map(list_item)
-        .collect();
+    let drifted = |reported: bool| {
+        plan.changes
+            .iter()
+            .filter(|change| change.drift && change.reported == reported)
+            .map(list_item)
+            .collect::<Vec<_>>()
+    };
     [
         ("+ Create", pending(Action::Create)),
         ("~ Update in place", pending(Action::Update)),
@@ -454,7 +472,11 @@ fn groups(plan: &Plan) -> Vec<(&'static str, Vec<String>)> {
         ("~ Adopt", pending(Action::Adopt)),
         (
             "Drift: changed outside jetsync, apply puts it back",
-            drifted,
+            drifted(false),
+        ),
+        (
+            "Drift reported: changed outside jetsync, left as it is (driftPolicy: Report)",
+            drifted(true),
         ),
     ]
     .into_iter()

@@ -182,6 +182,21 @@ pub enum DriftPolicy {
     Report,
 }
 
+/// What jetsync does with the durable consumers it does not manage (another
+/// application's) when replacing or deleting their stream would destroy them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum UnmanagedConsumers {
+    /// Refuse the replacement or deletion, naming them (the default).
+    #[default]
+    Refuse,
+    /// Replace the stream, then create them again with their exact config
+    /// (their delivery state restarts on the new, empty stream). Deleting
+    /// the stream is still refused.
+    Recreate,
+    /// Let them be deleted with the stream.
+    Delete,
+}
+
 /// The reconciliation settings every asset kind carries beside its JetStream config.
 pub trait AssetPolicies {
     /// Name of the `NatsConnection` to use, if not the default connection.
@@ -194,11 +209,26 @@ pub trait AssetPolicies {
     fn deletion_policy(&self) -> DeletionPolicy;
     /// What to do when the live asset drifted from the spec.
     fn drift_policy(&self) -> DriftPolicy;
+    /// What to do with other applications' consumers when the stream goes
+    /// (None: not set, or a kind without consumers of its own).
+    fn unmanaged_consumers(&self) -> Option<UnmanagedConsumers> {
+        None
+    }
 }
 
 /// Implements [`AssetPolicies`] for a spec struct with the five standard fields.
 macro_rules! impl_asset_policies {
+    ($spec:ty, unmanaged_consumers) => {
+        $crate::spec::common::impl_asset_policies!($spec, {
+            fn unmanaged_consumers(&self) -> Option<$crate::spec::common::UnmanagedConsumers> {
+                self.unmanaged_consumers
+            }
+        });
+    };
     ($spec:ty) => {
+        $crate::spec::common::impl_asset_policies!($spec, {});
+    };
+    ($spec:ty, { $($extra:tt)* }) => {
         impl $crate::spec::common::AssetPolicies for $spec {
             fn connection(&self) -> Option<&str> {
                 self.connection.as_deref()
@@ -215,6 +245,7 @@ macro_rules! impl_asset_policies {
             fn drift_policy(&self) -> $crate::spec::common::DriftPolicy {
                 self.drift_policy.unwrap_or_default()
             }
+            $($extra)*
         }
     };
 }

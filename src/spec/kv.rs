@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     AssetStatus, DeletionPolicy, DriftPolicy, Metadata, OnImmutableChange, Placement, Republish,
-    StorageType, StreamSource, impl_asset_policies,
+    StorageType, StreamSource, impl_asset_policies, UnmanagedConsumers,
 };
 use super::units::{Duration, Size};
 
@@ -90,6 +90,10 @@ pub struct KeyValueSpec {
     /// `Correct` (default) or `Report` changes made outside jetsync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_policy: Option<DriftPolicy>,
+    /// `Refuse` (default), `Recreate` or `Delete` other applications'
+    /// durable consumers when replacing or deleting this bucket destroys them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmanaged_consumers: Option<UnmanagedConsumers>,
 }
 
-impl_asset_policies!(KeyValueSpec);
+impl_asset_policies!(KeyValueSpec, unmanaged_consumers);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     AssetStatus, DeletionPolicy, DriftPolicy, Metadata, OnImmutableChange, Placement, StorageType,
-    impl_asset_policies,
+    impl_asset_policies, UnmanagedConsumers,
 };
 use super::units::{Duration, Size};
 
@@ -72,6 +72,10 @@ pub struct ObjectStoreSpec {
     /// `Correct` (default) or `Report` changes made outside jetsync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_policy: Option<DriftPolicy>,
+    /// `Refuse` (default), `Recreate` or `Delete` other applications'
+    /// durable consumers when replacing or deleting this object store destroys them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmanaged_consumers: Option<UnmanagedConsumers>,
 }
 
-impl_asset_policies!(ObjectStoreSpec);
+impl_asset_policies!(ObjectStoreSpec, unmanaged_consumers);

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::common::{
     AssetStatus, Compression, ConsumerLimits, DeletionPolicy, DiscardPolicy, DriftPolicy, Metadata,
     OnImmutableChange, PersistMode, Placement, Republish, RetentionPolicy, StorageType,
-    StreamSource, SubjectTransform, impl_asset_policies,
+    StreamSource, SubjectTransform, impl_asset_policies, UnmanagedConsumers,
 };
 use super::units::{Duration, Size};
 
@@ -160,6 +160,10 @@ pub struct StreamSpec {
     /// `Correct` (default) or `Report` changes made outside jetsync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_policy: Option<DriftPolicy>,
+    /// `Refuse` (default), `Recreate` or `Delete` other applications'
+    /// durable consumers when replacing or deleting this stream destroys them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmanaged_consumers: Option<UnmanagedConsumers>,
 }
 
-impl_asset_policies!(StreamSpec);
+impl_asset_policies!(StreamSpec, unmanaged_consumers);
