@@ -168,7 +168,11 @@ fn lost(name: &str, owner: Option<&str>, durable: bool, fate: ConsumerFate) -> L
         name: name.into(),
         pending: 40,
         ack_pending: 3,
-        owner: if managed { Some("jetsync".into()) } else { owner.map(str::to_string) },
+        owner: if managed {
+            Some("jetsync".into())
+        } else {
+            owner.map(str::to_string)
+        },
         managed,
         durable,
         fate,

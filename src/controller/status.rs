@@ -816,11 +816,14 @@ mod tests {
     fn a_refused_replacement_stalls_naming_the_fields_and_the_loss() {
         let mut replace = change(Action::Replace);
         replace.refused = Some("needs --allow-replace".into());
-        replace.loses = Some(Holdings {
-            messages: 12,
-            bytes: 4096,
-            ..Holdings::default()
-        }.into());
+        replace.loses = Some(
+            Holdings {
+                messages: 12,
+                bytes: 4096,
+                ..Holdings::default()
+            }
+            .into(),
+        );
         replace.diff = vec![FieldChange {
             forces_replacement: true,
             reason: Some("can not change storage type".into()),

@@ -12,9 +12,7 @@ use serde_json::Value;
 use super::capabilities::{self, ServerVersion};
 use super::desired::DesiredAsset;
 use super::fields::spec_field;
-use super::model::{
-    Address, AssetKind, ConsumerFate, DeclaredAt, LiveAsset, Loss, LostConsumer,
-};
+use super::model::{Address, AssetKind, ConsumerFate, DeclaredAt, LiveAsset, Loss, LostConsumer};
 use super::mutability::{self, Mutability};
 use super::normalise::comparable;
 use super::ownership;
@@ -264,7 +262,10 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         .collect();
     // Every live consumer by the name of its stream (`KV_x` for a bucket's).
     let mut consumers_on: BTreeMap<&str, Vec<&LiveAsset>> = BTreeMap::new();
-    for asset in live.iter().filter(|a| a.address.kind == AssetKind::Consumer) {
+    for asset in live
+        .iter()
+        .filter(|a| a.address.kind == AssetKind::Consumer)
+    {
         consumers_on
             .entry(asset.address.name.as_str())
             .or_default()
@@ -302,7 +303,9 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
                         .unmanaged_consumers
                         .unwrap_or(options.unmanaged_consumers);
                     let stream = asset.address.stream_name();
-                    let on_stream = consumers_on.get(stream.as_str()).map_or(&[][..], Vec::as_slice);
+                    let on_stream = consumers_on
+                        .get(stream.as_str())
+                        .map_or(&[][..], Vec::as_slice);
                     restored.extend(consumers_lost(
                         &mut change,
                         on_stream,
@@ -429,7 +432,9 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         };
         if asset.address.kind.is_stream_like() {
             let stream = asset.address.stream_name();
-            let on_stream = consumers_on.get(stream.as_str()).map_or(&[][..], Vec::as_slice);
+            let on_stream = consumers_on
+                .get(stream.as_str())
+                .map_or(&[][..], Vec::as_slice);
             consumers_lost(
                 &mut change,
                 on_stream,
@@ -442,7 +447,13 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
     }
     if options.prune {
         let declared = desired.iter().filter(|a| in_scope(&a.address)).count();
-        guard_prune(&mut plan, declared, managed_in_scope, pruned_consumers, options);
+        guard_prune(
+            &mut plan,
+            declared,
+            managed_in_scope,
+            pruned_consumers,
+            options,
+        );
     }
 
     for change in &mut plan.changes {
@@ -807,7 +818,8 @@ fn classify(
     let replace = diff.iter().any(|field| field.forces_replacement);
     let may_replace = options.allow_replace || asset.allow_replace;
     let applied = ownership::applied_of(&live_config);
-    let drift = managed && applied.is_some_and(|applied| applied != ownership::config_hash(&before));
+    let drift =
+        managed && applied.is_some_and(|applied| applied != ownership::config_hash(&before));
     // `driftPolicy: Report`: drift alone (the spec is what was last
     // applied) is shown and left as it is.
     if drift

@@ -16,5 +16,6 @@ pub mod ownership;
 pub mod wire;
 
 pub use model::{
-    Address, AssetKind, ConsumerFate, DeclaredAt, Holdings, LiveAsset, LiveConfig, Loss, LostConsumer,
+    Address, AssetKind, ConsumerFate, DeclaredAt, Holdings, LiveAsset, LiveConfig, Loss,
+    LostConsumer,
 };

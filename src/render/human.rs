@@ -114,7 +114,9 @@ pub fn render_plan(plan: &Plan, target: &str, color: bool) -> String {
         let _ = writeln!(
             out,
             "\n{}",
-            style.bold("Drift reported (changed outside jetsync; driftPolicy: Report, apply leaves it):")
+            style.bold(
+                "Drift reported (changed outside jetsync; driftPolicy: Report, apply leaves it):"
+            )
         );
         for change in reported {
             render_change(&mut out, change, &style);

@@ -5,7 +5,9 @@
 
 use std::fmt::Write;
 
-use super::human::{created_fields, describe_full_loss, display_value, is_long_change, value_line_diff};
+use super::human::{
+    created_fields, describe_full_loss, display_value, is_long_change, value_line_diff,
+};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
 

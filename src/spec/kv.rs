@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     AssetStatus, DeletionPolicy, DriftPolicy, Metadata, OnImmutableChange, Placement, Republish,
-    StorageType, StreamSource, impl_asset_policies, UnmanagedConsumers,
+    StorageType, StreamSource, UnmanagedConsumers, impl_asset_policies,
 };
 use super::units::{Duration, Size};
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     AssetStatus, DeletionPolicy, DriftPolicy, Metadata, OnImmutableChange, Placement, StorageType,
-    impl_asset_policies, UnmanagedConsumers,
+    UnmanagedConsumers, impl_asset_policies,
 };
 use super::units::{Duration, Size};
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::common::{
     AssetStatus, Compression, ConsumerLimits, DeletionPolicy, DiscardPolicy, DriftPolicy, Metadata,
     OnImmutableChange, PersistMode, Placement, Republish, RetentionPolicy, StorageType,
-    StreamSource, SubjectTransform, impl_asset_policies, UnmanagedConsumers,
+    StreamSource, SubjectTransform, UnmanagedConsumers, impl_asset_policies,
 };
 use super::units::{Duration, Size};
 
