@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use crate::nats::error::ApiRequestError;
 use crate::nats::{AccountUsage, JsApi};
-use crate::plan::classify::{Action, Change, PAUSE_FIELD, Plan, apply_rank};
+use crate::plan::classify::{
+    Action, Change, PAUSE_FIELD, Plan, RESTORE_KEY, apply_rank, restore_stash,
+};
 use crate::plan::{Address, AssetKind};
 
 /// How to apply.
@@ -174,15 +176,55 @@ async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result
         }
         (_, Action::Create) => create_stream(api, address, needs_config()?, options).await,
         (_, Action::Update | Action::Adopt) if !forces(change) => {
+            restore_consumers(api, change, options).await?;
             let subject = format!("STREAM.UPDATE.{}", address.stream_name());
             call(api, &subject, needs_config()?, options).await
         }
         (_, Action::Delete) => delete(api, address, options).await,
-        (_, _) => {
+        (_, _) if change.restore.is_empty() => {
             delete(api, address, options).await?;
             create_stream(api, address, needs_config()?, options).await
         }
+        (_, _) => {
+            // Other applications' consumers come back: their configs are kept
+            // in the new stream's metadata until they are created again, so
+            // that a rerun after a crash still restores them.
+            let mut stashed = needs_config()?.clone();
+            if !stashed.get("metadata").is_some_and(Value::is_object) {
+                stashed["metadata"] = json!({});
+            }
+            stashed["metadata"][RESTORE_KEY] = json!(restore_stash(&change.restore));
+            delete(api, address, options).await?;
+            create_stream(api, address, &stashed, options).await?;
+            restore_consumers(api, change, options).await?;
+            let subject = format!("STREAM.UPDATE.{}", address.stream_name());
+            call(api, &subject, needs_config()?, options).await
+        }
     }
+}
+
+/// Creates again, with their exact configs, the consumers of other
+/// applications that a stream's replacement keeps (`change.restore`).
+async fn restore_consumers(
+    api: &JsApi,
+    change: &Change,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    let stream = change.address.stream_name();
+    for config in &change.restore {
+        let name = config
+            .get("durable_name")
+            .or_else(|| config.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let consumer = Address::consumer(&stream, name);
+        create_consumer(api, &consumer, config, "", options)
+            .await
+            .map_err(|e| {
+                format!("creating again consumer `{name}` (not managed by jetsync): {e}")
+            })?;
+    }
+    Ok(())
 }
 
 /// Creates a stream. A stream cannot be created sealed: it is created open

@@ -37,6 +37,13 @@
 //! that what the server still cannot recover after convergence is not
 //! declared.
 
+//!
+//! Every replaced (FLIP) stream also holds another application's durable
+//! consumer, made by hand; the trials apply with `--unmanaged-consumers
+//! recreate`, and after every jetsync kill the rerun must have created each
+//! of them again with its config (a replacement cut off keeps them in the new
+//! stream's metadata until they are).
+
 #[path = "support/kill.rs"]
 mod kill;
 mod support;
@@ -58,7 +65,16 @@ const TRIALS: u64 = 20;
 /// immutable changes replace, so each switch of variant is full of work.
 /// Requests time out after 2 s (default 5 s): a request in flight when the
 /// server dies gets no answer, and the interrupted apply retries it sooner.
-const FLAGS: &[&str] = &["--prune", "--allow-replace", "--timeout", "2s"];
+/// Other applications' consumers on replaced streams are created again
+/// after them (`--unmanaged-consumers recreate`): none may disappear.
+const FLAGS: &[&str] = &[
+    "--prune",
+    "--allow-replace",
+    "--unmanaged-consumers",
+    "recreate",
+    "--timeout",
+    "2s",
+];
 
 /// Streams that hold messages, declared in both variants (updated in place).
 const HELD: usize = 30;
@@ -379,6 +395,32 @@ async fn create_unmanaged(client: &async_nats::Client) {
     }
 }
 
+/// Another application's durable consumer on every stream that is
+/// replaced in each switch of variant.
+async fn create_flip_hands(client: &async_nats::Client) {
+    for i in 0..FLIP {
+        let name = format!("FLIP_{i:02}");
+        let consumer = json!({
+            "stream_name": name,
+            "config": {"durable_name": "hand", "ack_policy": "explicit", "description": "by hand on a replaced stream"},
+        });
+        api_ok(client, &format!("CONSUMER.CREATE.{name}.hand"), consumer).await;
+    }
+}
+
+/// Every replaced stream's hand-made consumer is there, with its config.
+async fn assert_flip_hands(url: &str, context: &str) {
+    let client = connect(url).await;
+    for i in 0..FLIP {
+        let name = format!("FLIP_{i:02}");
+        let info = api(&client, &format!("CONSUMER.INFO.{name}.hand"), Value::Null).await;
+        assert_eq!(
+            info["config"]["description"], "by hand on a replaced stream",
+            "{context}: the hand-made consumer on {name} disappeared or changed: {info}"
+        );
+    }
+}
+
 async fn fill_held(client: &async_nats::Client) {
     for i in 0..HELD {
         publish(
@@ -637,6 +679,7 @@ impl Trials {
             declared_assets()
         );
         fill_held(&client).await;
+        create_flip_hands(&client).await;
         drop(client);
         if kind == Kill::Server {
             // nats-server 2.10 reports a consumer's creation time from memory
@@ -690,6 +733,11 @@ impl Trials {
         );
         assert_preserved(&url, &self.watched, context).await;
         assert_owned(&url, self.current, context).await;
+        // A server restart loses memory streams with their consumers (the
+        // server's loss, recorded apart); jetsync's kills must lose none.
+        if self.kind == Kill::Jetsync {
+            assert_flip_hands(&url, context).await;
+        }
     }
 
     /// Brings the server to `variant` (only needed to replay one trial).

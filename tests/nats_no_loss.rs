@@ -219,6 +219,12 @@ async fn replacing_a_stream_lists_every_consumer_and_keeps_other_applications_co
         "the restored consumer stays unmanaged: {after:#}"
     );
     assert!(exists(&client, "CONSUMER.INFO.REPL.worker").await);
+    assert!(
+        info["config"]["metadata"]
+            .get("jetsync.dev/restore-consumers")
+            .is_none(),
+        "no restore stash is left behind: {info:#}"
+    );
     let again = jetsync(&server, owner, &["plan", "-f", d, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
 
@@ -500,4 +506,53 @@ async fn replicas_above_one_on_a_standalone_server_are_refused_in_the_plan() {
         !exists(&client, "STREAM.INFO.R1").await,
         "nothing is written"
     );
+}
+
+#[tokio::test]
+async fn a_replacement_cut_off_before_its_consumers_came_back_restores_them_on_the_rerun() {
+    let Some(server) = NatsServer::start_or_skip() else {
+        return;
+    };
+    let client = support::client(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let owner = "no-loss-rerun";
+    let d = dir.path().to_str().unwrap();
+    write(dir.path(), "s.yaml", &stream_doc("CUT", ""));
+    assert_eq!(jetsync(&server, owner, &["apply", "-f", d]).code, 0);
+    other_application_consumer(&client, "CUT", "survivor").await;
+    let consumer =
+        js_api(&client, "CONSUMER.INFO.CUT.survivor", Value::Null).await["config"].clone();
+
+    // The state a kill leaves between the new stream's create (which keeps
+    // the consumers to restore in its metadata) and their creates.
+    let deleted = js_api(&client, "CONSUMER.DELETE.CUT.survivor", Value::Null).await;
+    assert_eq!(deleted["success"], true, "{deleted}");
+    let mut config = js_api(&client, "STREAM.INFO.CUT", Value::Null).await["config"].clone();
+    config["metadata"]["jetsync.dev/restore-consumers"] = json!(json!([consumer]).to_string());
+    let updated = js_api(&client, "STREAM.UPDATE.CUT", config).await;
+    assert!(updated.get("error").is_none(), "{updated}");
+
+    let plan = plan_json(&jetsync(&server, owner, &["plan", "-f", d, "-o", "json"]));
+    let finishing = change(&plan, "stream/CUT");
+    assert_eq!(finishing["action"], "update");
+    assert_eq!(
+        finishing["restore"][0]["durable_name"], "survivor",
+        "{finishing:#}"
+    );
+    let applied = jetsync(&server, owner, &["apply", "-f", d]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let restored = js_api(&client, "CONSUMER.INFO.CUT.survivor", Value::Null).await;
+    assert_eq!(
+        restored["config"]["filter_subject"],
+        consumer["filter_subject"]
+    );
+    let stream = js_api(&client, "STREAM.INFO.CUT", Value::Null).await;
+    assert!(
+        stream["config"]["metadata"]
+            .get("jetsync.dev/restore-consumers")
+            .is_none(),
+        "the stash is cleared: {stream:#}"
+    );
+    let again = jetsync(&server, owner, &["plan", "-f", d, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
 }

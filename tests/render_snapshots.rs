@@ -42,6 +42,7 @@ impl ChangeFixture for Change {
             reason: String::new(),
             drift: false,
             reported: false,
+            restore: Vec::new(),
             refused: None,
             before: None,
             after: None,

@@ -464,6 +464,7 @@ fn delete_change(address: &Address, holdings: crate::plan::Holdings) -> Change {
         after: None,
         diff: Vec::new(),
         loses: Some(holdings.into()),
+        restore: Vec::new(),
         config: None,
         declared_at: None,
     }

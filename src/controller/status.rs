@@ -642,6 +642,7 @@ mod tests {
             reason: "declared config changed".into(),
             drift: false,
             reported: false,
+            restore: Vec::new(),
             refused: None,
             before: None,
             after: Some(json!({"name": "ORDERS"})),

@@ -32,6 +32,10 @@ impl ApiError {
     pub const JETSTREAM_NOT_ENABLED: u64 = 10076;
     /// Cluster not available: transient, worth a retry.
     pub const CLUSTER_NOT_AVAILABLE: u64 = 10008;
+    /// "error creating store for stream" (a stream create's own error,
+    /// 10049): seen when a file stream is created again right after its
+    /// delete, while the server still removes the old files.
+    pub const STREAM_CREATE: u64 = 10049;
 
     /// True for the two codes that mean "JetStream is not enabled" (10039, 10076).
     pub fn is_jetstream_not_enabled(&self) -> bool {
@@ -132,7 +136,11 @@ impl ApiRequestError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::TimedOut { .. } | Self::Transport { .. } => true,
-            Self::Api { error, .. } => error.err_code == ApiError::CLUSTER_NOT_AVAILABLE,
+            Self::Api { error, .. } => {
+                error.err_code == ApiError::CLUSTER_NOT_AVAILABLE
+                    || (error.err_code == ApiError::STREAM_CREATE
+                        && error.description.contains("creating store"))
+            }
             Self::NoResponders { .. } | Self::PermissionDenied { .. } | Self::Decode { .. } => {
                 false
             }

@@ -113,6 +113,12 @@ pub struct Change {
     /// with a stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loses: Option<Loss>,
+    /// For a stream-like asset: the configs of other applications'
+    /// consumers to create again after it (`unmanagedConsumers: Recreate`),
+    /// kept in the new stream's metadata until they are (so that an
+    /// interrupted apply restores them on the rerun).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restore: Vec<Value>,
     /// The config to send (with ownership markers), for create, update,
     /// replace and adopt: a saved plan applies exactly this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,29 +300,24 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         classify(asset, live, None, options)
     });
     let mut replaced_streams = BTreeMap::new();
-    let mut restored = Vec::new();
     for (asset, change) in streams.iter().zip(changes) {
+        let stream = asset.address.stream_name();
+        let on_stream = consumers_on
+            .get(stream.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        let mut change = change;
+        if let Some(change) = change.as_mut().filter(|c| c.action == Action::Replace) {
+            let policy = asset
+                .unmanaged_consumers
+                .unwrap_or(options.unmanaged_consumers);
+            consumers_lost(change, on_stream, &desired_by_address, policy, options);
+            replaced_streams.insert(stream.clone(), change.allowed());
+        }
+        if let Some(live_stream) = live_by_address.get(&asset.address).copied() {
+            change = finish_restoring(asset, live_stream, on_stream, change, options);
+        }
         match change {
-            Some(mut change) => {
-                if change.action == Action::Replace {
-                    let policy = asset
-                        .unmanaged_consumers
-                        .unwrap_or(options.unmanaged_consumers);
-                    let stream = asset.address.stream_name();
-                    let on_stream = consumers_on
-                        .get(stream.as_str())
-                        .map_or(&[][..], Vec::as_slice);
-                    restored.extend(consumers_lost(
-                        &mut change,
-                        on_stream,
-                        &desired_by_address,
-                        policy,
-                        options,
-                    ));
-                    replaced_streams.insert(stream, change.allowed());
-                }
-                plan.changes.push(change);
-            }
+            Some(change) => plan.changes.push(change),
             None => plan.unchanged += 1,
         }
     }
@@ -383,7 +384,6 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             None => plan.unchanged += 1,
         }
     }
-    plan.changes.extend(restored);
 
     let owned = |asset: &LiveAsset| {
         ownership::live_owner(&asset.config).as_deref() == Some(options.owner.as_str())
@@ -427,6 +427,7 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             after: None,
             diff: Vec::new(),
             loses: Some(Loss::of(asset.holdings)),
+            restore: Vec::new(),
             config: None,
             declared_at: None,
         };
@@ -470,19 +471,18 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
 /// Lists under `change.loses` every consumer on the stream it replaces or
 /// deletes, and refuses the change when it would destroy a durable consumer
 /// jetsync does not manage without the user's consent (`policy`). With
-/// `Recreate` consent on a replacement, returns the changes that create
-/// those consumers again with their exact config.
+/// `Recreate` consent on a replacement, those consumers' configs go into
+/// `change.restore`.
 fn consumers_lost(
     change: &mut Change,
     on_stream: &[&LiveAsset],
     desired: &BTreeMap<&Address, &DesiredAsset>,
     policy: UnmanagedConsumers,
     options: &PlanOptions,
-) -> Vec<Change> {
+) {
     let replacing = change.action == Action::Replace;
     let mut lost = Vec::new();
     let mut unconsented = Vec::new();
-    let mut restored = Vec::new();
     for consumer in on_stream {
         let Some(name) = consumer.address.consumer.clone() else {
             continue;
@@ -506,7 +506,7 @@ fn consumers_lost(
             match policy {
                 UnmanagedConsumers::Delete => ConsumerFate::Deleted,
                 UnmanagedConsumers::Recreate if replacing => {
-                    restored.push(restore_consumer(consumer, &change.address));
+                    change.restore.push(restorable_config(consumer));
                     ConsumerFate::Restored
                 }
                 _ => {
@@ -542,20 +542,111 @@ fn consumers_lost(
             )
         });
     }
-    if let Some(refused) = &change.refused {
-        for restore in &mut restored {
-            restore.refused = Some(format!("its stream's replacement is refused: {refused}"));
-        }
+    if restore_stash(&change.restore).len() > MAX_RESTORE_STASH {
+        change.refuse(|| {
+            format!(
+                "the configs of the consumers to create again take more than {} KiB, \
+                 more than the stream's metadata can keep safely until they are restored; \
+                 recreate them yourself and pass --unmanaged-consumers delete",
+                MAX_RESTORE_STASH / 1024
+            )
+        });
     }
     let loss = change.loses.get_or_insert_with(Loss::default);
     loss.consumers = lost;
-    restored
 }
 
-/// The change that creates an unmanaged consumer again, with its exact
-/// config (the server's own `_nats.` metadata left out), after its stream
-/// is replaced. It stays unmanaged: no ownership marker is added.
-fn restore_consumer(consumer: &LiveAsset, stream: &Address) -> Change {
+/// Metadata key that keeps, on a replaced stream, the configs of the
+/// consumers still to create again, until they are.
+pub const RESTORE_KEY: &str = "jetsync.dev/restore-consumers";
+
+/// Stream metadata holds at most 128 KiB: the restore stash keeps within half.
+const MAX_RESTORE_STASH: usize = 64 * 1024;
+
+/// The restore stash: the consumers' configs as one JSON text.
+pub fn restore_stash(restore: &[Value]) -> String {
+    Value::Array(restore.to_vec()).to_string()
+}
+
+/// A stream whose replacement was cut off before the consumers in its
+/// restore stash were all created again: its change (its own, or an update
+/// made for this) creates the missing ones and clears the stash.
+fn finish_restoring(
+    asset: &DesiredAsset,
+    live: &LiveAsset,
+    on_stream: &[&LiveAsset],
+    change: Option<Change>,
+    options: &PlanOptions,
+) -> Option<Change> {
+    #[derive(serde::Deserialize)]
+    struct Stash {
+        #[serde(default)]
+        metadata: BTreeMap<String, String>,
+    }
+    let stash = live
+        .config
+        .read::<Stash>()
+        .and_then(|stash| stash.metadata.get(RESTORE_KEY).cloned());
+    let Some(stash) = stash else {
+        return change;
+    };
+    if change.as_ref().is_some_and(|c| c.action == Action::Replace) {
+        return change; // replaced again: the consumers on it now are what it keeps
+    }
+    let stashed: Vec<Value> = serde_json::from_str(&stash).unwrap_or_default();
+    let present: BTreeSet<&str> = on_stream
+        .iter()
+        .filter_map(|c| c.address.consumer.as_deref())
+        .collect();
+    let missing: Vec<Value> = stashed
+        .into_iter()
+        .filter(|config| {
+            config
+                .get("durable_name")
+                .or_else(|| config.get("name"))
+                .and_then(Value::as_str)
+                .is_some_and(|name| !present.contains(name))
+        })
+        .collect();
+    let mut change = change.unwrap_or_else(|| {
+        let after = comparable(asset.address.kind, &asset.config, None);
+        let hash = ownership::config_hash(&after);
+        Change {
+            address: asset.address.clone(),
+            action: Action::Update,
+            reason: String::new(),
+            drift: false,
+            reported: false,
+            refused: None,
+            before: Some(after.clone()),
+            after: Some(after),
+            diff: Vec::new(),
+            loses: None,
+            restore: Vec::new(),
+            config: Some(ownership::with_markers(
+                &asset.config,
+                &options.owner,
+                &hash,
+            )),
+            declared_at: Some(asset.declared_at.clone()),
+        }
+    });
+    if change.reason.is_empty() || change.reported {
+        change.reported = false;
+        change.reason = format!(
+            "its replacement was cut off: creating again {} consumer(s) jetsync does not \
+             manage, then clearing {RESTORE_KEY}",
+            missing.len()
+        );
+    }
+    change.restore.extend(missing);
+    Some(change)
+}
+
+/// An unmanaged consumer's config to create it again with after its stream
+/// is replaced: exactly as the server reported it, but for the server's own
+/// `_nats.` metadata. It stays unmanaged: no ownership marker is added.
+fn restorable_config(consumer: &LiveAsset) -> Value {
     let mut config = consumer.config.value();
     if let Some(metadata) = config.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.retain(|key, _| !key.starts_with("_nats."));
@@ -563,24 +654,7 @@ fn restore_consumer(consumer: &LiveAsset, stream: &Address) -> Change {
             config.as_object_mut().map(|c| c.remove("metadata"));
         }
     }
-    let comparable = comparable(AssetKind::Consumer, &config, None);
-    Change {
-        address: consumer.address.clone(),
-        action: Action::Replace,
-        reason: format!(
-            "not managed by jetsync: created again with its config after {stream} is replaced \
-             (unmanagedConsumers: Recreate)"
-        ),
-        drift: false,
-        reported: false,
-        refused: None,
-        before: Some(comparable.clone()),
-        after: Some(comparable),
-        diff: Vec::new(),
-        loses: Some(Loss::of(consumer.holdings)),
-        config: Some(config),
-        declared_at: None,
-    }
+    config
 }
 
 /// Above this share of the owner's assets in scope, a prune needs `--prune-all`.
@@ -800,6 +874,7 @@ fn classify(
             after: Some(after),
             diff: Vec::new(),
             loses: None,
+            restore: Vec::new(),
             config: Some(config),
             declared_at: Some(asset.declared_at.clone()),
         });
@@ -837,6 +912,7 @@ fn classify(
             after: Some(after),
             diff,
             loses: None,
+            restore: Vec::new(),
             config: None,
             declared_at: Some(asset.declared_at.clone()),
         });
@@ -875,6 +951,7 @@ fn classify(
         after: Some(after),
         diff,
         loses: replace.then(|| Loss::of(live.holdings)),
+        restore: Vec::new(),
         config: Some(config),
         declared_at: Some(asset.declared_at.clone()),
     })
@@ -900,6 +977,7 @@ fn recreated_with_stream(
         after: Some(after),
         diff: Vec::new(),
         loses: Some(Loss::of(live.holdings)),
+        restore: Vec::new(),
         config: Some(ownership::with_markers(
             &asset.config,
             &options.owner,
@@ -986,4 +1064,209 @@ fn replace_reason(diff: &[FieldChange]) -> String {
         })
         .collect();
     format!("forces replacement ({})", reasons.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::{Holdings, LiveConfig};
+    use serde_json::json;
+
+    const OWNER: &str = "team";
+
+    fn options() -> PlanOptions {
+        PlanOptions {
+            owner: OWNER.into(),
+            prune: false,
+            adopt: false,
+            allow_replace: true,
+            server: ServerVersion::parse("2.15.1").unwrap(),
+            targets: None,
+            prune_all: false,
+            unmanaged_consumers: UnmanagedConsumers::Refuse,
+            standalone: false,
+        }
+    }
+
+    fn desired_stream(name: &str, storage: &str) -> DesiredAsset {
+        DesiredAsset {
+            address: Address::stream(name),
+            config: json!({"name": name, "subjects": [format!("{name}.>")], "storage": storage}),
+            adopt: false,
+            allow_replace: false,
+            drift_policy: DriftPolicy::Correct,
+            unmanaged_consumers: None,
+            declared_at: DeclaredAt::default(),
+            labels: BTreeMap::new(),
+            connection: None,
+        }
+    }
+
+    /// A live asset as jetsync would have applied `desired` (markers set).
+    fn applied(desired: &DesiredAsset) -> LiveAsset {
+        let hash = ownership::config_hash(&comparable(desired.address.kind, &desired.config, None));
+        LiveAsset {
+            address: desired.address.clone(),
+            config: LiveConfig::new(&ownership::with_markers(&desired.config, OWNER, &hash)),
+            holdings: Holdings {
+                messages: 5,
+                ..Holdings::default()
+            },
+        }
+    }
+
+    fn live_consumer(stream: &str, name: &str, owner: Option<&str>, durable: bool) -> LiveAsset {
+        let mut config = json!({"name": name, "ack_policy": "explicit", "deliver_policy": "all"});
+        if durable {
+            config["durable_name"] = json!(name);
+        }
+        if let Some(owner) = owner {
+            config["metadata"] = json!({ownership::OWNER_KEY: owner, ownership::APPLIED_KEY: "x"});
+        }
+        LiveAsset {
+            address: Address::consumer(stream, name),
+            config: LiveConfig::new(&config),
+            holdings: Holdings {
+                pending: 2,
+                ..Holdings::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_replaced_stream_lists_its_consumers_and_refuses_another_applications_durable_one() {
+        let before = desired_stream("S", "file");
+        let live = vec![
+            applied(&before),
+            live_consumer("S", "mine", Some(OWNER), true),
+            live_consumer("S", "theirs", None, true),
+            live_consumer("S", "ordered", None, false),
+        ];
+        let plan = plan(&[desired_stream("S", "memory")], &live, &options());
+        let change = &plan.changes[0];
+        assert_eq!(change.action, Action::Replace);
+        let consumers = &change.loses.as_ref().unwrap().consumers;
+        let names: Vec<&str> = consumers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["mine", "theirs", "ordered"]);
+        assert!(change.refused.as_deref().unwrap().contains("`theirs`"));
+        assert!(!change.refused.as_deref().unwrap().contains("`ordered`"));
+        assert_eq!(plan.summary().replace, 0);
+        assert_eq!(plan.summary().refused, 1);
+    }
+
+    #[test]
+    fn recreate_consent_keeps_the_unmanaged_consumer_config_for_after_the_replacement() {
+        let live = vec![
+            applied(&desired_stream("S", "file")),
+            live_consumer("S", "theirs", Some("other-team"), true),
+        ];
+        let mut desired = desired_stream("S", "memory");
+        desired.unmanaged_consumers = Some(UnmanagedConsumers::Recreate);
+        let plan = plan(&[desired], &live, &options());
+        let change = &plan.changes[0];
+        assert!(change.allowed(), "{:?}", change.refused);
+        assert_eq!(change.restore.len(), 1);
+        assert_eq!(change.restore[0]["durable_name"], "theirs");
+        let lost = &change.loses.as_ref().unwrap().consumers[0];
+        assert_eq!(lost.fate, ConsumerFate::Restored);
+        assert_eq!(plan.summary().consumers_lost, 0);
+    }
+
+    #[test]
+    fn delete_consent_counts_the_consumers_that_go() {
+        let live = vec![
+            applied(&desired_stream("S", "file")),
+            live_consumer("S", "theirs", None, true),
+        ];
+        let options = PlanOptions {
+            unmanaged_consumers: UnmanagedConsumers::Delete,
+            ..options()
+        };
+        let plan = plan(&[desired_stream("S", "memory")], &live, &options);
+        assert!(plan.changes[0].allowed());
+        assert_eq!(plan.summary().consumers_lost, 1);
+        assert_eq!(plan.summary().unmanaged_consumers_lost, 1);
+    }
+
+    #[test]
+    fn prune_over_no_document_is_an_error_and_refuses_every_deletion() {
+        let live = vec![
+            applied(&desired_stream("A", "file")),
+            applied(&desired_stream("B", "file")),
+        ];
+        let options = PlanOptions {
+            prune: true,
+            ..options()
+        };
+        let plan = plan(&[], &live, &options);
+        assert!(plan.has_errors());
+        assert!(plan.changes.iter().all(|c| !c.allowed()));
+        let allowed = plan_with_prune_all(&live);
+        assert_eq!(allowed.summary().delete, 2);
+    }
+
+    fn plan_with_prune_all(live: &[LiveAsset]) -> Plan {
+        let options = PlanOptions {
+            prune: true,
+            prune_all: true,
+            ..options()
+        };
+        plan(&[], live, &options)
+    }
+
+    #[test]
+    fn pruning_more_than_half_of_an_owner_is_refused_with_a_warning() {
+        let streams: Vec<DesiredAsset> = ["A", "B", "C", "D"]
+            .iter()
+            .map(|name| desired_stream(name, "file"))
+            .collect();
+        let live: Vec<LiveAsset> = streams.iter().map(applied).collect();
+        let options = PlanOptions {
+            prune: true,
+            ..options()
+        };
+        let three_of_four = plan(&streams[..1], &live, &options);
+        assert!(!three_of_four.has_errors());
+        assert_eq!(three_of_four.summary().refused, 3);
+        let one_of_four = plan(&streams[..3], &live, &options);
+        assert_eq!(one_of_four.summary().delete, 1);
+    }
+
+    #[test]
+    fn drift_under_report_is_shown_and_not_written() {
+        let mut desired = desired_stream("S", "file");
+        desired.drift_policy = DriftPolicy::Report;
+        let mut live = applied(&desired);
+        let mut config = live.config.value();
+        config["max_age"] = json!(1_000_000_000u64);
+        live.config = LiveConfig::new(&config);
+        let plan = plan(&[desired], &[live], &options());
+        let change = &plan.changes[0];
+        assert!(change.drift && change.reported && !change.allowed());
+        assert_eq!(plan.summary().reported, 1);
+        assert_eq!(plan.summary().update, 0);
+        assert!(!plan.has_writes());
+    }
+
+    #[test]
+    fn replicas_above_one_on_a_standalone_server_are_an_error() {
+        let mut desired = desired_stream("S", "file");
+        desired.config["num_replicas"] = json!(3);
+        let options = PlanOptions {
+            standalone: true,
+            ..options()
+        };
+        let plan = plan(&[desired.clone()], &[], &options);
+        assert!(plan.has_errors());
+        assert!(plan.changes.is_empty());
+        let clustered = super::plan(
+            &[desired],
+            &[],
+            &PlanOptions {
+                standalone: false,
+                ..options
+            },
+        );
+        assert_eq!(clustered.summary().create, 1);
+    }
 }
