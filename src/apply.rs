@@ -13,10 +13,9 @@ use serde_json::{Value, json};
 
 use crate::nats::error::ApiRequestError;
 use crate::nats::{AccountUsage, JsApi};
-use crate::plan::classify::{
-    Action, Change, PAUSE_FIELD, Plan, RESTORE_KEY, apply_rank, restore_stash,
-};
+use crate::plan::classify::{Action, Change, PAUSE_FIELD, Plan, apply_rank};
 use crate::plan::{Address, AssetKind};
+use crate::plan::{ownership, restore};
 
 /// How to apply.
 #[derive(Clone, Debug)]
@@ -174,11 +173,24 @@ async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result
             delete(api, address, options).await?;
             create_consumer(api, address, needs_config()?, "create", options).await
         }
-        (_, Action::Create) => create_stream(api, address, needs_config()?, options).await,
+        (_, Action::Create) if change.restore.is_empty() => {
+            create_stream(api, address, needs_config()?, options).await
+        }
+        (_, Action::Create) => {
+            create_stream(api, address, needs_config()?, options).await?;
+            restore_consumers(api, change, options).await
+        }
         (_, Action::Update | Action::Adopt) if !forces(change) => {
             restore_consumers(api, change, options).await?;
-            let subject = format!("STREAM.UPDATE.{}", address.stream_name());
-            call(api, &subject, needs_config()?, options).await
+            // An update made only to finish restoring has nothing else to send.
+            let only_restoring = change.action == Action::Update
+                && change.diff.is_empty()
+                && change.restore_holder.is_some();
+            if !only_restoring {
+                let subject = format!("STREAM.UPDATE.{}", address.stream_name());
+                call(api, &subject, needs_config()?, options).await?;
+            }
+            Ok(())
         }
         (_, Action::Delete) => delete(api, address, options).await,
         (_, _) if change.restore.is_empty() => {
@@ -186,37 +198,40 @@ async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result
             create_stream(api, address, needs_config()?, options).await
         }
         (_, _) => {
-            // Other applications' consumers come back: their configs are kept
-            // in the new stream's metadata until they are created again, so
-            // that a rerun after a crash still restores them.
-            let mut stashed = needs_config()?.clone();
-            if !stashed.get("metadata").is_some_and(Value::is_object) {
-                stashed["metadata"] = json!({});
-            }
-            stashed["metadata"][RESTORE_KEY] = json!(restore_stash(&change.restore));
+            // Other applications' consumers come back: their configs are
+            // written to a holder stream before the old stream goes, so that
+            // a rerun after a crash anywhere from here still restores them.
+            let config = needs_config()?;
+            let stream = address.stream_name();
+            let owner = ownership::owner_of(config).unwrap_or_default();
+            let holder = restore::holder_config(&stream, &change.restore, owner);
+            let verb = match change.restore_holder {
+                Some(_) => "UPDATE",
+                None => "CREATE",
+            };
+            let subject = format!("STREAM.{verb}.{}", restore::holder_name(&stream));
+            call(api, &subject, &holder, options).await?;
             delete(api, address, options).await?;
-            create_stream(api, address, &stashed, options).await?;
-            restore_consumers(api, change, options).await?;
-            let subject = format!("STREAM.UPDATE.{}", address.stream_name());
-            call(api, &subject, needs_config()?, options).await
+            create_stream(api, address, config, options).await?;
+            restore_consumers(api, change, options).await
         }
     }
 }
 
 /// Creates again, with their exact configs, the consumers of other
-/// applications that a stream's replacement keeps (`change.restore`).
+/// applications that a stream's replacement keeps (`change.restore`), then
+/// deletes the holder stream that kept them.
 async fn restore_consumers(
     api: &JsApi,
     change: &Change,
     options: &ApplyOptions,
 ) -> Result<(), String> {
+    if change.restore.is_empty() && change.restore_holder.is_none() {
+        return Ok(());
+    }
     let stream = change.address.stream_name();
     for config in &change.restore {
-        let name = config
-            .get("durable_name")
-            .or_else(|| config.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = restore::consumer_name(config);
         let consumer = Address::consumer(&stream, name);
         create_consumer(api, &consumer, config, "", options)
             .await
@@ -224,7 +239,12 @@ async fn restore_consumers(
                 format!("creating again consumer `{name}` (not managed by jetsync): {e}")
             })?;
     }
-    Ok(())
+    delete(
+        api,
+        &Address::stream(&restore::holder_name(&stream)),
+        options,
+    )
+    .await
 }
 
 /// Creates a stream. A stream cannot be created sealed: it is created open

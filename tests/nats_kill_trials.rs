@@ -41,8 +41,8 @@
 //! Every replaced (FLIP) stream also holds another application's durable
 //! consumer, made by hand; the trials apply with `--unmanaged-consumers
 //! recreate`, and after every jetsync kill the rerun must have created each
-//! of them again with its config (a replacement cut off keeps them in the new
-//! stream's metadata until they are).
+//! of them again with its config (a replacement keeps their configs in a
+//! holder stream from before the old stream's delete until they exist again).
 
 #[path = "support/kill.rs"]
 mod kill;

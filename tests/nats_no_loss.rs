@@ -508,6 +508,15 @@ async fn replicas_above_one_on_a_standalone_server_are_refused_in_the_plan() {
     );
 }
 
+/// The holder a replacement writes before it deletes the stream, as
+/// jetsync writes it (`jetsync::plan::restore`).
+async fn write_holder(client: &async_nats::Client, owner: &str, stream: &str, consumers: &[Value]) {
+    let config = jetsync::plan::restore::holder_config(stream, consumers, owner);
+    let name = jetsync::plan::restore::holder_name(stream);
+    let created = js_api(client, &format!("STREAM.CREATE.{name}"), config).await;
+    assert!(created.get("error").is_none(), "{created}");
+}
+
 #[tokio::test]
 async fn a_replacement_cut_off_before_its_consumers_came_back_restores_them_on_the_rerun() {
     let Some(server) = NatsServer::start_or_skip() else {
@@ -518,19 +527,23 @@ async fn a_replacement_cut_off_before_its_consumers_came_back_restores_them_on_t
     let owner = "no-loss-rerun";
     let d = dir.path().to_str().unwrap();
     write(dir.path(), "s.yaml", &stream_doc("CUT", ""));
+    write(dir.path(), "g.yaml", &stream_doc("GONE", ""));
     assert_eq!(jetsync(&server, owner, &["apply", "-f", d]).code, 0);
     other_application_consumer(&client, "CUT", "survivor").await;
+    other_application_consumer(&client, "GONE", "survivor").await;
     let consumer =
         js_api(&client, "CONSUMER.INFO.CUT.survivor", Value::Null).await["config"].clone();
+    let gone_consumer =
+        js_api(&client, "CONSUMER.INFO.GONE.survivor", Value::Null).await["config"].clone();
 
-    // The state a kill leaves between the new stream's create (which keeps
-    // the consumers to restore in its metadata) and their creates.
+    // What a kill leaves: CUT was created again but its consumer was not;
+    // GONE was deleted and not created again. Each holder keeps the configs.
+    write_holder(&client, owner, "CUT", std::slice::from_ref(&consumer)).await;
+    write_holder(&client, owner, "GONE", std::slice::from_ref(&gone_consumer)).await;
     let deleted = js_api(&client, "CONSUMER.DELETE.CUT.survivor", Value::Null).await;
     assert_eq!(deleted["success"], true, "{deleted}");
-    let mut config = js_api(&client, "STREAM.INFO.CUT", Value::Null).await["config"].clone();
-    config["metadata"]["jetsync.dev/restore-consumers"] = json!(json!([consumer]).to_string());
-    let updated = js_api(&client, "STREAM.UPDATE.CUT", config).await;
-    assert!(updated.get("error").is_none(), "{updated}");
+    let deleted = js_api(&client, "STREAM.DELETE.GONE", Value::Null).await;
+    assert_eq!(deleted["success"], true, "{deleted}");
 
     let plan = plan_json(&jetsync(&server, owner, &["plan", "-f", d, "-o", "json"]));
     let finishing = change(&plan, "stream/CUT");
@@ -539,20 +552,39 @@ async fn a_replacement_cut_off_before_its_consumers_came_back_restores_them_on_t
         finishing["restore"][0]["durable_name"], "survivor",
         "{finishing:#}"
     );
-    let applied = jetsync(&server, owner, &["apply", "-f", d]);
-    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
-    let restored = js_api(&client, "CONSUMER.INFO.CUT.survivor", Value::Null).await;
+    let recreating = change(&plan, "stream/GONE");
+    assert_eq!(recreating["action"], "create");
     assert_eq!(
-        restored["config"]["filter_subject"],
-        consumer["filter_subject"]
+        recreating["restore"][0]["durable_name"], "survivor",
+        "{recreating:#}"
     );
-    let stream = js_api(&client, "STREAM.INFO.CUT", Value::Null).await;
     assert!(
-        stream["config"]["metadata"]
-            .get("jetsync.dev/restore-consumers")
-            .is_none(),
-        "the stash is cleared: {stream:#}"
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| !c["address"].as_str().unwrap().contains("JETSYNC_RESTORE_")),
+        "holders are never planned as assets: {plan:#}"
     );
+
+    let applied = jetsync(&server, owner, &["apply", "-f", d, "--prune"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    for (stream, before) in [("CUT", &consumer), ("GONE", &gone_consumer)] {
+        let restored = js_api(
+            &client,
+            &format!("CONSUMER.INFO.{stream}.survivor"),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(
+            restored["config"]["filter_subject"], before["filter_subject"],
+            "{stream}"
+        );
+        assert!(
+            !exists(&client, &format!("STREAM.INFO.JETSYNC_RESTORE_{stream}")).await,
+            "the holder of {stream} is deleted once its consumers exist"
+        );
+    }
     let again = jetsync(&server, owner, &["plan", "-f", d, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
 }

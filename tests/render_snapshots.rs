@@ -43,6 +43,7 @@ impl ChangeFixture for Change {
             drift: false,
             reported: false,
             restore: Vec::new(),
+            restore_holder: None,
             refused: None,
             before: None,
             after: None,

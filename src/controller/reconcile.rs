@@ -465,6 +465,7 @@ fn delete_change(address: &Address, holdings: crate::plan::Holdings) -> Change {
         diff: Vec::new(),
         loses: Some(holdings.into()),
         restore: Vec::new(),
+        restore_holder: None,
         config: None,
         declared_at: None,
     }

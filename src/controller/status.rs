@@ -643,6 +643,7 @@ mod tests {
             drift: false,
             reported: false,
             restore: Vec::new(),
+            restore_holder: None,
             refused: None,
             before: None,
             after: Some(json!({"name": "ORDERS"})),

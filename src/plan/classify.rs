@@ -16,6 +16,7 @@ use super::model::{Address, AssetKind, ConsumerFate, DeclaredAt, LiveAsset, Loss
 use super::mutability::{self, Mutability};
 use super::normalise::comparable;
 use super::ownership;
+use super::restore;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::spec::common::{DriftPolicy, UnmanagedConsumers};
 
@@ -119,6 +120,10 @@ pub struct Change {
     /// interrupted apply restores them on the rerun).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restore: Vec<Value>,
+    /// The holder stream that keeps `restore` from an earlier, interrupted
+    /// apply: updated instead of created, deleted once they exist again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_holder: Option<String>,
     /// The config to send (with ownership markers), for create, update,
     /// replace and adopt: a saved plan applies exactly this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,6 +304,24 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         let live = live_by_address.get(&asset.address).copied();
         classify(asset, live, None, options)
     });
+    let holders = restore::holders(live, &options.owner);
+    for (stream, holder) in &holders {
+        let declared = desired_by_address.contains_key(&Address::from_stream_name(stream));
+        if !declared && in_scope(&Address::from_stream_name(stream)) {
+            plan.diagnostics.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    format!(
+                        "{} keeps {} consumer(s) of stream `{stream}` to create again, but \
+                         `{stream}` is not declared",
+                        holder.address,
+                        holder.configs.len()
+                    ),
+                )
+                .with_help("declare the stream again, or delete the holder stream once its configs are no longer wanted"),
+            );
+        }
+    }
     let mut replaced_streams = BTreeMap::new();
     for (asset, change) in streams.iter().zip(changes) {
         let stream = asset.address.stream_name();
@@ -313,8 +336,8 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             consumers_lost(change, on_stream, &desired_by_address, policy, options);
             replaced_streams.insert(stream.clone(), change.allowed());
         }
-        if let Some(live_stream) = live_by_address.get(&asset.address).copied() {
-            change = finish_restoring(asset, live_stream, on_stream, change, options);
+        if let Some(holder) = holders.get(&stream) {
+            change = Some(restore::finish(asset, holder, on_stream, change, options));
         }
         match change {
             Some(change) => plan.changes.push(change),
@@ -391,7 +414,7 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
     let mut managed_in_scope = 0;
     let mut pruned_consumers = 0;
     for asset in live {
-        if !in_scope(&asset.address) || !owned(asset) {
+        if !in_scope(&asset.address) || !owned(asset) || restore::is_holder(&asset.address) {
             continue;
         }
         managed_in_scope += 1;
@@ -428,6 +451,7 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             diff: Vec::new(),
             loses: Some(Loss::of(asset.holdings)),
             restore: Vec::new(),
+            restore_holder: None,
             config: None,
             declared_at: None,
         };
@@ -506,7 +530,7 @@ fn consumers_lost(
             match policy {
                 UnmanagedConsumers::Delete => ConsumerFate::Deleted,
                 UnmanagedConsumers::Recreate if replacing => {
-                    change.restore.push(restorable_config(consumer));
+                    change.restore.push(restore::restorable_config(consumer));
                     ConsumerFate::Restored
                 }
                 _ => {
@@ -542,119 +566,18 @@ fn consumers_lost(
             )
         });
     }
-    if restore_stash(&change.restore).len() > MAX_RESTORE_STASH {
+    if restore::stash(&change.restore).len() > restore::MAX_STASH {
         change.refuse(|| {
             format!(
                 "the configs of the consumers to create again take more than {} KiB, \
                  more than the stream's metadata can keep safely until they are restored; \
                  recreate them yourself and pass --unmanaged-consumers delete",
-                MAX_RESTORE_STASH / 1024
+                restore::MAX_STASH / 1024
             )
         });
     }
     let loss = change.loses.get_or_insert_with(Loss::default);
     loss.consumers = lost;
-}
-
-/// Metadata key that keeps, on a replaced stream, the configs of the
-/// consumers still to create again, until they are.
-pub const RESTORE_KEY: &str = "jetsync.dev/restore-consumers";
-
-/// Stream metadata holds at most 128 KiB: the restore stash keeps within half.
-const MAX_RESTORE_STASH: usize = 64 * 1024;
-
-/// The restore stash: the consumers' configs as one JSON text.
-pub fn restore_stash(restore: &[Value]) -> String {
-    Value::Array(restore.to_vec()).to_string()
-}
-
-/// A stream whose replacement was cut off before the consumers in its
-/// restore stash were all created again: its change (its own, or an update
-/// made for this) creates the missing ones and clears the stash.
-fn finish_restoring(
-    asset: &DesiredAsset,
-    live: &LiveAsset,
-    on_stream: &[&LiveAsset],
-    change: Option<Change>,
-    options: &PlanOptions,
-) -> Option<Change> {
-    #[derive(serde::Deserialize)]
-    struct Stash {
-        #[serde(default)]
-        metadata: BTreeMap<String, String>,
-    }
-    let stash = live
-        .config
-        .read::<Stash>()
-        .and_then(|stash| stash.metadata.get(RESTORE_KEY).cloned());
-    let Some(stash) = stash else {
-        return change;
-    };
-    if change.as_ref().is_some_and(|c| c.action == Action::Replace) {
-        return change; // replaced again: the consumers on it now are what it keeps
-    }
-    let stashed: Vec<Value> = serde_json::from_str(&stash).unwrap_or_default();
-    let present: BTreeSet<&str> = on_stream
-        .iter()
-        .filter_map(|c| c.address.consumer.as_deref())
-        .collect();
-    let missing: Vec<Value> = stashed
-        .into_iter()
-        .filter(|config| {
-            config
-                .get("durable_name")
-                .or_else(|| config.get("name"))
-                .and_then(Value::as_str)
-                .is_some_and(|name| !present.contains(name))
-        })
-        .collect();
-    let mut change = change.unwrap_or_else(|| {
-        let after = comparable(asset.address.kind, &asset.config, None);
-        let hash = ownership::config_hash(&after);
-        Change {
-            address: asset.address.clone(),
-            action: Action::Update,
-            reason: String::new(),
-            drift: false,
-            reported: false,
-            refused: None,
-            before: Some(after.clone()),
-            after: Some(after),
-            diff: Vec::new(),
-            loses: None,
-            restore: Vec::new(),
-            config: Some(ownership::with_markers(
-                &asset.config,
-                &options.owner,
-                &hash,
-            )),
-            declared_at: Some(asset.declared_at.clone()),
-        }
-    });
-    if change.reason.is_empty() || change.reported {
-        change.reported = false;
-        change.reason = format!(
-            "its replacement was cut off: creating again {} consumer(s) jetsync does not \
-             manage, then clearing {RESTORE_KEY}",
-            missing.len()
-        );
-    }
-    change.restore.extend(missing);
-    Some(change)
-}
-
-/// An unmanaged consumer's config to create it again with after its stream
-/// is replaced: exactly as the server reported it, but for the server's own
-/// `_nats.` metadata. It stays unmanaged: no ownership marker is added.
-fn restorable_config(consumer: &LiveAsset) -> Value {
-    let mut config = consumer.config.value();
-    if let Some(metadata) = config.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata.retain(|key, _| !key.starts_with("_nats."));
-        if metadata.is_empty() {
-            config.as_object_mut().map(|c| c.remove("metadata"));
-        }
-    }
-    config
 }
 
 /// Above this share of the owner's assets in scope, a prune needs `--prune-all`.
@@ -875,6 +798,7 @@ fn classify(
             diff: Vec::new(),
             loses: None,
             restore: Vec::new(),
+            restore_holder: None,
             config: Some(config),
             declared_at: Some(asset.declared_at.clone()),
         });
@@ -913,6 +837,7 @@ fn classify(
             diff,
             loses: None,
             restore: Vec::new(),
+            restore_holder: None,
             config: None,
             declared_at: Some(asset.declared_at.clone()),
         });
@@ -952,6 +877,7 @@ fn classify(
         diff,
         loses: replace.then(|| Loss::of(live.holdings)),
         restore: Vec::new(),
+        restore_holder: None,
         config: Some(config),
         declared_at: Some(asset.declared_at.clone()),
     })
@@ -978,6 +904,7 @@ fn recreated_with_stream(
         diff: Vec::new(),
         loses: Some(Loss::of(live.holdings)),
         restore: Vec::new(),
+        restore_holder: None,
         config: Some(ownership::with_markers(
             &asset.config,
             &options.owner,

@@ -13,6 +13,7 @@ pub mod model;
 pub mod mutability;
 pub mod normalise;
 pub mod ownership;
+pub mod restore;
 pub mod wire;
 
 pub use model::{
