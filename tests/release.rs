@@ -25,6 +25,13 @@ fn yaml(path: &str) -> Value {
     serde_saphyr::from_str(&read(path)).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"))
 }
 
+/// One of the repository's scripts, run by bash.
+fn script(name: &str) -> Command {
+    let mut command = Command::new("bash");
+    command.arg(repo().join("scripts").join(name));
+    command
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -230,8 +237,7 @@ fn the_release_workflow_builds_every_published_target_on_its_own_runner() {
 
 #[test]
 fn the_release_notes_of_this_version_are_its_changelog_section() {
-    let notes = Command::new("bash")
-        .arg(repo().join("scripts/release-notes"))
+    let notes = script("release-notes")
         .arg(env!("CARGO_PKG_VERSION"))
         .output()
         .unwrap();
@@ -244,11 +250,7 @@ fn the_release_notes_of_this_version_are_its_changelog_section() {
         "the export flag change is called out: {notes}"
     );
 
-    let missing = Command::new("bash")
-        .arg(repo().join("scripts/release-notes"))
-        .arg("99.0.0")
-        .output()
-        .unwrap();
+    let missing = script("release-notes").arg("99.0.0").output().unwrap();
     assert!(!missing.status.success());
     assert!(
         stderr(&missing).contains("no section"),
@@ -406,8 +408,7 @@ fn a_release_archive_holds_the_binary_completions_man_pages_and_a_valid_checksum
     );
     let version = env!("CARGO_PKG_VERSION");
     let target = "x86_64-unknown-linux-musl";
-    let packed = Command::new("bash")
-        .arg(repo().join("scripts/release-archive"))
+    let packed = script("release-archive")
         .args([version, target])
         .arg(&binary)
         .arg(dir.path().join("dist"))
@@ -452,8 +453,7 @@ fn a_release_archive_holds_the_binary_completions_man_pages_and_a_valid_checksum
 #[test]
 fn a_release_archive_refuses_a_binary_of_another_version() {
     let dir = tempfile::tempdir().unwrap();
-    let packed = Command::new("bash")
-        .arg(repo().join("scripts/release-archive"))
+    let packed = script("release-archive")
         .args([
             "99.0.0",
             "x86_64-unknown-linux-musl",
@@ -474,8 +474,7 @@ fn a_release_archive_refuses_a_binary_of_another_version() {
 fn the_static_check_refuses_a_dynamically_linked_binary() {
     // This test build links glibc dynamically; the release's musl builds
     // must not (the workflow runs the same script on them).
-    let output = Command::new("bash")
-        .arg(repo().join("scripts/check-static"))
+    let output = script("check-static")
         .arg(env!("CARGO_BIN_EXE_jetsync"))
         .output()
         .unwrap();
