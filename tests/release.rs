@@ -233,6 +233,35 @@ fn the_release_workflow_builds_every_published_target_on_its_own_runner() {
     }
 }
 
+#[test]
+fn the_readme_install_section_names_every_release_target_and_the_image_and_chart() {
+    let readme = read("README.md");
+    let install = readme
+        .split("\n## Install\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has an Install section");
+    let workflow = yaml(WORKFLOW);
+    for entry in workflow["jobs"]["binaries"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+    {
+        let target = entry["target"].as_str().unwrap();
+        assert!(install.contains(target), "Install names {target}");
+    }
+    for name in [
+        "cargo install --locked --path .",
+        "cargo install --locked jetsync",
+        "sha256sum --check",
+        workflow["env"]["IMAGE"].as_str().unwrap(),
+        workflow["env"]["CHART_REPOSITORY"].as_str().unwrap(),
+        "jetsync completion bash",
+        "jetsync man",
+    ] {
+        assert!(install.contains(name), "Install says {name}");
+    }
+}
+
 // ---------------------------------------------------------------- release notes
 
 #[test]
