@@ -876,7 +876,7 @@ pub fn export(
         .into_iter()
         .cloned()
         .collect();
-    let yaml = exporting::export_documents(&selected);
+    let yaml = exporting::export_documents(&selected, all);
     match out_file {
         Some(path) => {
             if let Err(e) = std::fs::write(path, yaml) {

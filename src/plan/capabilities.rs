@@ -193,8 +193,15 @@ pub fn unsupported_fields(
     };
     match kind {
         AssetKind::Stream | AssetKind::KeyValue | AssetKind::ObjectStore => {
+            // A KV bucket's limit markers imply per-message TTLs: one
+            // error names limitMarkerTtl, not also allowMsgTtl.
+            let implied = |field: &str| {
+                kind == AssetKind::KeyValue
+                    && field == "allow_msg_ttl"
+                    && map.contains_key("subject_delete_marker_ttl")
+            };
             for (field, since) in STREAM_FIELDS {
-                if map.contains_key(field) {
+                if map.contains_key(field) && !implied(field) {
                     check(field.to_string(), since, None);
                 }
             }
@@ -390,20 +397,23 @@ mod tests {
     }
 
     #[test]
-    fn a_kv_limit_marker_ttl_needs_2_11_through_its_backing_stream_fields() {
+    fn a_kv_limit_marker_ttl_and_per_message_ttls_need_2_11_named_as_written() {
         let config = json!({
             "name": "KV_b", "max_msgs_per_subject": 5, "allow_msg_ttl": true,
             "subject_delete_marker_ttl": 10_000_000_000u64,
         });
         let found = unsupported_fields(AssetKind::KeyValue, &config, &v("2.10.26"));
-        assert_eq!(
-            fields(&found),
-            ["allow_msg_ttl", "subject_delete_marker_ttl"]
-        );
+        assert_eq!(fields(&found), ["subject_delete_marker_ttl"]);
         assert!(found.iter().all(|u| u.since == v("2.11.0")));
         assert_eq!(
-            found[1].message(AssetKind::KeyValue),
+            found[0].message(AssetKind::KeyValue),
             "limitMarkerTtl needs nats-server 2.11"
+        );
+        let per_message = json!({"name": "KV_b", "allow_msg_ttl": true});
+        let found = unsupported_fields(AssetKind::KeyValue, &per_message, &v("2.10.26"));
+        assert_eq!(
+            found[0].message(AssetKind::KeyValue),
+            "allowMsgTtl needs nats-server 2.11"
         );
         assert!(unsupported_fields(AssetKind::KeyValue, &config, &v("2.11.0")).is_empty());
     }

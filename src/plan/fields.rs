@@ -20,13 +20,12 @@ const CONSUMER: [(&str, &str); 3] = [
 ];
 
 /// Backing-stream fields of a KV bucket and the bucket setting they hold.
-const KEY_VALUE: [(&str, &str); 6] = [
+const KEY_VALUE: [(&str, &str); 5] = [
     ("num_replicas", "replicas"),
     ("max_msgs_per_subject", "history"),
     ("max_age", "ttl"),
     ("max_msg_size", "maxValueSize"),
     ("subject_delete_marker_ttl", "limitMarkerTtl"),
-    ("allow_msg_ttl", "limitMarkerTtl"),
 ];
 
 /// Backing-stream fields of an object store and the store setting they hold.
@@ -156,7 +155,7 @@ mod tests {
             ("max_age", "ttl"),
             ("max_msg_size", "maxValueSize"),
             ("subject_delete_marker_ttl", "limitMarkerTtl"),
-            ("allow_msg_ttl", "limitMarkerTtl"),
+            ("allow_msg_ttl", "allowMsgTtl"),
             ("compression", "compression"),
             ("num_replicas", "replicas"),
             ("max_bytes", "maxBytes"),
