@@ -250,6 +250,12 @@ pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Valu
     if !push {
         fill(&mut map, "max_waiting", json!(512));
     }
+    // A durable is named after its durable name; nats-server 2.10 stores no
+    // name for one made through the older `CONSUMER.DURABLE.CREATE` API
+    // (nats-py's `add_consumer`).
+    if let Some(durable) = map.get("durable_name").filter(|d| !is_empty(d)).cloned() {
+        fill(&mut map, "name", durable);
+    }
     // The flow_control ack policy (2.14) acknowledges through flow control:
     // the server turns flow control on with 1s heartbeats, whatever is sent.
     if map.get("ack_policy").and_then(Value::as_str) == Some("flow_control") {
