@@ -760,3 +760,236 @@ async fn assets_made_by_other_clients_adopt_without_a_change_and_export_as_a_fix
         "export is not a fixed point"
     );
 }
+
+// ---------------------------------------------------------------- flow_control acks
+
+const FLOW_CONTROL_MANIFESTS: &str = r#"
+apiVersion: jetsync.dev/v1alpha1
+kind: Stream
+metadata:
+  name: fc-origin
+spec:
+  name: FC_ORIGIN
+  subjects: ["fc.>"]
+  retention: workqueue
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: Consumer
+metadata:
+  name: fc-origin-sourcing
+spec:
+  streamName: FC_ORIGIN
+  name: sourcing
+  ackPolicy: flowControl
+  deliverSubject: sourced.fc
+  maxAckPending: 500
+"#;
+
+fn first_change(run: &Run) -> Value {
+    let document: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not a JSON plan ({e}): {}", run.all()));
+    document["changes"][0].clone()
+}
+
+#[tokio::test]
+async fn the_flow_control_ack_policy_applies_exports_and_changes_as_the_server_allows() {
+    let server = require_nats!();
+    let url = server.url();
+    let client = support::client(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write(dir, "m/fc.yaml", FLOW_CONTROL_MANIFESTS);
+
+    let minor: u32 = server.version().split('.').nth(1).unwrap().parse().unwrap();
+    if minor < 14 {
+        // Refused by name with the first version that has it; nothing written.
+        for args in [&["plan", "-f", "m"][..], &["apply", "--yes", "-f", "m"][..]] {
+            let run = jetsync(dir, &url, args);
+            assert_eq!(run.code, 1, "{}", run.all());
+            assert!(
+                run.all()
+                    .contains("ackPolicy: flowControl needs nats-server 2.14"),
+                "{}",
+                run.all()
+            );
+        }
+        let info = support::js_api(&client, "STREAM.INFO.FC_ORIGIN", Value::Null).await;
+        assert_eq!(
+            info["error"]["err_code"], 10059,
+            "nothing is written: {info}"
+        );
+        return;
+    }
+
+    let apply = jetsync(dir, &url, &["apply", "--yes", "-f", "m"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let consumer = support::js_api(&client, "CONSUMER.INFO.FC_ORIGIN.sourcing", Value::Null).await;
+    assert_eq!(
+        consumer["config"]["ack_policy"], "flow_control",
+        "{consumer}"
+    );
+    // The server's flow control and 1s heartbeats are no difference.
+    let again = jetsync(dir, &url, &["plan", "--detailed-exitcode", "-f", "m"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+
+    let exported = jetsync(dir, &url, &["export"]);
+    assert_eq!(exported.code, 0, "{}", exported.all());
+    assert!(
+        exported.stdout.contains("ackPolicy: flowControl"),
+        "{}",
+        exported.stdout
+    );
+    assert!(
+        !exported.stdout.contains("idleHeartbeat"),
+        "{}",
+        exported.stdout
+    );
+    write(dir, "exported/all.yaml", &exported.stdout);
+    let planned = jetsync(
+        dir,
+        &url,
+        &["plan", "--detailed-exitcode", "-f", "exported"],
+    );
+    assert_eq!(planned.code, 0, "{}", planned.all());
+
+    // maxAckPending changes in place.
+    write(
+        dir,
+        "m/fc.yaml",
+        &FLOW_CONTROL_MANIFESTS.replace("500", "600"),
+    );
+    let plan = jetsync(dir, &url, &["plan", "--output", "json", "-f", "m"]);
+    let change = first_change(&plan);
+    assert_eq!(change["action"], "update", "{change:#}");
+    assert_eq!(change["diff"][0]["path"], "maxAckPending");
+    assert_eq!(jetsync(dir, &url, &["apply", "--yes", "-f", "m"]).code, 0);
+    let consumer = support::js_api(&client, "CONSUMER.INFO.FC_ORIGIN.sourcing", Value::Null).await;
+    assert_eq!(consumer["config"]["max_ack_pending"], 600, "{consumer}");
+
+    // The ack policy does not (nats-server: "ack policy can not be updated").
+    write(
+        dir,
+        "m/fc.yaml",
+        &FLOW_CONTROL_MANIFESTS.replace("flowControl", "explicit"),
+    );
+    let plan = jetsync(dir, &url, &["plan", "--output", "json", "-f", "m"]);
+    let change = first_change(&plan);
+    assert_eq!(change["action"], "replace", "{change:#}");
+    assert_eq!(change["diff"][0]["path"], "ackPolicy");
+    assert_eq!(change["diff"][0]["forces_replacement"], true);
+    let refused = jetsync(dir, &url, &["apply", "--yes", "-f", "m"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    let replaced = jetsync(dir, &url, &["apply", "--yes", "--allow-replace", "-f", "m"]);
+    assert_eq!(replaced.code, 0, "{}", replaced.all());
+    let consumer = support::js_api(&client, "CONSUMER.INFO.FC_ORIGIN.sourcing", Value::Null).await;
+    assert_eq!(consumer["config"]["ack_policy"], "explicit", "{consumer}");
+}
+
+// ---------------------------------------------------------------- least privilege
+
+const LEAST_PRIVILEGE_MANIFESTS: &str = r#"
+apiVersion: jetsync.dev/v1alpha1
+kind: Stream
+metadata:
+  name: lp-orders
+spec:
+  name: LP_ORDERS
+  subjects: ["lp.orders.>"]
+  maxAge: 1h
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: Consumer
+metadata:
+  name: lp-orders-worker
+spec:
+  streamName: LP_ORDERS
+  name: worker
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: KeyValue
+metadata:
+  name: lp-config
+spec:
+  name: lp_config
+  history: 3
+"#;
+
+/// A user who may read and write exactly the declared assets, as the NATS
+/// security guides recommend, and an administrator.
+const LEAST_PRIVILEGE_USERS: &str = r#"
+authorization { users: [
+  { user: admin, password: admin }
+  { user: owner, password: owner, permissions: {
+      publish: [
+        "$JS.API.INFO",
+        "$JS.API.STREAM.INFO.LP_ORDERS", "$JS.API.STREAM.CREATE.LP_ORDERS",
+        "$JS.API.STREAM.UPDATE.LP_ORDERS",
+        "$JS.API.STREAM.INFO.KV_lp_config", "$JS.API.STREAM.CREATE.KV_lp_config",
+        "$JS.API.STREAM.UPDATE.KV_lp_config",
+        "$JS.API.CONSUMER.INFO.LP_ORDERS.worker", "$JS.API.CONSUMER.CREATE.LP_ORDERS.worker"
+      ]
+      subscribe: ["_INBOX.>"] } }
+] }
+"#;
+
+const LISTING_DENIED: &str = "listing the account's streams and consumers is not permitted";
+
+#[tokio::test]
+async fn credentials_that_may_only_read_the_declared_assets_plan_and_apply_but_never_prune() {
+    let server = require_nats!(NatsServer::builder().config_extra(LEAST_PRIVILEGE_USERS));
+    let url = server.url();
+    let admin = async_nats::ConnectOptions::with_user_and_password("admin".into(), "admin".into())
+        .connect(&url)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write(dir, "m/lp.yaml", LEAST_PRIVILEGE_MANIFESTS);
+    let owner = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--user", "owner", "--password", "owner"]);
+        jetsync(dir, &url, &all)
+    };
+    let said_once = |run: &Run| {
+        assert_eq!(
+            run.stderr.matches(LISTING_DENIED).count(),
+            1,
+            "{}",
+            run.all()
+        );
+    };
+
+    let apply = owner(&["apply", "--yes", "-f", "m"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    said_once(&apply);
+    let info = support::js_api(&admin, "STREAM.INFO.KV_lp_config", Value::Null).await;
+    assert_eq!(info["config"]["max_msgs_per_subject"], 3, "{info}");
+    let plan = owner(&["plan", "--detailed-exitcode", "-f", "m"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    said_once(&plan);
+
+    // A change plans and applies through INFO and UPDATE alone.
+    write(
+        dir,
+        "m/lp.yaml",
+        &LEAST_PRIVILEGE_MANIFESTS.replace("maxAge: 1h", "maxAge: 2h"),
+    );
+    let plan = owner(&["plan", "--detailed-exitcode", "-f", "m"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+
+    // --prune cannot see what else the owner manages: refused, nothing written.
+    let pruned = owner(&["apply", "--yes", "--prune", "-f", "m"]);
+    assert_eq!(pruned.code, 1, "{}", pruned.all());
+    assert!(
+        pruned.stderr.contains("--prune") && pruned.stderr.contains(LISTING_DENIED),
+        "{}",
+        pruned.all()
+    );
+    let info = support::js_api(&admin, "STREAM.INFO.LP_ORDERS", Value::Null).await;
+    assert_eq!(info["config"]["max_age"], 3_600_000_000_000u64, "{info}");
+
+    let apply = owner(&["apply", "--yes", "-f", "m"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let info = support::js_api(&admin, "STREAM.INFO.LP_ORDERS", Value::Null).await;
+    assert_eq!(info["config"]["max_age"], 7_200_000_000_000u64, "{info}");
+}

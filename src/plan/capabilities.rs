@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::fields::spec_field;
+use super::fields::{camel_case, spec_field};
 use super::model::AssetKind;
 
 /// A nats-server release, `major.minor.patch`. Pre-release and build
@@ -161,7 +161,11 @@ impl Unsupported {
     pub fn message(&self, kind: AssetKind) -> String {
         let field = spec_field(kind, &self.json_field);
         match &self.value {
-            Some(value) => format!("{field}: {value} needs nats-server {}", self.since.short()),
+            Some(value) => format!(
+                "{field}: {} needs nats-server {}",
+                camel_case(value),
+                self.since.short()
+            ),
             None => format!("{field} needs nats-server {}", self.since.short()),
         }
     }
@@ -489,6 +493,10 @@ mod tests {
         let config = json!({"name": "c", "ack_policy": "flow_control"});
         let found = unsupported_fields(AssetKind::Consumer, &config, &v("2.12.15"));
         assert_eq!(fields(&found), ["ack_policy"]);
+        assert_eq!(
+            found[0].message(AssetKind::Consumer),
+            "ackPolicy: flowControl needs nats-server 2.14"
+        );
         assert!(unsupported_fields(AssetKind::Consumer, &config, &v("2.14.0")).is_empty());
     }
 

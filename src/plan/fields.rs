@@ -89,7 +89,9 @@ fn nested(parent: &str, name: &str) -> String {
 }
 
 /// `max_msgs_per_subject` → `maxMsgsPerSubject`.
-fn camel_case(snake: &str) -> String {
+/// `snake_case` as `camelCase`: field names, and enum values as specs spell
+/// them (`flow_control` → `flowControl`).
+pub fn camel_case(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
     let mut upper = false;
     for c in snake.chars() {
