@@ -14,6 +14,8 @@
 //! `export --all` taken before the adoption applies as written, plans empty,
 //! and a new export prints the same bytes.
 
+#[path = "support/cli.rs"]
+mod cli;
 mod support;
 
 use std::collections::BTreeMap;
@@ -21,45 +23,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use cli::{Run, jetsync, write};
+
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 use serde_json::{Value, json};
 use support::NatsServer;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-fn jetsync(dir: &Path, url: &str, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_jetsync"))
-        .args(args)
-        .args(["--server", url])
-        .env("NO_COLOR", "1")
-        .env_remove("NATS_URL")
-        .env_remove("JETSYNC_OWNER")
-        .env("XDG_CONFIG_HOME", "/nonexistent-jetsync-test")
-        .current_dir(dir)
-        .output()
-        .expect("jetsync runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
 
 /// The venv scripts/test installs nats-py into; None (skipped) outside CI.
 fn venv() -> Option<PathBuf> {
