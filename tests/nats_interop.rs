@@ -64,7 +64,8 @@ async def main(url):
     await kv.put("greeting", b"hello")
     await js.create_key_value(KeyValueConfig(
         bucket="py_tuned", description="feature flags", history=5, ttl=3600,
-        max_value_size=1024, storage=StorageType.MEMORY))
+        max_value_size=1024, max_bytes=1048576, storage=StorageType.MEMORY,
+        replicas=1, direct=True))
     store = await js.create_object_store("py_files")
     await store.put("readme", b"some bytes")
     await js.add_stream(name="PY_ORDERS", subjects=["py.orders.>"])
@@ -76,6 +77,9 @@ async def main(url):
         max_ack_pending=100, filter_subject="py.orders.eu"))
     await js.add_consumer("PY_ORDERS", ConsumerConfig(
         durable_name="pusher", deliver_subject="py.deliver.orders"))
+    await js.add_consumer("PY_ORDERS", ConsumerConfig(
+        durable_name="auditor", ack_policy=AckPolicy.ALL,
+        filter_subjects=["py.orders.eu", "py.orders.us"]))
     await js.add_consumer("PY_JOBS", ConsumerConfig(durable_name="jobs"))
     await js.add_stream(name="PY_UNDECLARED", subjects=["py.undeclared.>"])
     await js.add_consumer("PY_ORDERS", ConsumerConfig(durable_name="someone_elses"))
@@ -105,6 +109,7 @@ spec:
   history: 5
   ttl: 1h
   maxValueSize: 1KiB
+  maxBytes: 1MiB
   storage: memory
 ---
 apiVersion: jetsync.dev/v1alpha1
@@ -157,6 +162,16 @@ spec:
 apiVersion: jetsync.dev/v1alpha1
 kind: Consumer
 metadata:
+  name: py-orders-auditor
+spec:
+  streamName: PY_ORDERS
+  name: auditor
+  ackPolicy: all
+  filterSubjects: ["py.orders.eu", "py.orders.us"]
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: Consumer
+metadata:
   name: py-jobs
 spec:
   streamName: PY_JOBS
@@ -197,6 +212,7 @@ spec:
   ttl: 10m
   maxValueSize: 2KiB
   maxBytes: 10MiB
+  compression: true
 ---
 apiVersion: jetsync.dev/v1alpha1
 kind: ObjectStore
@@ -252,6 +268,7 @@ async fn make_with_async_nats(js: &jetstream::Context) {
         max_age: Duration::from_secs(600),
         max_value_size: 2048,
         max_bytes: 10 << 20,
+        compression: true,
         ..Default::default()
     })
     .await
@@ -646,7 +663,7 @@ async fn assets_made_by_other_clients_adopt_without_a_change_and_export_as_a_fix
         .iter()
         .map(|change| change["address"].as_str().unwrap())
         .collect();
-    assert_eq!(addresses.len(), 22, "{addresses:?}");
+    assert_eq!(addresses.len(), 23, "{addresses:?}");
     let mut differing = Vec::new();
     for change in changes {
         assert_eq!(change["action"], "adopt", "{change:#}");
