@@ -1102,6 +1102,7 @@ mod tests {
             ],
             compression: Some(true),
             limit_marker_ttl: Some(duration("10s")),
+            allow_direct: Some(false),
             metadata: metadata(&[("owner", "me")]),
             ..KeyValueSpec::default()
         }
@@ -1118,6 +1119,8 @@ mod tests {
                 ..StreamSource::test("config")
             }),
             ttl: Some(duration("30s")),
+            mirror_direct: Some(false),
+            allow_msg_ttl: Some(true),
             ..KeyValueSpec::default()
         }
     }
