@@ -973,8 +973,14 @@ async fn credentials_that_may_only_read_the_declared_assets_plan_and_apply_but_n
     let info = support::js_api(&admin, "STREAM.INFO.LP_ORDERS", Value::Null).await;
     assert_eq!(info["config"]["max_age"], 3_600_000_000_000u64, "{info}");
 
-    let apply = owner(&["apply", "--yes", "-f", "m"]);
+    // A saved plan is made and checked for staleness the same way.
+    let saved = owner(&["plan", "--out", "plan.json", "-f", "m"]);
+    assert_eq!(saved.code, 0, "{}", saved.all());
+    let apply = owner(&["apply", "--yes", "plan.json"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
     let info = support::js_api(&admin, "STREAM.INFO.LP_ORDERS", Value::Null).await;
     assert_eq!(info["config"]["max_age"], 7_200_000_000_000u64, "{info}");
+    let stale = owner(&["apply", "--yes", "plan.json"]);
+    assert_eq!(stale.code, 1, "{}", stale.all());
+    assert!(stale.stderr.contains("plan is stale"), "{}", stale.all());
 }
