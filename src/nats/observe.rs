@@ -590,6 +590,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_a_refused_listing_falls_back_to_info_requests() {
+        let denied = |subject: &str| ApiRequestError::PermissionDenied {
+            subject: subject.to_string(),
+            detail: "Permissions Violation".to_string(),
+        };
+        assert!(is_listing_denied(&denied("$JS.API.STREAM.LIST")));
+        assert!(is_listing_denied(&denied(
+            "$JS.hub.API.CONSUMER.LIST.ORDERS"
+        )));
+        assert!(!is_listing_denied(&denied("$JS.API.STREAM.INFO.ORDERS")));
+        let no_jetstream = ApiRequestError::NoResponders {
+            subject: "$JS.API.STREAM.LIST".to_string(),
+        };
+        assert!(!is_listing_denied(&no_jetstream));
+    }
+
+    #[test]
     fn a_stream_list_page_keeps_the_config_whole_and_reads_null_lists() {
         let page: StreamListPage = serde_json::from_str(
             r#"{"type":"io.nats.jetstream.api.v1.stream_list_response","total":1,"offset":0,
