@@ -444,9 +444,7 @@ pub fn settle(kind: AssetKind, declared: &Value, live: Option<&Value>) -> Value 
     };
     let mut config = declared.as_object().cloned().unwrap_or_default();
     let Some(mut settled) = live.and_then(Value::as_object).cloned() else {
-        if kind == AssetKind::KeyValue || kind == AssetKind::ObjectStore {
-            config.entry("allow_direct").or_insert(Value::Bool(true));
-        }
+        config.entry("allow_direct").or_insert(Value::Bool(true));
         if config.get("mirror").is_some_and(Value::is_object) {
             config.entry("mirror_direct").or_insert(Value::Bool(true));
         }
