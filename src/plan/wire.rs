@@ -2,6 +2,8 @@
 //! (plus what a KV bucket or object store implies), never a field the server
 //! might not know, durations in nanoseconds.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 
 use super::model::AssetKind;
@@ -309,7 +311,7 @@ pub fn consumer_config(name: &str, spec: &ConsumerSpec) -> Value {
 /// nats.go and ADR-8 make it: [`kv_declared_config`] with nats.go's choices
 /// for what the spec leaves open.
 pub fn kv_stream_config(bucket: &str, spec: &KeyValueSpec) -> Value {
-    settle(AssetKind::KeyValue, &kv_declared_config(bucket, spec), None)
+    settle(AssetKind::KeyValue, &kv_declared_config(bucket, spec), None).into_owned()
 }
 
 /// The backing stream of a key-value bucket as its spec declares it: the
@@ -438,9 +440,9 @@ pub const CLIENT_CHOICES: [&str; 3] = ["allow_direct", "allow_msg_ttl", "mirror_
 /// has it: what a plan does not show, an apply does not change. A new one
 /// gets nats.go's choices: direct gets on, and mirror direct gets for a
 /// mirror.
-pub fn settle(kind: AssetKind, declared: &Value, live: Option<&Value>) -> Value {
+pub fn settle<'a>(kind: AssetKind, declared: &'a Value, live: Option<&Value>) -> Cow<'a, Value> {
     let Some(compared) = normalise::compared_fields(kind) else {
-        return declared.clone();
+        return Cow::Borrowed(declared);
     };
     let mut config = declared.as_object().cloned().unwrap_or_default();
     let Some(mut settled) = live.and_then(Value::as_object).cloned() else {
@@ -448,7 +450,7 @@ pub fn settle(kind: AssetKind, declared: &Value, live: Option<&Value>) -> Value 
         if config.get("mirror").is_some_and(Value::is_object) {
             config.entry("mirror_direct").or_insert(Value::Bool(true));
         }
-        return Value::Object(config);
+        return Cow::Owned(Value::Object(config));
     };
     for &field in compared {
         match config.remove(field) {
@@ -469,7 +471,7 @@ pub fn settle(kind: AssetKind, declared: &Value, live: Option<&Value>) -> Value 
             None => settled.remove("duplicate_window"),
         };
     }
-    Value::Object(settled)
+    Cow::Owned(Value::Object(settled))
 }
 
 #[cfg(test)]
@@ -540,6 +542,7 @@ mod tests {
     fn streams_and_consumers_are_sent_as_declared() {
         let declared = json!({"name": "S", "subjects": ["s.>"]});
         let live = json!({"name": "S", "subjects": ["s.>"], "allow_direct": true});
-        assert_eq!(settle(AssetKind::Stream, &declared, Some(&live)), declared);
+        let sent = settle(AssetKind::Stream, &declared, Some(&live));
+        assert!(matches!(sent, Cow::Borrowed(config) if *config == declared));
     }
 }
