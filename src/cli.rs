@@ -267,7 +267,8 @@ struct ApplyArgs {
 
 #[derive(Debug, Args)]
 struct ExportArgs {
-    /// Include assets jetsync does not manage (made by hand or other tools).
+    /// Include assets jetsync does not manage (made by hand or other tools),
+    /// every document marked `adopt: true` so that it applies as written.
     #[arg(long)]
     all: bool,
     /// Export the assets of this owner.

@@ -258,12 +258,59 @@ async fn connect(options: &ConnectOptions) -> Result<Connection, String> {
 
 /// Connects and reads the whole live state by listing.
 async fn connect_and_observe(options: &ConnectOptions) -> Result<(Connection, LiveState), String> {
+    match connect_and_list(options).await? {
+        (connection, Listing::Listed(state)) => Ok((connection, state)),
+        (_, Listing::Denied(denied)) => Err(format!("reading the live state: {denied}")),
+    }
+}
+
+/// What a listing of the live state gave.
+enum Listing {
+    Listed(LiveState),
+    /// The server refuses this user `STREAM.LIST`/`CONSUMER.LIST` (why).
+    Denied(String),
+}
+
+/// Connects and reads the whole live state by listing, telling a listing
+/// the server refuses this user apart from other failures.
+async fn connect_and_list(options: &ConnectOptions) -> Result<(Connection, Listing), String> {
     let connection = connect(options).await?;
-    let state = connection
-        .observe(&nats::ObserveOptions::default())
-        .await
-        .map_err(|e| format!("reading the live state: {e}"))?;
-    Ok((connection, state))
+    match connection.observe(&nats::ObserveOptions::default()).await {
+        Ok(state) => Ok((connection, Listing::Listed(state))),
+        Err(e) if nats::is_listing_denied(&e) => Ok((connection, Listing::Denied(e.to_string()))),
+        Err(e) => Err(format!("reading the live state: {e}")),
+    }
+}
+
+/// The live state of a group when listing is refused: one INFO per
+/// declared asset, said once on stderr. `--prune` is refused: what else the
+/// owner manages cannot be seen.
+async fn inspect_declared(
+    args: &EngineArgs,
+    connection: &Connection,
+    assets: &[DesiredAsset],
+    denied: &str,
+) -> Result<LiveState, String> {
+    let reason = format!("listing the account's streams and consumers is not permitted ({denied})");
+    if args.prune {
+        return Err(format!(
+            "--prune needs to see every asset the owner manages, but {reason}; \
+             plan without --prune, or use credentials that may list"
+        ));
+    }
+    eprintln!(
+        "note: {reason}; reading the {} declared asset(s) one INFO request each \
+         (assets not declared, other applications' consumers included, are not seen)",
+        assets.len()
+    );
+    let addresses: Vec<Address> = assets.iter().map(|a| a.address.clone()).collect();
+    nats::inspect(
+        connection.api(),
+        &nats::ObserveOptions::default(),
+        &addresses,
+    )
+    .await
+    .map_err(|e| format!("reading the declared assets: {e}"))
 }
 
 /// The default connection's live state, read in the background while the
@@ -271,15 +318,15 @@ async fn connect_and_observe(options: &ConnectOptions) -> Result<(Connection, Li
 /// then overlap. Only reads; the result is used when the manifests are
 /// valid and some asset uses the default connection, and dropping it stops
 /// the reading.
-struct Prefetch(tokio::task::JoinHandle<Result<(Connection, LiveState), String>>);
+struct Prefetch(tokio::task::JoinHandle<Result<(Connection, Listing), String>>);
 
 impl Prefetch {
     fn start(runtime: &tokio::runtime::Runtime, flags: &ConnectionArgs) -> Self {
         let options = connect_options(flags);
-        Self(runtime.spawn(async move { connect_and_observe(&options).await }))
+        Self(runtime.spawn(async move { connect_and_list(&options).await }))
     }
 
-    async fn result(mut self) -> Result<(Connection, LiveState), String> {
+    async fn result(mut self) -> Result<(Connection, Listing), String> {
         (&mut self.0)
             .await
             .unwrap_or_else(|e| Err(format!("reading the live state: {e}")))
@@ -400,10 +447,19 @@ async fn plan_all(
         };
         let observed = match prefetched {
             Some(prefetched) => prefetched.result().await,
-            None => connect_and_observe(&options).await,
+            None => connect_and_list(&options).await,
         };
         let (connection, state) = match observed {
-            Ok(observed) => observed,
+            Ok((connection, Listing::Listed(state))) => (connection, state),
+            Ok((connection, Listing::Denied(denied))) => {
+                match inspect_declared(args, &connection, &group.assets, &denied).await {
+                    Ok(state) => (connection, state),
+                    Err(message) => {
+                        error(message);
+                        return None;
+                    }
+                }
+            }
             Err(message) => {
                 error(message);
                 return None;
@@ -831,7 +887,28 @@ fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitSt
                 return ExitStatus::Failure;
             }
         };
-        let (connection, live) = match runtime.block_on(connect_and_observe(&options)) {
+        let plan = document.changes_for(&target.connection);
+        let observed = runtime.block_on(async {
+            match connect_and_list(&options).await? {
+                (connection, Listing::Listed(state)) => Ok((connection, state)),
+                // Least privilege: what the plan read, and what it changes.
+                (connection, Listing::Denied(_)) => {
+                    let addresses: BTreeSet<Address> = target
+                        .assets
+                        .keys()
+                        .filter_map(|address| Address::parse(address))
+                        .chain(plan.changes.iter().map(|change| change.address.clone()))
+                        .collect();
+                    let addresses: Vec<Address> = addresses.into_iter().collect();
+                    let options = nats::ObserveOptions::default();
+                    nats::inspect(connection.api(), &options, &addresses)
+                        .await
+                        .map(|state| (connection, state))
+                        .map_err(|e| format!("reading the planned assets: {e}"))
+                }
+            }
+        });
+        let (connection, live) = match observed {
             Ok((connection, state)) => (connection, engine::live_assets(state)),
             Err(message) => {
                 error(message);
@@ -846,7 +923,6 @@ fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitSt
             ));
             return ExitStatus::Failure;
         }
-        let plan = document.changes_for(&target.connection);
         if args.output != PlanOutput::Json {
             out(&human::render_plan(
                 &plan,
@@ -886,7 +962,7 @@ pub fn export(
         .into_iter()
         .cloned()
         .collect();
-    let yaml = exporting::export_documents(&selected);
+    let yaml = exporting::export_documents(&selected, all);
     match out_file {
         Some(path) => {
             if let Err(e) = std::fs::write(path, yaml) {

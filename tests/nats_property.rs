@@ -160,7 +160,13 @@ fn consumer(rng: &mut Rng, case: u64, index: u64, minor: u32) -> String {
         "---\n{HEAD}kind: Consumer\nmetadata:\n  name: c{case}-{index}\nspec:\n  streamName: S{case}\n  name: C{index}\n"
     );
     let push = rng.chance(35);
-    let ack = rng.pick(&["explicit", "all", "none", "explicit"]);
+    let ack = if push && minor >= 14 && rng.chance(25) {
+        // Push only; the server sets flow control and heartbeats itself.
+        "flowControl"
+    } else {
+        rng.pick(&["explicit", "all", "none", "explicit"])
+    };
+    let flow_acks = ack == "flowControl";
     let _ = writeln!(out, "  ackPolicy: {ack}");
     let filtered = rng.chance(60);
     if filtered {
@@ -188,7 +194,7 @@ fn consumer(rng: &mut Rng, case: u64, index: u64, minor: u32) -> String {
             rng.pick(&["instant", "original"])
         );
     }
-    if ack != "none" {
+    if ack != "none" && !flow_acks {
         let backoff = rng.chance(30).then(|| 1 + rng.below(3));
         match backoff {
             Some(steps) => {
@@ -205,9 +211,9 @@ fn consumer(rng: &mut Rng, case: u64, index: u64, minor: u32) -> String {
                 }
             }
         }
-        if rng.chance(40) {
-            let _ = writeln!(out, "  maxAckPending: {}", 1 + rng.below(5000));
-        }
+    }
+    if ack != "none" && rng.chance(40) {
+        let _ = writeln!(out, "  maxAckPending: {}", 1 + rng.below(5000));
     }
     if rng.chance(30) {
         let _ = writeln!(out, "  description: consumer {index}");
@@ -222,7 +228,7 @@ fn consumer(rng: &mut Rng, case: u64, index: u64, minor: u32) -> String {
         let _ = writeln!(out, "  deliverSubject: deliver.{case}.{index}");
         if rng.chance(40) {
             let _ = writeln!(out, "  deliverGroup: g{index}");
-        } else if rng.chance(50) {
+        } else if !flow_acks && rng.chance(50) {
             let _ = writeln!(out, "  idleHeartbeat: {}", duration(rng, 1, 60));
             if rng.chance(50) {
                 out.push_str("  flowControl: true\n");
@@ -279,6 +285,12 @@ fn key_value(rng: &mut Rng, case: u64, minor: u32) -> String {
     }
     if minor >= 11 && ttl && rng.chance(40) {
         let _ = writeln!(out, "  limitMarkerTtl: {}", duration(rng, 1, 600));
+    }
+    if rng.chance(30) {
+        let _ = writeln!(out, "  allowDirect: {}", rng.pick(&["true", "false"]));
+    }
+    if minor >= 11 && rng.chance(20) {
+        out.push_str("  allowMsgTtl: true\n");
     }
     metadata(rng, &mut out);
     out

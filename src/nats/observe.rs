@@ -7,7 +7,7 @@
 //! that no field is lost (one async-nats does not know) or invented (a
 //! default async-nats would fill in).
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use super::api::JsApi;
 use super::connect::Connection;
 use super::error::{ApiError, ApiRequestError};
-use crate::plan::LiveConfig;
+use crate::plan::{Address, LiveConfig};
 
 /// Requests in flight when listing consumers, unless configured otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 64;
@@ -200,6 +200,126 @@ impl Connection {
     }
 }
 
+/// True when `error` is the server refusing this user the listing
+/// (`STREAM.LIST` or `CONSUMER.LIST`), as it refuses least-privilege
+/// credentials that may only read their own assets: [`inspect`] reads
+/// those instead.
+pub fn is_listing_denied(error: &ApiRequestError) -> bool {
+    let subject = error.subject();
+    matches!(error, ApiRequestError::PermissionDenied { .. })
+        && (subject.ends_with(".STREAM.LIST") || subject.contains(".CONSUMER.LIST."))
+}
+
+/// Reads the assets at `addresses` one INFO request each (at most
+/// `options.concurrency` in flight): `STREAM.INFO` for every stream, KV
+/// bucket and object store, and for the stream of every consumer;
+/// `CONSUMER.INFO` for every consumer. An asset the server does not have is
+/// left out, as a listing would.
+pub async fn inspect(
+    api: &JsApi,
+    options: &ObserveOptions,
+    addresses: &[Address],
+) -> Result<LiveState, ApiRequestError> {
+    let streams: BTreeSet<String> = addresses.iter().map(Address::stream_name).collect();
+    let consumers: BTreeSet<(String, String)> = addresses
+        .iter()
+        .filter_map(|address| Some((address.name.clone(), address.consumer.clone()?)))
+        .collect();
+    let mut requests: VecDeque<(String, Option<String>)> = streams
+        .into_iter()
+        .map(|stream| (stream, None))
+        .chain(consumers.into_iter().map(|(s, c)| (s, Some(c))))
+        .collect();
+    let mut state = LiveState::default();
+    let mut in_flight = JoinSet::new();
+    loop {
+        while in_flight.len() < options.concurrency.max(1) {
+            let Some((stream, consumer)) = requests.pop_front() else {
+                break;
+            };
+            let api = api.clone();
+            in_flight.spawn(async move {
+                let info = match &consumer {
+                    None => api
+                        .request::<(), RawStreamInfo>(&format!("STREAM.INFO.{stream}"), None)
+                        .await
+                        .map(Info::Stream),
+                    Some(name) => api
+                        .request::<(), RawConsumerInfo>(
+                            &format!("CONSUMER.INFO.{stream}.{name}"),
+                            None,
+                        )
+                        .await
+                        .map(Info::Consumer),
+                };
+                (stream, info)
+            });
+        }
+        let Some(joined) = in_flight.join_next().await else {
+            break;
+        };
+        let (stream, info) = match joined {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => unreachable!("info task cancelled: {e}"),
+        };
+        state.requests += 1;
+        match info {
+            Ok(Info::Stream(raw)) => state.streams.push(LiveStream {
+                name: stream,
+                config: LiveConfig::from_raw(raw.config),
+                state: raw.state,
+                created: raw.created,
+                cluster: raw.cluster,
+            }),
+            Ok(Info::Consumer(raw)) => {
+                state
+                    .consumers
+                    .entry(stream.clone())
+                    .or_default()
+                    .push(live_consumer(&stream, raw));
+            }
+            Err(e)
+                if matches!(
+                    e.err_code(),
+                    Some(ApiError::STREAM_NOT_FOUND | ApiError::CONSUMER_NOT_FOUND)
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    state.streams.sort_by(|a, b| a.name.cmp(&b.name));
+    for consumers in state.consumers.values_mut() {
+        consumers.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(state)
+}
+
+/// One INFO answer.
+enum Info {
+    Stream(RawStreamInfo),
+    Consumer(RawConsumerInfo),
+}
+
+fn live_consumer(stream: &str, raw: RawConsumerInfo) -> LiveConsumer {
+    LiveConsumer {
+        stream: if raw.stream_name.is_empty() {
+            stream.to_string()
+        } else {
+            raw.stream_name
+        },
+        name: raw.name,
+        config: LiveConfig::from_raw(raw.config),
+        created: raw.created,
+        num_pending: raw.num_pending,
+        num_ack_pending: raw.num_ack_pending,
+        num_redelivered: raw.num_redelivered,
+        num_waiting: raw.num_waiting,
+        delivered: raw.delivered,
+        ack_floor: raw.ack_floor,
+        paused: raw.paused,
+    }
+}
+
 /// Reads every stream (paged `STREAM.LIST`) and every consumer (paged
 /// `CONSUMER.LIST.<stream>` for streams whose state counts consumers, at
 /// most `options.concurrency` in flight). The request count is
@@ -269,25 +389,12 @@ pub async fn observe(api: &JsApi, options: &ObserveOptions) -> Result<LiveState,
                 let pages = result?;
                 let mut consumers = Vec::new();
                 for page in pages {
-                    consumers.extend(page.consumers.unwrap_or_default().into_iter().map(|raw| {
-                        LiveConsumer {
-                            stream: if raw.stream_name.is_empty() {
-                                stream.clone()
-                            } else {
-                                raw.stream_name
-                            },
-                            name: raw.name,
-                            config: LiveConfig::from_raw(raw.config),
-                            created: raw.created,
-                            num_pending: raw.num_pending,
-                            num_ack_pending: raw.num_ack_pending,
-                            num_redelivered: raw.num_redelivered,
-                            num_waiting: raw.num_waiting,
-                            delivered: raw.delivered,
-                            ack_floor: raw.ack_floor,
-                            paused: raw.paused,
-                        }
-                    }));
+                    consumers.extend(
+                        page.consumers
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|raw| live_consumer(&stream, raw)),
+                    );
                     collect_unavailable(
                         &mut state.unavailable,
                         Some(&stream),
@@ -481,6 +588,23 @@ struct RawConsumerInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_refused_listing_falls_back_to_info_requests() {
+        let denied = |subject: &str| ApiRequestError::PermissionDenied {
+            subject: subject.to_string(),
+            detail: "Permissions Violation".to_string(),
+        };
+        assert!(is_listing_denied(&denied("$JS.API.STREAM.LIST")));
+        assert!(is_listing_denied(&denied(
+            "$JS.hub.API.CONSUMER.LIST.ORDERS"
+        )));
+        assert!(!is_listing_denied(&denied("$JS.API.STREAM.INFO.ORDERS")));
+        let no_jetstream = ApiRequestError::NoResponders {
+            subject: "$JS.API.STREAM.LIST".to_string(),
+        };
+        assert!(!is_listing_denied(&no_jetstream));
+    }
 
     #[test]
     fn a_stream_list_page_keeps_the_config_whole_and_reads_null_lists() {

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::fields::spec_field;
+use super::fields::{camel_case, spec_field};
 use super::model::AssetKind;
 
 /// A nats-server release, `major.minor.patch`. Pre-release and build
@@ -161,7 +161,11 @@ impl Unsupported {
     pub fn message(&self, kind: AssetKind) -> String {
         let field = spec_field(kind, &self.json_field);
         match &self.value {
-            Some(value) => format!("{field}: {value} needs nats-server {}", self.since.short()),
+            Some(value) => format!(
+                "{field}: {} needs nats-server {}",
+                camel_case(value),
+                self.since.short()
+            ),
             None => format!("{field} needs nats-server {}", self.since.short()),
         }
     }
@@ -193,8 +197,15 @@ pub fn unsupported_fields(
     };
     match kind {
         AssetKind::Stream | AssetKind::KeyValue | AssetKind::ObjectStore => {
+            // A KV bucket's limit markers imply per-message TTLs: one
+            // error names limitMarkerTtl, not also allowMsgTtl.
+            let implied = |field: &str| {
+                kind == AssetKind::KeyValue
+                    && field == "allow_msg_ttl"
+                    && map.contains_key("subject_delete_marker_ttl")
+            };
             for (field, since) in STREAM_FIELDS {
-                if map.contains_key(field) {
+                if map.contains_key(field) && !implied(field) {
                     check(field.to_string(), since, None);
                 }
             }
@@ -390,20 +401,23 @@ mod tests {
     }
 
     #[test]
-    fn a_kv_limit_marker_ttl_needs_2_11_through_its_backing_stream_fields() {
+    fn a_kv_limit_marker_ttl_and_per_message_ttls_need_2_11_named_as_written() {
         let config = json!({
             "name": "KV_b", "max_msgs_per_subject": 5, "allow_msg_ttl": true,
             "subject_delete_marker_ttl": 10_000_000_000u64,
         });
         let found = unsupported_fields(AssetKind::KeyValue, &config, &v("2.10.26"));
-        assert_eq!(
-            fields(&found),
-            ["allow_msg_ttl", "subject_delete_marker_ttl"]
-        );
+        assert_eq!(fields(&found), ["subject_delete_marker_ttl"]);
         assert!(found.iter().all(|u| u.since == v("2.11.0")));
         assert_eq!(
-            found[1].message(AssetKind::KeyValue),
+            found[0].message(AssetKind::KeyValue),
             "limitMarkerTtl needs nats-server 2.11"
+        );
+        let per_message = json!({"name": "KV_b", "allow_msg_ttl": true});
+        let found = unsupported_fields(AssetKind::KeyValue, &per_message, &v("2.10.26"));
+        assert_eq!(
+            found[0].message(AssetKind::KeyValue),
+            "allowMsgTtl needs nats-server 2.11"
         );
         assert!(unsupported_fields(AssetKind::KeyValue, &config, &v("2.11.0")).is_empty());
     }
@@ -479,6 +493,10 @@ mod tests {
         let config = json!({"name": "c", "ack_policy": "flow_control"});
         let found = unsupported_fields(AssetKind::Consumer, &config, &v("2.12.15"));
         assert_eq!(fields(&found), ["ack_policy"]);
+        assert_eq!(
+            found[0].message(AssetKind::Consumer),
+            "ackPolicy: flowControl needs nats-server 2.14"
+        );
         assert!(unsupported_fields(AssetKind::Consumer, &config, &v("2.14.0")).is_empty());
     }
 

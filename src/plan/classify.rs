@@ -17,6 +17,7 @@ use super::mutability::{self, Mutability};
 use super::normalise::comparable;
 use super::ownership;
 use super::restore;
+use super::wire;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::spec::common::{DriftPolicy, UnmanagedConsumers};
 
@@ -778,13 +779,16 @@ fn classify(
     options: &PlanOptions,
 ) -> Option<Change> {
     let kind = asset.address.kind;
-    let after = comparable(kind, &asset.config, stream_limits);
+    let live_config = live.map(|live| live.config.value());
+    // KV buckets and object stores keep what their spec leaves open.
+    let declared = wire::settle(kind, &asset.config, live_config.as_ref());
+    let after = comparable(kind, &declared, stream_limits);
     // The config to send, with its markers: only for an asset that changes.
     let to_send = |after: &Value| {
         let hash = ownership::config_hash(after);
-        ownership::with_markers(&asset.config, &options.owner, &hash)
+        ownership::with_markers(&declared, &options.owner, &hash)
     };
-    let Some(live) = live else {
+    let (Some(live), Some(live_config)) = (live, live_config) else {
         let config = to_send(&after);
         return Some(Change {
             address: asset.address.clone(),
@@ -803,7 +807,6 @@ fn classify(
             declared_at: Some(asset.declared_at.clone()),
         });
     };
-    let live_config = live.config.value();
     let before = comparable(kind, &live_config, stream_limits);
     let mut diff = field_changes(kind, &before, &after, &options.server);
     if kind == AssetKind::Consumer {

@@ -64,7 +64,7 @@ pub fn desired_from_spec(
 ) -> Option<DesiredAsset> {
     let (address, config) = match spec {
         AssetSpec::Stream(spec) => (Address::stream(name), wire::stream_config(name, spec)),
-        AssetSpec::KeyValue(spec) => (Address::kv(name), wire::kv_stream_config(name, spec)),
+        AssetSpec::KeyValue(spec) => (Address::kv(name), wire::kv_declared_config(name, spec)),
         AssetSpec::ObjectStore(spec) => (
             Address::object_store(name),
             wire::object_store_stream_config(name, spec),

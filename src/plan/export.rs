@@ -179,6 +179,7 @@ fn ack_policy(text: &str) -> Option<AckPolicy> {
         "none" => Some(AckPolicy::None),
         "all" => Some(AckPolicy::All),
         "explicit" => Some(AckPolicy::Explicit),
+        "flow_control" => Some(AckPolicy::FlowControl),
         _ => None,
     }
 }
@@ -423,6 +424,9 @@ pub fn consumer_spec_with_limits(
         .and_then(ack_policy)
         .unwrap_or(AckPolicy::None);
     let push = fields.text("deliver_subject").is_some();
+    // With the flow_control ack policy the server sets flow control and its
+    // heartbeats itself; a spec may not.
+    let server_flow_control = acks == AckPolicy::FlowControl;
     let backoff: Vec<Duration> = fields
         .get("backoff")
         .and_then(Value::as_array)
@@ -504,8 +508,10 @@ pub fn consumer_spec_with_limits(
         metadata: fields.metadata(),
         deliver_subject: fields.string("deliver_subject"),
         deliver_group: fields.string("deliver_group"),
-        idle_heartbeat: fields.duration("idle_heartbeat"),
-        flow_control: fields.flag("flow_control"),
+        idle_heartbeat: fields
+            .duration("idle_heartbeat")
+            .filter(|_| !server_flow_control),
+        flow_control: fields.flag("flow_control").filter(|_| !server_flow_control),
         priority_groups: fields.strings("priority_groups"),
         priority_policy: priority,
         priority_timeout,
@@ -524,6 +530,8 @@ pub fn kv_spec(config: &Value) -> KeyValueSpec {
     let fields = Fields::of(config);
     let stream = fields.text("name").unwrap_or_default();
     let bucket = stream.strip_prefix("KV_").unwrap_or(stream);
+    let marker_ttl = fields.duration("subject_delete_marker_ttl");
+    let is_mirror = fields.nested("mirror").is_some();
     let mut sources = sources(fields.get("sources"), "KV_");
     for origin in &mut sources {
         let implied = SubjectTransform {
@@ -548,7 +556,17 @@ pub fn kv_spec(config: &Value) -> KeyValueSpec {
         mirror: fields.get("mirror").and_then(|m| source(m, "KV_")),
         sources,
         compression: (fields.text("compression") == Some("s2")).then_some(true),
-        limit_marker_ttl: fields.duration("subject_delete_marker_ttl"),
+        limit_marker_ttl: marker_ttl,
+        // Client choices, written where they differ from a new bucket's.
+        allow_direct: (fields.flag("allow_direct") != Some(true)).then_some(false),
+        allow_msg_ttl: fields
+            .flag("allow_msg_ttl")
+            .filter(|_| marker_ttl.is_none()),
+        mirror_direct: match (is_mirror, fields.flag("mirror_direct")) {
+            (true, None) => Some(false),
+            (false, Some(true)) => Some(true),
+            _ => None,
+        },
         metadata: fields.metadata(),
         ..KeyValueSpec::default()
     }
@@ -631,6 +649,8 @@ pub fn select_for_export<'a>(
 ) -> Vec<&'a LiveAsset> {
     assets
         .iter()
+        // A restore holder is jetsync's bookkeeping, not an asset to declare.
+        .filter(|asset| !super::restore::is_holder(&asset.address))
         .filter(|asset| {
             include_unmanaged || ownership::live_owner(&asset.config).as_deref() == Some(owner)
         })
@@ -672,6 +692,17 @@ impl ExportedSpec {
             ExportedSpec::ObjectStore(spec) => spec.name = name,
         }
     }
+
+    /// Sets `spec.adopt: true`.
+    fn adopt(&mut self) {
+        let adopt = Some(true);
+        match self {
+            ExportedSpec::Stream(spec) => spec.adopt = adopt,
+            ExportedSpec::Consumer(spec) => spec.adopt = adopt,
+            ExportedSpec::KeyValue(spec) => spec.adopt = adopt,
+            ExportedSpec::ObjectStore(spec) => spec.adopt = adopt,
+        }
+    }
 }
 
 /// One asset on its way to a document.
@@ -687,8 +718,8 @@ struct Exported {
 /// A consumer of a KV bucket's or object store's backing stream belongs to
 /// a client (watchers, ordered consumers), not to the declared state; an
 /// ephemeral consumer (no durable name) has no lasting identity; a consumer
-/// with an ack policy a spec cannot say (2.14's `flow_control`, used by
-/// sourcing) cannot be declared.
+/// with an ack policy a spec cannot say (one newer than jetsync) cannot be
+/// declared.
 fn is_exported_consumer(asset: &LiveAsset) -> bool {
     let stream = &asset.address.name;
     let config = asset.config.value();
@@ -703,7 +734,7 @@ fn is_exported_consumer(asset: &LiveAsset) -> bool {
 /// Every asset as one multi-document YAML manifest, in address order
 /// (streams, KV buckets, object stores, then consumers), ready to commit.
 /// Consumers of KV and object-store backing streams, ephemeral consumers and
-/// consumers with a `flow_control` ack policy are skipped. `metadata.name`
+/// consumers with an ack policy jetsync does not know are skipped. `metadata.name`
 /// comes from [`object_name`] (consumers: [`consumer_object_name`]); two
 /// assets of one kind that would get the same name are told apart by a hash
 /// of their JetStream names, and `spec.name` carries the JetStream name
@@ -712,7 +743,12 @@ fn is_exported_consumer(asset: &LiveAsset) -> bool {
 /// Accepts `&[LiveAsset]` as well as the selection of [`select_for_export`].
 /// Consumer values the server copies from their stream's `consumer_limits`
 /// are left out when the stream is among `assets`.
-pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A]) -> String {
+///
+/// With `adopt` (what `export --all` asks for) every document says
+/// `adopt: true`: an asset no owner (or another owner) manages needs it to
+/// be applied, and on an asset the owner already manages it changes
+/// nothing, so the output is the same before and after it is applied.
+pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A], adopt: bool) -> String {
     let mut assets: Vec<&LiveAsset> = assets.iter().map(Borrow::borrow).collect();
     assets.sort_by(|a, b| a.address.cmp(&b.address));
     let stream_limits: HashMap<String, Value> = assets
@@ -771,6 +807,9 @@ pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A]) -> String {
         .zip(object_names)
         .map(|(mut entry, object_name)| {
             entry.spec.name_unless(&object_name, &entry.jetstream_name);
+            if adopt {
+                entry.spec.adopt();
+            }
             Document {
                 api_version: API_VERSION,
                 kind: entry.kind.manifest_kind(),
@@ -1065,6 +1104,7 @@ mod tests {
             ],
             compression: Some(true),
             limit_marker_ttl: Some(duration("10s")),
+            allow_direct: Some(false),
             metadata: metadata(&[("owner", "me")]),
             ..KeyValueSpec::default()
         }
@@ -1081,6 +1121,8 @@ mod tests {
                 ..StreamSource::test("config")
             }),
             ttl: Some(duration("30s")),
+            mirror_direct: Some(false),
+            allow_msg_ttl: Some(true),
             ..KeyValueSpec::default()
         }
     }
@@ -1412,7 +1454,15 @@ mod tests {
             ),
             asset(
                 Address::consumer("ORDERS", "sourcing"),
-                json!({"ack_policy": "flow_control", "durable_name": "sourcing"}),
+                json!({
+                    "ack_policy": "flow_control", "durable_name": "sourcing",
+                    "deliver_subject": "sourced.orders", "flow_control": true,
+                    "idle_heartbeat": 1_000_000_000u64, "max_ack_pending": 2000
+                }),
+            ),
+            asset(
+                Address::consumer("ORDERS", "newer"),
+                json!({"ack_policy": "acks_of_tomorrow", "durable_name": "newer"}),
             ),
             asset(
                 Address::object_store("files"),
@@ -1428,7 +1478,7 @@ mod tests {
                 wire::stream_config("orders", &StreamSpec::default()),
             ),
         ];
-        let yaml = export_documents(&assets);
+        let yaml = export_documents(&assets, false);
         let manifests = load(&yaml);
         assert!(manifests.is_valid(), "{:#?}\n{yaml}", manifests.diagnostics);
         let documents: Vec<(String, String, String)> = manifests
@@ -1451,6 +1501,7 @@ mod tests {
             ("Stream", "orders".to_string(), "orders"),
             ("KeyValue", "config".to_string(), "config"),
             ("ObjectStore", "files".to_string(), "files"),
+            ("Consumer", "orders-sourcing".to_string(), "sourcing"),
             ("Consumer", "orders-worker-1".to_string(), "worker_1"),
         ]
         .map(|(kind, object, name)| (kind.to_string(), object, name.to_string()));
@@ -1478,16 +1529,53 @@ mod tests {
             }
         );
         // The consumer's max_ack_pending is the stream's ceiling: left out.
-        let AssetSpec::Consumer(worker) = &manifests.documents[4].spec else {
+        let AssetSpec::Consumer(worker) = &manifests.documents[5].spec else {
             panic!("a consumer last")
         };
         assert_eq!(worker.max_ack_pending, None);
         assert_eq!(worker.ack_policy, Some(AckPolicy::Explicit));
+        // A flow_control consumer is written without what the server sets
+        // for that ack policy (flow control, 1s heartbeats).
+        let AssetSpec::Consumer(sourcing) = &manifests.documents[4].spec else {
+            panic!("the sourcing consumer first of the consumers")
+        };
+        assert_eq!(sourcing.ack_policy, Some(AckPolicy::FlowControl));
+        assert_eq!(
+            (sourcing.flow_control, sourcing.idle_heartbeat),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn a_bucket_made_by_nats_py_is_exported_with_its_client_choices() {
+        let live = json!({
+            "name": "KV_cfg", "subjects": ["$KV.cfg.>"], "max_msgs_per_subject": 5,
+            "discard": "new", "allow_direct": false, "mirror_direct": false,
+            "deny_delete": true, "allow_rollup_hdrs": true, "allow_msg_ttl": true,
+            "duplicate_window": 120_000_000_000u64, "max_age": 0
+        });
+        let spec = kv_spec(&live);
+        assert_eq!(spec.allow_direct, Some(false));
+        assert_eq!(spec.allow_msg_ttl, Some(true));
+        assert_eq!(spec.mirror_direct, None);
+        let made_by_nats_go = kv_spec(&wire::kv_stream_config("cfg", &KeyValueSpec::default()));
+        assert_eq!(made_by_nats_go, KeyValueSpec::default());
+    }
+
+    #[test]
+    fn export_all_marks_every_document_for_adoption() {
+        let assets = vec![asset(
+            Address::stream("ORDERS"),
+            as_live(wire::stream_config("ORDERS", &StreamSpec::default())),
+        )];
+        let yaml = export_documents(&assets, true);
+        assert!(yaml.contains("\n  adopt: true\n"), "{yaml}");
+        assert!(!export_documents(&assets, false).contains("adopt"));
     }
 
     #[test]
     fn export_of_nothing_is_empty() {
-        assert_eq!(export_documents::<LiveAsset>(&[]), "");
+        assert_eq!(export_documents::<LiveAsset>(&[], false), "");
     }
 
     #[test]

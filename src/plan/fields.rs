@@ -20,13 +20,12 @@ const CONSUMER: [(&str, &str); 3] = [
 ];
 
 /// Backing-stream fields of a KV bucket and the bucket setting they hold.
-const KEY_VALUE: [(&str, &str); 6] = [
+const KEY_VALUE: [(&str, &str); 5] = [
     ("num_replicas", "replicas"),
     ("max_msgs_per_subject", "history"),
     ("max_age", "ttl"),
     ("max_msg_size", "maxValueSize"),
     ("subject_delete_marker_ttl", "limitMarkerTtl"),
-    ("allow_msg_ttl", "limitMarkerTtl"),
 ];
 
 /// Backing-stream fields of an object store and the store setting they hold.
@@ -90,7 +89,9 @@ fn nested(parent: &str, name: &str) -> String {
 }
 
 /// `max_msgs_per_subject` → `maxMsgsPerSubject`.
-fn camel_case(snake: &str) -> String {
+/// `snake_case` as `camelCase`: field names, and enum values as specs spell
+/// them (`flow_control` → `flowControl`).
+pub fn camel_case(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
     let mut upper = false;
     for c in snake.chars() {
@@ -156,7 +157,7 @@ mod tests {
             ("max_age", "ttl"),
             ("max_msg_size", "maxValueSize"),
             ("subject_delete_marker_ttl", "limitMarkerTtl"),
-            ("allow_msg_ttl", "limitMarkerTtl"),
+            ("allow_msg_ttl", "allowMsgTtl"),
             ("compression", "compression"),
             ("num_replicas", "replicas"),
             ("max_bytes", "maxBytes"),

@@ -17,6 +17,10 @@ const UNLIMITED_WHEN_ZERO: [&str; 5] = [
     "max_msg_size",
 ];
 
+/// The idle heartbeat the server gives a consumer with the `flow_control`
+/// ack policy: 1s.
+pub const FLOW_CONTROL_HEARTBEAT_NANOS: u64 = 1_000_000_000;
+
 /// Fields the server reports that are not configuration jetsync manages.
 const NOT_COMPARED: [&str; 2] = ["template_owner", "pause_until"];
 
@@ -246,6 +250,18 @@ pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Valu
     if !push {
         fill(&mut map, "max_waiting", json!(512));
     }
+    // A durable is named after its durable name; nats-server 2.10 stores no
+    // name for one made through the older `CONSUMER.DURABLE.CREATE` API
+    // (nats-py's `add_consumer`).
+    if let Some(durable) = map.get("durable_name").filter(|d| !is_empty(d)).cloned() {
+        fill(&mut map, "name", durable);
+    }
+    // The flow_control ack policy (2.14) acknowledges through flow control:
+    // the server turns flow control on with 1s heartbeats, whatever is sent.
+    if map.get("ack_policy").and_then(Value::as_str) == Some("flow_control") {
+        map.insert("flow_control".into(), json!(true));
+        map.insert("idle_heartbeat".into(), json!(FLOW_CONTROL_HEARTBEAT_NANOS));
+    }
     if let Some(threshold) = stream_limits
         .and_then(|limits| limits.get("inactive_threshold"))
         .filter(|v| v.as_i64().is_some_and(|n| n > 0))
@@ -343,8 +359,9 @@ pub fn differences(desired: &Value, live: &Value) -> Vec<FieldDifference> {
 
 /// KV bucket fields jetsync compares: what a `KeyValue` spec can say. Other
 /// backing-stream fields differ between client libraries without changing
-/// what the bucket means (allow_direct, allow_msg_ttl, discard, …).
-const KV_FIELDS: [&str; 15] = [
+/// what the bucket means (discard, duplicate window, …); an update keeps
+/// them as they are (see [`super::wire::settle`]).
+const KV_FIELDS: [&str; 18] = [
     "name",
     "description",
     "max_msgs_per_subject",
@@ -360,6 +377,9 @@ const KV_FIELDS: [&str; 15] = [
     "compression",
     "subject_delete_marker_ttl",
     "metadata",
+    "allow_direct",
+    "allow_msg_ttl",
+    "mirror_direct",
 ];
 
 /// Object store fields jetsync compares: what an `ObjectStore` spec can say.
@@ -386,6 +406,16 @@ pub fn comparable(kind: AssetKind, config: &Value, stream_limits: Option<&Value>
     }
 }
 
+/// The backing-stream fields compared for a KV bucket or object store;
+/// `None` for streams and consumers, whose every field is compared.
+pub fn compared_fields(kind: AssetKind) -> Option<&'static [&'static str]> {
+    match kind {
+        AssetKind::KeyValue => Some(&KV_FIELDS),
+        AssetKind::ObjectStore => Some(&OBJECT_STORE_FIELDS),
+        AssetKind::Stream | AssetKind::Consumer => None,
+    }
+}
+
 fn only(config: Value, fields: &[&str]) -> Value {
     let mut map = object(&config);
     map.retain(|key, _| fields.contains(&key.as_str()));
@@ -395,6 +425,28 @@ fn only(config: Value, fields: &[&str]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flow_control_consumer_compares_equal_to_what_the_server_made_of_it() {
+        let desired = json!({
+            "durable_name": "c", "name": "c", "ack_policy": "flow_control",
+            "deliver_subject": "out"
+        });
+        // nats-server 2.15.1's answer to that create.
+        let live = json!({
+            "durable_name": "c", "name": "c", "ack_policy": "flow_control",
+            "deliver_subject": "out", "deliver_policy": "all", "flow_control": true,
+            "idle_heartbeat": 1_000_000_000u64, "max_ack_pending": 1000,
+            "max_deliver": -1, "num_replicas": 0, "replay_policy": "instant"
+        });
+        assert!(
+            differences(
+                &normalise_consumer(&desired, None),
+                &normalise_consumer(&live, None)
+            )
+            .is_empty()
+        );
+    }
 
     #[test]
     fn differences_name_every_differing_field_once_in_name_order() {

@@ -2,8 +2,12 @@
 //! (plus what a KV bucket or object store implies), never a field the server
 //! might not know, durations in nanoseconds.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 
+use super::model::AssetKind;
+use super::normalise;
 use crate::spec::common::{
     Compression, DiscardPolicy, PersistMode, Placement, Republish, RetentionPolicy, StorageType,
     StreamSource, SubjectTransform,
@@ -114,6 +118,7 @@ fn ack_policy(value: AckPolicy) -> &'static str {
         AckPolicy::None => "none",
         AckPolicy::All => "all",
         AckPolicy::Explicit => "explicit",
+        AckPolicy::FlowControl => "flow_control",
     }
 }
 
@@ -302,9 +307,17 @@ pub fn consumer_config(name: &str, spec: &ConsumerSpec) -> Value {
     config.done()
 }
 
-/// The backing stream (`KV_<bucket>`) of a key-value bucket, shaped as
-/// nats.go and ADR-8 make it, so buckets made by any client compare equal.
+/// The backing stream (`KV_<bucket>`) of a new key-value bucket, shaped as
+/// nats.go and ADR-8 make it: [`kv_declared_config`] with nats.go's choices
+/// for what the spec leaves open.
 pub fn kv_stream_config(bucket: &str, spec: &KeyValueSpec) -> Value {
+    settle(AssetKind::KeyValue, &kv_declared_config(bucket, spec), None).into_owned()
+}
+
+/// The backing stream of a key-value bucket as its spec declares it: the
+/// client choices it leaves open ([`CLIENT_CHOICES`]) are absent, for
+/// [`settle`] to fill from the live bucket or with nats.go's defaults.
+pub fn kv_declared_config(bucket: &str, spec: &KeyValueSpec) -> Value {
     let ttl = spec.ttl.map(|d| d.as_nanos()).unwrap_or(0);
     let duplicate_window = if ttl > 0 && ttl < DEFAULT_DUPLICATE_WINDOW_NANOS {
         ttl
@@ -338,23 +351,23 @@ pub fn kv_stream_config(bucket: &str, spec: &KeyValueSpec) -> Value {
         .set("allow_rollup_hdrs", true)
         .set("deny_delete", true)
         .set("deny_purge", false)
-        .set("allow_direct", true)
+        .opt("allow_direct", spec.allow_direct)
         .opt("placement", spec.placement.as_ref().map(placement))
         .opt("republish", spec.republish.as_ref().map(republish))
         .metadata(&spec.metadata);
     if spec.compression == Some(true) {
         config.set("compression", "s2");
     }
+    config.opt("allow_msg_ttl", spec.allow_msg_ttl);
     if let Some(marker_ttl) = spec.limit_marker_ttl {
         config
             .set("allow_msg_ttl", true)
             .set("subject_delete_marker_ttl", marker_ttl.as_nanos());
     }
+    config.opt("mirror_direct", spec.mirror_direct);
     match &spec.mirror {
         Some(mirror) => {
-            config
-                .set("mirror", source(mirror, "KV_"))
-                .set("mirror_direct", true);
+            config.set("mirror", source(mirror, "KV_"));
         }
         None => {
             config.set("subjects", vec![format!("$KV.{bucket}.>")]);
@@ -411,4 +424,125 @@ pub fn object_store_stream_config(bucket: &str, spec: &ObjectStoreSpec) -> Value
         config.set("compression", "s2");
     }
     config.done()
+}
+
+/// Backing-stream fields of a KV bucket that clients set each their own way
+/// and a `KeyValue` spec may leave open: nats.go and async-nats turn direct
+/// gets on and nats-py off, nats-py turns per-message TTLs on. Left out of a
+/// spec, a new bucket gets nats.go's choice and an existing one keeps its own.
+pub const CLIENT_CHOICES: [&str; 3] = ["allow_direct", "allow_msg_ttl", "mirror_direct"];
+
+/// The config to send for a declared asset, given the live config when the
+/// asset exists. Streams and consumers are sent as declared. A KV bucket or
+/// object store made by another client keeps every backing-stream field its
+/// kind does not compare (discard policy, duplicate window, subjects, …) and
+/// every [`CLIENT_CHOICES`] field its spec leaves open, as the live config
+/// has it: what a plan does not show, an apply does not change. A new one
+/// gets nats.go's choices: direct gets on, and mirror direct gets for a
+/// mirror.
+pub fn settle<'a>(kind: AssetKind, declared: &'a Value, live: Option<&Value>) -> Cow<'a, Value> {
+    let Some(compared) = normalise::compared_fields(kind) else {
+        return Cow::Borrowed(declared);
+    };
+    let mut config = declared.as_object().cloned().unwrap_or_default();
+    let Some(mut settled) = live.and_then(Value::as_object).cloned() else {
+        config.entry("allow_direct").or_insert(Value::Bool(true));
+        if config.get("mirror").is_some_and(Value::is_object) {
+            config.entry("mirror_direct").or_insert(Value::Bool(true));
+        }
+        return Cow::Owned(Value::Object(config));
+    };
+    for &field in compared {
+        match config.remove(field) {
+            Some(value) => {
+                settled.insert(field.to_string(), value);
+            }
+            None if CLIENT_CHOICES.contains(&field) => {}
+            None => {
+                settled.remove(field);
+            }
+        }
+    }
+    // A new TTL derives a new duplicate window (it may not exceed the TTL):
+    // the declared one, or the server's default for it.
+    if settled.get("max_age") != live.and_then(|l| l.get("max_age")) {
+        match config.remove("duplicate_window") {
+            Some(window) => settled.insert("duplicate_window".to_string(), window),
+            None => settled.remove("duplicate_window"),
+        };
+    }
+    Cow::Owned(Value::Object(settled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::normalise::comparable;
+
+    /// The backing stream nats-py 2.16 makes for `create_key_value(bucket="cfg",
+    /// history=5)` on nats-server 2.15.1, as STREAM.INFO reports it.
+    fn nats_py_bucket() -> Value {
+        json!({
+            "name": "KV_cfg", "subjects": ["$KV.cfg.>"], "retention": "limits",
+            "max_consumers": -1, "max_msgs": -1, "max_bytes": -1, "max_age": 0,
+            "max_msgs_per_subject": 5, "max_msg_size": -1, "discard": "new",
+            "storage": "file", "num_replicas": 1, "duplicate_window": 120_000_000_000u64,
+            "compression": "none", "allow_direct": false, "mirror_direct": false,
+            "sealed": false, "deny_delete": true, "deny_purge": false,
+            "allow_rollup_hdrs": true, "consumer_limits": {}, "allow_msg_ttl": true,
+            "metadata": {"_nats.req.level": "1"}
+        })
+    }
+
+    #[test]
+    fn a_new_bucket_gets_the_choices_of_nats_go() {
+        let spec = KeyValueSpec::default();
+        let config = kv_stream_config("cfg", &spec);
+        assert_eq!(config["allow_direct"], json!(true));
+        assert!(config.get("allow_msg_ttl").is_none());
+        assert!(config.get("mirror_direct").is_none());
+    }
+
+    #[test]
+    fn an_existing_bucket_keeps_what_its_spec_leaves_open() {
+        let live = nats_py_bucket();
+        let spec = KeyValueSpec {
+            history: Some(5),
+            ..KeyValueSpec::default()
+        };
+        let declared = kv_declared_config("cfg", &spec);
+        let sent = settle(AssetKind::KeyValue, &declared, Some(&live));
+        // Nothing the plan compares differs, and nothing else is changed.
+        assert_eq!(
+            comparable(AssetKind::KeyValue, &sent, None),
+            comparable(AssetKind::KeyValue, &live, None)
+        );
+        assert_eq!(sent["allow_msg_ttl"], json!(true));
+        assert_eq!(sent["allow_direct"], json!(false));
+        assert_eq!(
+            sent["metadata"],
+            json!(null),
+            "the declared metadata (none)"
+        );
+        // What the spec says wins, a new TTL brings its duplicate window.
+        let spec = KeyValueSpec {
+            history: Some(5),
+            allow_direct: Some(true),
+            ttl: Some("30s".parse().unwrap()),
+            ..KeyValueSpec::default()
+        };
+        let declared = kv_declared_config("cfg", &spec);
+        let sent = settle(AssetKind::KeyValue, &declared, Some(&live));
+        assert_eq!(sent["allow_direct"], json!(true));
+        assert_eq!(sent["duplicate_window"], json!(30_000_000_000u64));
+        assert_eq!(sent["discard"], json!("new"));
+    }
+
+    #[test]
+    fn streams_and_consumers_are_sent_as_declared() {
+        let declared = json!({"name": "S", "subjects": ["s.>"]});
+        let live = json!({"name": "S", "subjects": ["s.>"], "allow_direct": true});
+        let sent = settle(AssetKind::Stream, &declared, Some(&live));
+        assert!(matches!(sent, Cow::Borrowed(config) if *config == declared));
+    }
 }

@@ -22,12 +22,16 @@ pub enum DeliverPolicy {
 }
 
 /// How messages are acknowledged. jetsync defaults to `explicit`, as clients do.
+/// `flowControl` (nats-server 2.14+, push consumers only) acknowledges by flow
+/// control replies; a stream sourcing from a workqueue or interest stream
+/// needs it on the origin's consumer (ADR-60).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum AckPolicy {
     None,
     All,
     Explicit,
+    FlowControl,
 }
 
 /// Whether stored messages are delivered at once or at their original pace.
@@ -87,7 +91,8 @@ pub struct ConsumerSpec {
     /// Start time (RFC 3339) for `deliverPolicy: byStartTime`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_start_time: Option<String>,
-    /// `explicit` (default), `all` or `none`; never changeable in place.
+    /// `explicit` (default), `all`, `none` or `flowControl` (nats-server 2.14+,
+    /// push only); never changeable in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack_policy: Option<AckPolicy>,
     /// How long the server waits for an acknowledgement; 30s by default.

@@ -71,6 +71,18 @@ pub struct KeyValueSpec {
     /// Keep delete markers of expired keys this long (nats-server 2.11+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_marker_ttl: Option<Duration>,
+    /// Serve gets from any replica (direct gets). New buckets get `true`; when
+    /// omitted, an existing bucket keeps what the client that made it chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_direct: Option<bool>,
+    /// Allow per-message TTLs (nats-server 2.11+); cannot be turned off once on.
+    /// When omitted, an existing bucket keeps what it has (nats-py turns it on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_msg_ttl: Option<bool>,
+    /// A mirror serves direct gets for its origin. New mirrors get `true`; when
+    /// omitted, an existing mirror keeps what it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_direct: Option<bool>,
     /// JetStream metadata; `jetsync.dev/*` and `_nats.*` keys are reserved.
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
     pub metadata: Metadata,

@@ -1309,6 +1309,9 @@ impl Checker {
                 .help("remove ackWait, or make it equal to backoff's first delay");
             }
         }
+        if acks == AckPolicy::FlowControl {
+            self.flow_control_acks(spec);
+        }
         match spec.max_ack_pending {
             Some(0) => {
                 self.error(at("maxAckPending"), "maxAckPending is 0")
@@ -1322,6 +1325,46 @@ impl Checker {
                 .help("remove maxAckPending, or set ackPolicy: explicit");
             }
             _ => {}
+        }
+    }
+
+    /// The `flowControl` ack policy (nats-server 2.14): push only, no ack
+    /// wait, backoff or delivery limit, and flow control with 1s heartbeats
+    /// set by the server itself (measured on 2.15.1: 10218, 10221, 10222).
+    fn flow_control_acks(&mut self, spec: &ConsumerSpec) {
+        if !spec.is_push() {
+            self.error(
+                at("ackPolicy"),
+                "ackPolicy flowControl is for push consumers, but this is a pull consumer (no deliverSubject); the server refuses it (10218)",
+            )
+            .help("set deliverSubject, or choose ackPolicy explicit");
+        }
+        let refused = [
+            ("ackWait", spec.ack_wait.is_some(), "10221"),
+            ("backoff", !spec.backoff.is_empty(), "10221"),
+            ("maxDeliver", spec.max_deliver.is_some(), "10222"),
+        ];
+        for (field, set, code) in refused {
+            if set {
+                self.error(
+                    at(field),
+                    format!("{field} is set, but ackPolicy flowControl redelivers by flow control; the server refuses it ({code})"),
+                )
+                .help(format!("remove {field}"));
+            }
+        }
+        let server_set = [
+            ("idleHeartbeat", spec.idle_heartbeat.is_some()),
+            ("flowControl", spec.flow_control.is_some()),
+        ];
+        for (field, set) in server_set {
+            if set {
+                self.error(
+                    at(field),
+                    format!("{field} is set, but with ackPolicy flowControl the server sets flow control on with 1s heartbeats itself"),
+                )
+                .help(format!("remove {field}"));
+            }
         }
     }
 
@@ -1517,6 +1560,24 @@ impl Checker {
             }
         }
         self.sources(&spec.sources, Origin::Bucket);
+        if spec.allow_msg_ttl == Some(false)
+            && spec
+                .limit_marker_ttl
+                .is_some_and(|ttl| ttl != Duration::ZERO)
+        {
+            self.error(
+                at("allowMsgTtl"),
+                "allowMsgTtl is false, but limitMarkerTtl needs per-message TTLs",
+            )
+            .help("remove allowMsgTtl, or remove limitMarkerTtl");
+        }
+        if spec.mirror_direct == Some(true) && spec.mirror.is_none() {
+            self.error(
+                at("mirrorDirect"),
+                "mirrorDirect is set, but this bucket mirrors nothing",
+            )
+            .help("remove mirrorDirect, or set mirror");
+        }
         if let Some(republish) = &spec.republish {
             let bucket = spec.name.as_deref().unwrap_or(object_name);
             let stored = if spec.mirror.is_none() && names::check_bucket_name(bucket).is_ok() {
@@ -3001,6 +3062,43 @@ mod tests {
             spec.deliver_group = Some("workers".into());
         });
         assert_clean(&pushing.problems());
+    }
+
+    #[test]
+    fn the_flow_control_ack_policy_is_refused_where_the_server_refuses_it() {
+        let flow =
+            |spec: ConsumerSpec| spec.with(|spec| spec.ack_policy = Some(AckPolicy::FlowControl));
+        assert_clean(&flow(push_consumer()).problems());
+        assert_refused(&flow(consumer()).problems(), "spec.ackPolicy");
+        let problems = flow(push_consumer())
+            .with(|spec| {
+                spec.ack_wait = Some(duration("10s"));
+                spec.max_deliver = Some(3);
+                spec.idle_heartbeat = Some(duration("5s"));
+                spec.flow_control = Some(true);
+            })
+            .problems();
+        for field in ["ackWait", "maxDeliver", "idleHeartbeat", "flowControl"] {
+            assert_refused(&problems, &format!("spec.{field}"));
+        }
+        let backing_off = flow(push_consumer()).with(|spec| spec.backoff = vec![duration("1s")]);
+        assert_refused(&backing_off.problems(), "spec.backoff");
+    }
+
+    #[test]
+    fn a_bucket_cannot_turn_off_the_ttls_its_limit_markers_need() {
+        let bucket = key_value().with(|spec| {
+            spec.limit_marker_ttl = Some(duration("10s"));
+            spec.allow_msg_ttl = Some(false);
+        });
+        assert_refused(&bucket.problems(), "spec.allowMsgTtl");
+        let direct = key_value().with(|spec| spec.mirror_direct = Some(true));
+        assert_refused(&direct.problems(), "spec.mirrorDirect");
+        let chosen = key_value().with(|spec| {
+            spec.allow_msg_ttl = Some(true);
+            spec.allow_direct = Some(false);
+        });
+        assert_clean(&chosen.problems());
     }
 
     #[test]
