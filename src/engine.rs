@@ -26,6 +26,7 @@ pub fn live_assets(state: LiveState) -> Vec<LiveAsset> {
             holdings: Holdings {
                 messages: stream.state.messages,
                 bytes: stream.state.bytes,
+                consumer_count: stream.state.consumer_count,
                 ..Holdings::default()
             },
         });

@@ -567,6 +567,20 @@ fn consumers_lost(
             )
         });
     }
+    let seen = u64::try_from(on_stream.len()).unwrap_or(u64::MAX);
+    let unseen = change
+        .loses
+        .as_ref()
+        .map_or(0, |loss| loss.holdings.consumer_count.saturating_sub(seen));
+    if unseen > 0 && policy != UnmanagedConsumers::Delete {
+        let verb = if replacing { "replacing" } else { "deleting" };
+        change.refuse(|| {
+            format!(
+                "{verb} it would destroy {unseen} consumer(s) these credentials may not list, \
+                 so they cannot be named or created again; that needs --unmanaged-consumers delete"
+            )
+        });
+    }
     if restore::stash(&change.restore).len() > restore::MAX_STASH {
         change.refuse(|| {
             format!(
@@ -579,6 +593,7 @@ fn consumers_lost(
     }
     let loss = change.loses.get_or_insert_with(Loss::default);
     loss.consumers = lost;
+    loss.unseen_consumers = unseen;
 }
 
 /// Above this share of the owner's assets in scope, a prune needs `--prune-all`.
@@ -1100,6 +1115,17 @@ mod tests {
         let lost = &change.loses.as_ref().unwrap().consumers[0];
         assert_eq!(lost.fate, ConsumerFate::Restored);
         assert_eq!(plan.summary().consumers_lost, 0);
+    }
+
+    #[test]
+    fn consumers_the_credentials_may_not_list_are_counted_and_refuse_a_replacement() {
+        let mut stream = applied(&desired_stream("S", "file"));
+        stream.holdings.consumer_count = 2;
+        let live = vec![stream, live_consumer("S", "mine", Some(OWNER), true)];
+        let plan = plan(&[desired_stream("S", "memory")], &live, &options());
+        let change = &plan.changes[0];
+        assert_eq!(change.loses.as_ref().unwrap().unseen_consumers, 1);
+        assert!(change.refused.as_deref().unwrap().contains("may not list"));
     }
 
     #[test]

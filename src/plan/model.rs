@@ -186,6 +186,11 @@ pub struct Holdings {
     pub pending: u64,
     /// For consumers: the last stream sequence delivered (the consumer's position).
     pub delivered_stream_seq: u64,
+    /// For streams: how many consumers the server says it has (a plan that
+    /// may not list them still knows they are there).
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub consumer_count: u64,
 }
 
 /// What replacing or deleting a stream, KV bucket or object store destroys:
@@ -197,6 +202,14 @@ pub struct Loss {
     /// The consumers on the stream, each deleted with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consumers: Vec<LostConsumer>,
+    /// Consumers on the stream that could not be named (the credentials may
+    /// not list them): deleted with it too.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unseen_consumers: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 impl Loss {
@@ -205,6 +218,7 @@ impl Loss {
         Self {
             holdings,
             consumers: Vec::new(),
+            unseen_consumers: 0,
         }
     }
 }

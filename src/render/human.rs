@@ -203,6 +203,13 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
         for consumer in &loss.consumers {
             let _ = writeln!(out, "        {}", describe_lost_consumer(consumer));
         }
+        if loss.unseen_consumers > 0 {
+            let _ = writeln!(
+                out,
+                "        {} consumer(s) these credentials may not list; deleted",
+                loss.unseen_consumers
+            );
+        }
     }
 }
 
@@ -313,6 +320,12 @@ pub fn display_value(json_field: &str, value: &Value) -> String {
 /// stream, in one line.
 pub fn describe_full_loss(kind: AssetKind, loss: &Loss) -> String {
     let mut text = describe_loss(kind, &loss.holdings);
+    if loss.unseen_consumers > 0 {
+        text.push_str(&format!(
+            ", {} consumer(s) that could not be listed",
+            loss.unseen_consumers
+        ));
+    }
     if !loss.consumers.is_empty() {
         let consumers: Vec<String> = loss.consumers.iter().map(describe_lost_consumer).collect();
         text.push_str(&format!(
