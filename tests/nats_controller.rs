@@ -276,11 +276,13 @@ impl Object {
         })
     }
 
-    /// The status is written by server-side apply under one field manager.
+    /// The status is written by server-side apply under one field manager,
+    /// whole: the API server deletes a field its only manager stops
+    /// applying (as this one does), so every field written before is sent.
     fn writes_status(&self) -> Expect {
         let object = self.clone();
         expect("PATCH", format!("{}/status", self.path()), move |patch| {
-            assert!(patch["status"]["conditions"].is_array(), "{patch}");
+            assert_whole_status(&object.value()["status"], &patch["status"]);
             object.edit(|o| o["status"] = patch["status"].clone());
             (200, object.value())
         })
@@ -290,6 +292,35 @@ impl Object {
     fn is_read(&self) -> Expect {
         let object = self.clone();
         expect("GET", self.path(), move |_| (200, object.value()))
+    }
+}
+
+/// Fails unless `applied` holds `observedGeneration`, the conditions, and
+/// every field and condition type of `before` (the status as written).
+fn assert_whole_status(before: &Value, applied: &Value) {
+    assert!(applied["observedGeneration"].is_i64(), "{applied}");
+    assert!(applied["conditions"].is_array(), "{applied}");
+    for field in before.as_object().into_iter().flatten().map(|(k, _)| k) {
+        assert!(
+            applied.get(field).is_some(),
+            "status.{field} was written before and is left out of this apply (the API server would delete it): {applied}"
+        );
+    }
+    let types = |status: &Value| -> Vec<String> {
+        let mut types: Vec<String> = status["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["type"].as_str().map(str::to_string))
+            .collect();
+        types.sort();
+        types
+    };
+    for type_ in types(before) {
+        assert!(
+            types(applied).contains(&type_),
+            "the {type_} condition is left out of this apply: {applied}"
+        );
     }
 }
 

@@ -15,6 +15,7 @@ pub mod http;
 pub mod leader;
 pub mod live;
 pub mod metrics;
+pub mod owned_status;
 pub mod reconcile;
 pub mod resource;
 pub mod status;

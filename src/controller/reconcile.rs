@@ -4,7 +4,6 @@
 //! `error_policy` logs, counts and backs off. Every field is compared at
 //! every reconcile, whatever triggered it.
 
-use crate::spec::common::LiveSummary;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,6 +22,7 @@ use super::Context;
 use super::conditions::{self, Judgement, events, reasons, types};
 use super::connections::{Profile, ProfileError, load_profile, resolve_profile};
 use super::live::{LiveLookup, lookup};
+use super::owned_status::{Counts, next_status};
 use super::resource::{ADDRESS_ANNOTATION, AssetResource, describe, owner_of, recorded_address};
 use super::status::{self, Assessment, Conclusion, Next, Note, NoteType, Verdict};
 use crate::apply::{self, Outcome};
@@ -34,7 +34,9 @@ use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
 use crate::spec::common::{DeletionPolicy, OnImmutableChange};
 use crate::spec::validate::validate;
-use crate::spec::{AssetSpec, Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
+use crate::spec::{
+    AssetSpec, AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream,
+};
 
 /// The finalizer the controller puts on every resource it reconciles.
 pub const FINALIZER: &str = "jetsync.dev/cleanup";
@@ -212,25 +214,15 @@ pub async fn apply_asset<K: AssetResource>(
 ) -> Result<Action, Error> {
     let started = Instant::now();
     let key = resource_key(obj.as_ref());
-    let mut summary = None;
-    let conclusion = assess_and_apply(api, obj.as_ref(), ctx, &mut summary).await?;
+    let mut counts = Counts::Unknown;
+    let conclusion = assess_and_apply(api, obj.as_ref(), ctx, &mut counts).await?;
     let kind = K::KIND.as_str();
     let previous = obj
         .asset_status()
         .map(|s| s.conditions.clone())
         .unwrap_or_default();
-    let observed = obj.asset_status().and_then(|s| s.observed_generation);
     let judgements = with_drift_default(&conclusion, &previous);
-    let previous_summary = obj.asset_status().and_then(|s| s.summary.clone());
-    let summary = summary.filter(|now| summary_due(previous_summary.as_ref(), now));
-    let merged = write_status(
-        api,
-        obj.as_ref(),
-        (observed, &previous),
-        &judgements,
-        summary.as_ref(),
-    )
-    .await?;
+    let merged = write_status(api, obj.as_ref(), obj.asset_status(), &judgements, counts).await?;
     let published = publish(ctx, obj.as_ref(), &conclusion.notes, &previous, &merged).await;
     if published.contains(&events::DRIFT_DETECTED) {
         ctx.metrics
@@ -277,7 +269,7 @@ async fn assess_and_apply<K: AssetResource>(
     api: &Api<K>,
     obj: &K,
     ctx: &Context,
-    summary: &mut Option<LiveSummary>,
+    counts: &mut Counts,
 ) -> Result<Conclusion, Error> {
     let key = resource_key(obj);
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
@@ -355,6 +347,17 @@ async fn assess_and_apply<K: AssetResource>(
         Ok(found) => found,
         Err(error) => return Ok(request_conclusion(&error)),
     };
+    *counts = match &live.asset {
+        Some(asset) => {
+            tracing::debug!(resource = %key, holds = %status::summary(address.kind, asset, live.consumer_count), "live asset");
+            Counts::Read(status::live_summary(
+                address.kind,
+                asset,
+                live.consumer_count,
+            ))
+        }
+        None => Counts::Gone,
+    };
     if live.stream_missing(&address) {
         return Ok(Conclusion::waiting(
             reasons::STREAM_NOT_READY,
@@ -363,14 +366,6 @@ async fn assess_and_apply<K: AssetResource>(
                 address.name
             ),
             Next::Soon,
-        ));
-    }
-    if let Some(asset) = &live.asset {
-        tracing::debug!(resource = %key, holds = %status::summary(address.kind, asset, live.consumer_count), "live asset");
-        *summary = Some(status::live_summary(
-            address.kind,
-            asset,
-            live.consumer_count,
         ));
     }
     let plan = plan_one(obj, &spec, &address, &live, &owner, server);
@@ -392,6 +387,19 @@ async fn assess_and_apply<K: AssetResource>(
         }
         _ => None,
     };
+    if let (Assessment::Write { change, .. }, Some(Outcome::Done)) = (&assessment, &outcome)
+        && matches!(change.action, PlanAction::Create | PlanAction::Replace)
+    {
+        // Made anew: the counts read before are not its own.
+        *counts = match lookup(api_js, &address).await {
+            Ok(LiveLookup {
+                asset: Some(asset),
+                consumer_count,
+                ..
+            }) => Counts::Read(status::live_summary(address.kind, &asset, consumer_count)),
+            _ => Counts::Gone,
+        };
+    }
     let mut conclusion = status::conclude(&assessment, outcome.as_ref(), ctx.settings.read_only);
     if let Some((old, holdings)) = replaced_old {
         conclusion = conclusion.with_note(Note {
@@ -488,32 +496,24 @@ async fn record_address<K: AssetResource>(
     Ok(())
 }
 
-/// Writes `observedGeneration` and the conditions with server-side apply,
-/// when they differ from what the resource carries. Returns the conditions.
+/// Applies the whole status the controller owns (server-side apply deletes
+/// any field left out), when it differs from what the resource carries.
+/// Returns the conditions.
 async fn write_status<K>(
     api: &Api<K>,
     obj: &K,
-    (observed, previous): (Option<i64>, &[Condition]),
+    previous: Option<&AssetStatus>,
     judgements: &[Judgement],
-    summary: Option<&LiveSummary>,
+    counts: Counts,
 ) -> Result<Vec<Condition>, Error>
 where
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     let generation = obj.meta().generation;
-    let merged = conditions::merge(previous, judgements, generation, Timestamp::now());
-    if merged == previous && observed == generation && summary.is_none() {
-        return Ok(merged);
-    }
-    let mut status = json!({
-        "observedGeneration": generation,
-        "conditions": merged,
-    });
-    if let Some(summary) = summary {
-        let mut summary = summary.clone();
-        summary.observed_at = Some(Timestamp::now().to_string());
-        status["summary"] = serde_json::to_value(summary).expect("summaries serialize");
-    }
+    let Some(status) = next_status(previous, generation, judgements, counts, Timestamp::now())
+    else {
+        return Ok(previous.map(|s| s.conditions.clone()).unwrap_or_default());
+    };
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
@@ -525,28 +525,7 @@ where
         &Patch::Apply(&patch),
     )
     .await?;
-    Ok(merged)
-}
-
-/// Least time between two writes of changed counts.
-const SUMMARY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Whether `now` should be written over `previous`: the counts changed and
-/// the last write is older than a minute (counts move with every message;
-/// writing each change would re-trigger the controller at message rate).
-fn summary_due(previous: Option<&LiveSummary>, now: &LiveSummary) -> bool {
-    let Some(previous) = previous else {
-        return true;
-    };
-    let counts = |s: &LiveSummary| (s.messages, s.bytes, s.consumers, s.pending, s.ack_pending);
-    if counts(previous) == counts(now) {
-        return false;
-    }
-    let written = previous
-        .observed_at
-        .as_deref()
-        .and_then(|at| at.parse::<Timestamp>().ok());
-    written.is_none_or(|at| Timestamp::now().duration_since(at).unsigned_abs() >= SUMMARY_INTERVAL)
+    Ok(status.conditions)
 }
 
 /// True when the condition `type_` differs in status or reason.
@@ -841,13 +820,12 @@ async fn apply_connection(
         .as_ref()
         .map(|s| s.conditions.clone())
         .unwrap_or_default();
-    let observed = obj.status.as_ref().and_then(|s| s.observed_generation);
     let merged = write_status(
         api,
         obj.as_ref(),
-        (observed, &previous),
+        obj.status.as_ref(),
         &conclusion.judgements,
-        None,
+        Counts::Unknown,
     )
     .await?;
     publish(ctx, obj.as_ref(), &conclusion.notes, &previous, &merged).await;
@@ -915,35 +893,4 @@ pub async fn connection_users(
     users.extend(users_of::<ObjectStore>(client, namespace, name).await?);
     users.extend(users_of::<Consumer>(client, namespace, name).await?);
     Ok(users)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn counts(messages: u64, observed_at: Option<String>) -> LiveSummary {
-        LiveSummary {
-            messages: Some(messages),
-            bytes: Some(messages * 10),
-            observed_at,
-            ..LiveSummary::default()
-        }
-    }
-
-    #[test]
-    fn live_counts_are_written_first_then_only_when_changed_and_a_minute_old() {
-        assert!(summary_due(None, &counts(1, None)));
-        let just_now = Some(Timestamp::now().to_string());
-        assert!(!summary_due(
-            Some(&counts(1, just_now.clone())),
-            &counts(1, None)
-        ));
-        assert!(!summary_due(Some(&counts(1, just_now)), &counts(2, None)));
-        let long_ago = Some("2020-01-01T00:00:00Z".to_string());
-        assert!(summary_due(
-            Some(&counts(1, long_ago.clone())),
-            &counts(2, None)
-        ));
-        assert!(!summary_due(Some(&counts(2, long_ago)), &counts(2, None)));
-    }
 }
