@@ -9,8 +9,10 @@
 //! The decisions are plain functions (`status`, `conditions`), the
 //! Kubernetes and NATS calls sit in `reconcile`, the wiring is here.
 
+pub mod advisories;
 pub mod conditions;
 pub mod connections;
+pub mod followers;
 pub mod http;
 pub mod leader;
 pub mod live;
@@ -97,6 +99,8 @@ pub struct Context {
     pub pool: ConnectionPool,
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
+    /// Consumers whose stream the controller deleted or replaced.
+    pub followers: followers::Followers,
     retries: Mutex<HashMap<String, u32>>,
 }
 
@@ -122,6 +126,7 @@ impl Context {
             pool,
             metrics,
             recorder,
+            followers: followers::Followers::default(),
             retries: Mutex::new(HashMap::new()),
         })
     }
@@ -347,6 +352,7 @@ async fn sweep_connections(ctx: Arc<Context>) {
         tick.tick().await;
         ctx.pool.sweep(Duration::from_secs(120)).await;
         ctx.metrics.connections_open(ctx.pool.open());
+        ctx.metrics.connections_unwatched(ctx.pool.unwatched());
     }
 }
 
@@ -444,7 +450,9 @@ fn asset_controller<K: AssetResource>(
 ) -> BoxFuture<'static, ()> {
     let controller = Controller::new(scoped::<K>(&ctx.client, scope), watcher::Config::default());
     let store = controller.store();
+    let touched = touched_resources(Arc::clone(ctx), controller.store());
     controller
+        .reconcile_on(touched)
         .watches(
             scoped::<NatsConnection>(&ctx.client, scope),
             watcher::Config::default(),
@@ -472,6 +480,52 @@ pub fn dependents<K: AssetResource>(
         .state()
         .iter()
         .filter(|obj| obj.namespace() == namespace && obj.policies().connection() == Some(&name))
+        .map(|obj| ObjectRef::from_obj(obj.as_ref()))
+        .collect()
+}
+
+/// The resources of `store` each touch concerns, as they come: those whose
+/// asset it names and whose last connection was the touched one.
+fn touched_resources<K: AssetResource>(
+    ctx: Arc<Context>,
+    store: Store<K>,
+) -> impl futures::Stream<Item = ObjectRef<K>> + Send + 'static {
+    let touches = futures::stream::unfold(ctx.pool.touches(), |mut touches| async move {
+        loop {
+            match touches.recv().await {
+                Ok(touch) => return Some((touch, touches)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "advisories came faster than they were read; the periodic check covers the missed ones"
+                    );
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    touches.flat_map(move |touch| {
+        let found = concerned(&store, &touch, |user| ctx.pool.key_of(user));
+        ctx.metrics.touched(K::KIND.as_str(), found.len());
+        futures::stream::iter(found)
+    })
+}
+
+/// The resources in `store` that `touch` concerns: their asset is named and
+/// `pool_of` (a resource's key to the pool key of its last connection) says
+/// they use the touched connection.
+pub fn concerned<K: AssetResource>(
+    store: &Store<K>,
+    touch: &advisories::Touch,
+    pool_of: impl Fn(&str) -> Option<String>,
+) -> Vec<ObjectRef<K>> {
+    store
+        .state()
+        .iter()
+        .filter(|obj| touch.concerns(&obj.address()))
+        .filter(|obj| {
+            pool_of(&reconcile::resource_key(obj.as_ref())).as_deref() == Some(&touch.pool)
+        })
         .map(|obj| ObjectRef::from_obj(obj.as_ref()))
         .collect()
 }

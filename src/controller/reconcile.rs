@@ -19,6 +19,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use super::Context;
+use super::advisories::{Reach, Touch, WatchState};
 use super::conditions::{self, Judgement, events, reasons, types};
 use super::connections::{Profile, ProfileError, load_profile, resolve_profile};
 use super::live::{LiveLookup, lookup};
@@ -282,6 +283,7 @@ async fn assess_and_apply<K: AssetResource>(
         Ok(connection) => connection,
         Err(conclusion) => return Ok(conclusion),
     };
+    let pool = ctx.pool.key_of(&key).unwrap_or_default();
     let server = match engine::server_version(&connection) {
         Ok(server) => server,
         Err(message) => {
@@ -326,12 +328,8 @@ async fn assess_and_apply<K: AssetResource>(
                         }),
                 );
             }
-            let report = apply::apply(
-                api_js,
-                &single(delete_change(old, old_asset.holdings)),
-                &ctx.settings.apply,
-            )
-            .await;
+            let delete = delete_change(old, old_asset.holdings);
+            let report = write_followed(ctx, api_js, &pool, &delete).await;
             if let Some(Outcome::Failed(error)) = report.results.first().map(|r| &r.2) {
                 return Ok(Conclusion::waiting(
                     reasons::APPLY_FAILED,
@@ -358,6 +356,9 @@ async fn assess_and_apply<K: AssetResource>(
         }
         None => Counts::Gone,
     };
+    if address.consumer.is_some() && live.asset.is_some() {
+        ctx.followers.consumer_seen(&key);
+    }
     if live.stream_missing(&address) {
         return Ok(Conclusion::waiting(
             reasons::STREAM_NOT_READY,
@@ -377,16 +378,23 @@ async fn assess_and_apply<K: AssetResource>(
             drift_policy: policies.drift_policy(),
             adopt: policies.adopt(),
             reconciled_before,
+            went_with_stream: address.consumer.is_some()
+                && live.asset.is_none()
+                && ctx
+                    .followers
+                    .went_with_stream(&pool, &address.stream_name(), &key),
         },
     );
     let outcome = match &assessment {
         Assessment::Write { change, .. } if !ctx.settings.read_only => {
-            let report =
-                apply::apply(api_js, &single((**change).clone()), &ctx.settings.apply).await;
+            let report = write_followed(ctx, api_js, &pool, change).await;
             report.results.into_iter().next().map(|result| result.2)
         }
         _ => None,
     };
+    if address.consumer.is_some() && matches!(outcome, Some(Outcome::Done)) {
+        ctx.followers.consumer_seen(&key);
+    }
     if let (Assessment::Write { change, .. }, Some(Outcome::Done)) = (&assessment, &outcome)
         && matches!(change.action, PlanAction::Create | PlanAction::Replace)
     {
@@ -420,6 +428,38 @@ async fn assess_and_apply<K: AssetResource>(
         record_address(api, obj, &address).await?;
     }
     Ok(conclusion)
+}
+
+/// Applies one change; when it makes, replaces or deletes a stream (or a
+/// bucket's), the consumers on it follow: marked as going with it before,
+/// reconciled at once after.
+async fn write_followed(
+    ctx: &Context,
+    api: &crate::nats::JsApi,
+    pool: &str,
+    change: &Change,
+) -> apply::ApplyReport {
+    let address = &change.address;
+    let stream_like = address.consumer.is_none();
+    let stream = address.stream_name();
+    if stream_like && matches!(change.action, PlanAction::Replace | PlanAction::Delete) {
+        ctx.followers.stream_going(pool, &stream);
+    }
+    let report = apply::apply(api, &single(change.clone()), &ctx.settings.apply).await;
+    let done = matches!(report.results.first().map(|r| &r.2), Some(Outcome::Done));
+    let moves = matches!(
+        change.action,
+        PlanAction::Create | PlanAction::Replace | PlanAction::Delete
+    );
+    if stream_like && done && moves {
+        ctx.pool.touched(Touch {
+            pool: pool.to_string(),
+            stream,
+            consumer: None,
+            reach: Reach::Consumers,
+        });
+    }
+    report
 }
 
 /// The plan of one resource's asset against its live state.
@@ -595,6 +635,7 @@ pub async fn cleanup_asset<K: AssetResource>(obj: Arc<K>, ctx: &Context) -> Resu
     let reference = obj.object_ref(&());
     let kind = K::KIND.as_str();
     let done = |ctx: &Context| {
+        ctx.followers.forget(&key);
         ctx.pool.release(&key);
         ctx.metrics.managed(kind, &key, false);
         ctx.reset_retries(&key);
@@ -640,8 +681,9 @@ pub async fn cleanup_asset<K: AssetResource>(obj: Arc<K>, ctx: &Context) -> Resu
     {
         addresses.insert(0, recorded);
     }
+    let pool = ctx.pool.key_of(&key).unwrap_or_default();
     for address in addresses {
-        let note = cleanup_one(&connection, &address, &owner, policy, ctx)
+        let note = cleanup_one(&connection, &address, &owner, (policy, &pool), ctx)
             .await
             .map_err(|reason| Error::Cleanup {
                 resource: key.clone(),
@@ -676,7 +718,7 @@ async fn cleanup_one(
     connection: &Connection,
     address: &Address,
     owner: &str,
-    policy: DeletionPolicy,
+    (policy, pool): (DeletionPolicy, &str),
     ctx: &Context,
 ) -> Result<Option<Note>, String> {
     let api = connection.api();
@@ -696,12 +738,8 @@ async fn cleanup_one(
     }
     match policy {
         DeletionPolicy::Delete => {
-            let report = apply::apply(
-                api,
-                &single(delete_change(address, asset.holdings)),
-                &ctx.settings.apply,
-            )
-            .await;
+            let report =
+                write_followed(ctx, api, pool, &delete_change(address, asset.holdings)).await;
             match report.results.into_iter().next().map(|r| r.2) {
                 Some(Outcome::Done) => Ok(Some(Note {
                     type_: NoteType::Normal,
@@ -797,6 +835,8 @@ async fn apply_connection(
                     // changes this status, which re-reconciles the dependents.
                     Ok(connection) => {
                         ctx.metrics.connections_open(ctx.pool.open());
+                        let watching = watching(ctx, ctx.pool.watch_state(&profile).await);
+                        ctx.metrics.connections_unwatched(ctx.pool.unwatched());
                         Conclusion::ready(
                             reasons::CONNECTED,
                             format!(
@@ -805,6 +845,7 @@ async fn apply_connection(
                                 ctx.pool.key(&profile)
                             ),
                         )
+                        .with_judgement(watching)
                     }
                     Err(error) => {
                         let (conclusion, reason) = connection_conclusion(&error);
@@ -838,6 +879,32 @@ async fn apply_connection(
         ctx.reset_retries(&key);
     }
     Ok(Action::requeue(ctx.retry_after(&key, conclusion.next)))
+}
+
+/// The `Watching` condition of a connection whose advisories are `state`.
+fn watching(ctx: &Context, state: Option<WatchState>) -> Judgement {
+    match state {
+        Some(WatchState::Watching) => Judgement::yes(
+            types::WATCHING,
+            reasons::ADVISORIES_SUBSCRIBED,
+            "subscribed to JetStream advisories: out-of-band changes are noticed at once",
+        ),
+        Some(WatchState::Refused(refusal)) => Judgement::no(
+            types::WATCHING,
+            reasons::ADVISORIES_REFUSED,
+            format!(
+                "cannot subscribe to JetStream advisories ({refusal}): out-of-band changes are noticed at the periodic check only (every {}); allow subscribing to $JS.EVENT.ADVISORY.>",
+                crate::spec::units::Duration::from_nanos(
+                    u64::try_from(ctx.settings.drift_interval.as_nanos()).unwrap_or(u64::MAX)
+                )
+            ),
+        ),
+        Some(WatchState::Starting) | None => Judgement::unknown(
+            types::WATCHING,
+            reasons::CONNECTED,
+            "the subscription to JetStream advisories is not settled yet",
+        ),
+    }
 }
 
 fn describe_server(connection: &Connection) -> String {

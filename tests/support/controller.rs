@@ -209,6 +209,15 @@ impl Object {
         change(&mut state);
     }
 
+    /// A user's `kubectl apply` of a new spec: the generation moves.
+    pub fn set_spec(&self, field: &str, value: Value) {
+        self.edit(|object| {
+            object["spec"][field] = value;
+            let generation = object["metadata"]["generation"].as_i64().unwrap();
+            object["metadata"]["generation"] = json!(generation + 1);
+        });
+    }
+
     pub fn status(&self) -> AssetStatus {
         serde_json::from_value(self.value()["status"].clone()).unwrap_or_default()
     }
@@ -332,6 +341,11 @@ pub fn secret_is_read(name: &str, data: &[(&str, &str)]) -> Expect {
 }
 
 pub fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
+    context_with(server, Settings::default())
+}
+
+/// A context with `settings` (writes are tried once).
+pub fn context_with(server: &NatsServer, settings: Settings) -> (Arc<Context>, Kube) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     // The default connection has no credentials: only the profile's work.
@@ -347,7 +361,7 @@ pub fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
             attempts: 1,
             ..Default::default()
         },
-        ..Settings::default()
+        ..settings
     };
     let ctx = Context::new(
         client,
