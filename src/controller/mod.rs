@@ -167,11 +167,14 @@ pub fn jittered(interval: Duration) -> Duration {
     interval.mul_f64(0.9 + f64::from(nanos % 1000) / 5000.0)
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr; text logs carry ANSI colours only when `ansi` (stderr
+/// is a terminal and `--color never` was not given, or `--color always`).
+fn init_logging(format: LogFormat, ansi: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi && format == LogFormat::Text)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -181,8 +184,8 @@ fn init_logging(format: LogFormat) {
 
 /// `jetsync controller`: runs until SIGTERM (or Ctrl-C), exit 0; exit 1
 /// when it cannot start or loses the leader Lease.
-pub fn run(args: ControllerArgs) -> ExitStatus {
-    init_logging(args.log_format);
+pub fn run(args: ControllerArgs, ansi: bool) -> ExitStatus {
+    init_logging(args.log_format, ansi);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -202,6 +205,17 @@ pub fn run(args: ControllerArgs) -> ExitStatus {
             tracing::error!(%error, "controller failed");
             ExitStatus::Failure
         }
+    }
+}
+
+/// Why the first request to the API server failed: the CRDs hint only when
+/// the API server says it does not know the resource type.
+pub fn startup_failure(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) if status.code == 404 => format!(
+            "the API server does not know jetsync Streams: are the CRDs installed? (kubectl apply -k manifests/): {error}"
+        ),
+        _ => format!("cannot list jetsync Streams: {error}"),
     }
 }
 
@@ -278,7 +292,7 @@ async fn serve(args: ControllerArgs) -> Result<(), String> {
     probe
         .list(&kube::api::ListParams::default().limit(1))
         .await
-        .map_err(|e| format!("cannot list jetsync Streams (are the CRDs installed? kubectl apply -k manifests/): {e}"))?;
+        .map_err(|e| startup_failure(&e))?;
 
     let (stop, shutdown) = watch::channel(false);
     tokio::spawn(signals(stop));
@@ -653,6 +667,32 @@ mod tests {
         let touched = connections_using(&connections, &secret);
 
         assert_eq!(names(touched), vec!["a/prod"]);
+    }
+
+    #[test]
+    fn the_crds_hint_is_given_only_when_the_api_server_does_not_know_the_type() {
+        let unknown = kube::Error::Api(Box::new(kube::core::Status {
+            code: 404,
+            reason: "NotFound".into(),
+            message: "the server could not find the requested resource".into(),
+            ..kube::core::Status::default()
+        }));
+        let refused = kube::Error::Service(Box::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "tcp connect error: Connection refused (os error 111)",
+        )));
+        let forbidden = kube::Error::Api(Box::new(kube::core::Status {
+            code: 403,
+            reason: "Forbidden".into(),
+            ..kube::core::Status::default()
+        }));
+
+        assert!(startup_failure(&unknown).contains("are the CRDs installed?"));
+        for other in [refused, forbidden] {
+            let text = startup_failure(&other);
+            assert!(!text.contains("CRD"), "{text}");
+            assert!(text.starts_with("cannot list jetsync Streams: "), "{text}");
+        }
     }
 
     #[test]
