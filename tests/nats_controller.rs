@@ -4,12 +4,15 @@
 //! reconcile sends is checked against the expected method and path, in
 //! order, answered as the API server would, and nothing else may be sent.
 
+#[path = "support/controller.rs"]
+mod controller_support;
 mod support;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use controller_support::assert_whole_status;
 use http::{Request, Response};
 use jetsync::controller::conditions::{events, reasons, types};
 use jetsync::controller::connections::ConnectionPool;
@@ -292,35 +295,6 @@ impl Object {
     fn is_read(&self) -> Expect {
         let object = self.clone();
         expect("GET", self.path(), move |_| (200, object.value()))
-    }
-}
-
-/// Fails unless `applied` holds `observedGeneration`, the conditions, and
-/// every field and condition type of `before` (the status as written).
-fn assert_whole_status(before: &Value, applied: &Value) {
-    assert!(applied["observedGeneration"].is_i64(), "{applied}");
-    assert!(applied["conditions"].is_array(), "{applied}");
-    for field in before.as_object().into_iter().flatten().map(|(k, _)| k) {
-        assert!(
-            applied.get(field).is_some(),
-            "status.{field} was written before and is left out of this apply (the API server would delete it): {applied}"
-        );
-    }
-    let types = |status: &Value| -> Vec<String> {
-        let mut types: Vec<String> = status["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["type"].as_str().map(str::to_string))
-            .collect();
-        types.sort();
-        types
-    };
-    for type_ in types(before) {
-        assert!(
-            types(applied).contains(&type_),
-            "the {type_} condition is left out of this apply: {applied}"
-        );
     }
 }
 

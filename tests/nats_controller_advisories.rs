@@ -37,6 +37,24 @@ fn ten_minutes() -> Settings {
     }
 }
 
+/// The Consumer resource `worker` on `ORDERS`, `ackWait: 45s`.
+fn worker_on_orders() -> Object {
+    Object::new(
+        "Consumer",
+        "consumers",
+        "worker",
+        json!({"streamName": "ORDERS", "ackWait": "45s"}),
+    )
+}
+
+/// Someone else sets the stream's `max_age` to 2h.
+async fn max_age_changed_out_of_band(other: &async_nats::Client) {
+    let mut config = js(other, "STREAM.INFO.ORDERS", Value::Null).await["config"].clone();
+    config["max_age"] = json!(2 * HOUR);
+    let updated = js(other, "STREAM.UPDATE.ORDERS", config).await;
+    assert!(updated.get("error").is_none(), "{updated}");
+}
+
 /// A resource taken through its finalizer and the creation of its asset.
 async fn created<K: AssetResource>(
     kube: &mut controller_support::Kube,
@@ -133,12 +151,7 @@ async fn with_a_ten_minute_interval_out_of_band_changes_are_corrected_within_sec
         "orders",
         json!({"name": "ORDERS", "subjects": ["orders.>"], "maxAge": "1h"}),
     );
-    let worker = Object::new(
-        "Consumer",
-        "consumers",
-        "worker",
-        json!({"streamName": "ORDERS", "ackWait": "45s"}),
-    );
+    let worker = worker_on_orders();
     created::<Stream>(&mut kube, &ctx, &orders).await;
     created::<Consumer>(&mut kube, &ctx, &worker).await;
     let streams = store_of::<Stream>(&orders);
@@ -148,10 +161,7 @@ async fn with_a_ten_minute_interval_out_of_band_changes_are_corrected_within_sec
 
     // Someone changes the stream.
     let started = Instant::now();
-    let mut config = js(&other, "STREAM.INFO.ORDERS", Value::Null).await["config"].clone();
-    config["max_age"] = json!(2 * HOUR);
-    let updated = js(&other, "STREAM.UPDATE.ORDERS", config).await;
-    assert!(updated.get("error").is_none(), "{updated}");
+    max_age_changed_out_of_band(&other).await;
     touch_of(&mut touches, &ctx, &streams, "orders").await;
     let (action, _) = kube
         .run(
@@ -239,9 +249,7 @@ async fn under_drift_policy_report_an_out_of_band_change_is_reported_within_seco
     let other = support::client(&nats.url()).await;
 
     let started = Instant::now();
-    let mut config = js(&other, "STREAM.INFO.ORDERS", Value::Null).await["config"].clone();
-    config["max_age"] = json!(2 * HOUR);
-    js(&other, "STREAM.UPDATE.ORDERS", config).await;
+    max_age_changed_out_of_band(&other).await;
     touch_of(&mut touches, &ctx, &streams, "orders").await;
     kube.run(
         vec![orders.writes_status(), event(events::DRIFT_DETECTED)],
@@ -278,12 +286,7 @@ async fn after_the_controller_recreates_a_stream_its_consumers_exist_again_withi
         "orders",
         json!({"name": "ORDERS", "subjects": ["orders.>"], "onImmutableChange": "Recreate"}),
     );
-    let worker = Object::new(
-        "Consumer",
-        "consumers",
-        "worker",
-        json!({"streamName": "ORDERS", "ackWait": "45s"}),
-    );
+    let worker = worker_on_orders();
     created::<Stream>(&mut kube, &ctx, &orders).await;
     created::<Consumer>(&mut kube, &ctx, &worker).await;
     let consumers = store_of::<Consumer>(&worker);

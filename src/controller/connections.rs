@@ -392,14 +392,7 @@ impl ConnectionPool {
 
     /// Pooled connections whose advisories the server refused.
     pub fn unwatched(&self) -> usize {
-        let slots: Vec<Arc<tokio::sync::Mutex<Slot>>> = self
-            .slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        slots
+        self.all_slots()
             .iter()
             .filter(|slot| {
                 slot.try_lock().is_ok_and(|s| {
@@ -601,16 +594,18 @@ impl ConnectionPool {
         closed
     }
 
-    /// Connections open now.
-    pub fn open(&self) -> usize {
-        let slots: Vec<Arc<tokio::sync::Mutex<Slot>>> = self
-            .slots
+    fn all_slots(&self) -> Vec<Arc<tokio::sync::Mutex<Slot>>> {
+        self.slots
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
             .cloned()
-            .collect();
-        slots
+            .collect()
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.all_slots()
             .iter()
             .filter(|slot| slot.try_lock().map_or(true, |s| s.pooled.is_some()))
             .count()
