@@ -498,9 +498,10 @@ pub fn dependents<K: AssetResource>(
         .collect()
 }
 
-/// The resources of `store` each touch concerns, as they come: those whose
+/// The resources of `store` each touch concerns, as they come (the
+/// controller's `reconcile_on` trigger): those whose
 /// asset it names and whose last connection was the touched one.
-fn touched_resources<K: AssetResource>(
+pub fn touched_resources<K: AssetResource>(
     ctx: Arc<Context>,
     store: Store<K>,
 ) -> impl futures::Stream<Item = ObjectRef<K>> + Send + 'static {
