@@ -412,3 +412,46 @@ async fn a_connection_refused_the_advisories_says_so_and_relies_on_the_interval(
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn when_the_controller_deletes_a_stream_its_consumers_are_marked_not_ready_at_once() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context_with(&nats, ten_minutes());
+    let orders = Object::new(
+        "Stream",
+        "streams",
+        "orders",
+        json!({"name": "ORDERS", "subjects": ["orders.>"]}),
+    );
+    let worker = worker_on_orders();
+    created::<Stream>(&mut kube, &ctx, &orders).await;
+    created::<Consumer>(&mut kube, &ctx, &worker).await;
+    let mut asked = trigger(&ctx, &store_of::<Consumer>(&worker));
+
+    let started = Instant::now();
+    orders.delete();
+    kube.run(
+        vec![event(events::DELETED), orders.removes_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    asked_for(&mut asked, "worker").await;
+    // Its counts go with the consumer.
+    kube.run(
+        vec![worker.writes_status_without_counts()],
+        reconcile(worker.get::<Consumer>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    let took = started.elapsed();
+
+    let ready = worker.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::STREAM_NOT_READY)
+    );
+    assert!(took < WITHIN, "marked after {took:?}");
+}

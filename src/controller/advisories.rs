@@ -61,6 +61,17 @@ pub struct Touch {
 }
 
 impl Touch {
+    /// False when no resource of a kind whose assets are consumers (or are
+    /// not) can be concerned, so that a controller skips its resources.
+    pub fn may_concern(&self, consumers: bool) -> bool {
+        match (consumers, &self.consumer) {
+            (true, Some(_)) => true,
+            (true, None) => self.reach != Reach::Asset,
+            (false, Some(_)) => false,
+            (false, None) => self.reach != Reach::Consumers,
+        }
+    }
+
     /// True when the resource whose asset lives at `address` is concerned.
     pub fn concerns(&self, address: &Address) -> bool {
         if address.stream_name() != self.stream {
@@ -384,5 +395,10 @@ mod tests {
         assert!(!touch(Some("reader"), Reach::Asset).concerns(&other));
         assert!(!touch(Some("reader"), Reach::Asset).concerns(&bucket));
         assert!(!touch(None, Reach::Asset).concerns(&Address::stream("config")));
+        assert!(!touch(None, Reach::Asset).may_concern(true));
+        assert!(!touch(None, Reach::Consumers).may_concern(false));
+        assert!(!touch(Some("reader"), Reach::Asset).may_concern(false));
+        assert!(touch(None, Reach::AssetAndConsumers).may_concern(true));
+        assert!(touch(None, Reach::AssetAndConsumers).may_concern(false));
     }
 }

@@ -534,6 +534,9 @@ pub fn concerned<K: AssetResource>(
     touch: &advisories::Touch,
     pool_of: impl Fn(&str) -> Option<String>,
 ) -> Vec<ObjectRef<K>> {
+    if !touch.may_concern(K::KIND == crate::spec::Kind::Consumer) {
+        return Vec::new();
+    }
     store
         .state()
         .iter()

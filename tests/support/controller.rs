@@ -218,6 +218,23 @@ impl Object {
         });
     }
 
+    /// `kubectl delete`: the deletion timestamp is set.
+    pub fn delete(&self) {
+        self.edit(|object| {
+            object["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+        });
+    }
+
+    /// The finalizer is removed with a JSON patch after cleanup.
+    pub fn removes_finalizer(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", self.path(), move |patch| {
+            assert_eq!(patch[1]["op"], "remove", "{patch}");
+            object.edit(|o| o["metadata"]["finalizers"] = json!([]));
+            (200, object.value())
+        })
+    }
+
     pub fn status(&self) -> AssetStatus {
         serde_json::from_value(self.value()["status"].clone()).unwrap_or_default()
     }
@@ -269,6 +286,22 @@ impl Object {
         let object = self.clone();
         expect("PATCH", format!("{}/status", self.path()), move |patch| {
             assert_whole_status(&object.value()["status"], &patch["status"]);
+            object.edit(|o| o["status"] = patch["status"].clone());
+            (200, object.value())
+        })
+    }
+
+    /// The status is applied whole except for the live counts, removed on
+    /// purpose: the asset is gone.
+    pub fn writes_status_without_counts(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", format!("{}/status", self.path()), move |patch| {
+            let mut before = object.value()["status"].clone();
+            if let Some(status) = before.as_object_mut() {
+                status.remove("summary");
+            }
+            assert_whole_status(&before, &patch["status"]);
+            assert!(patch["status"].get("summary").is_none(), "{patch}");
             object.edit(|o| o["status"] = patch["status"].clone());
             (200, object.value())
         })
