@@ -856,6 +856,16 @@ async fn apply_connection(
             }
         }
     };
+    let conclusion = if conclusion.judgements.iter().any(|j| j.type_ == types::WATCHING) {
+        conclusion
+    } else {
+        let reason = conclusion.judgements[0].reason;
+        conclusion.with_judgement(Judgement::unknown(
+            types::WATCHING,
+            reason,
+            "not connected: advisories are read once the connection is up",
+        ))
+    };
     let previous = obj
         .status
         .as_ref()
