@@ -856,7 +856,11 @@ async fn apply_connection(
             }
         }
     };
-    let conclusion = if conclusion.judgements.iter().any(|j| j.type_ == types::WATCHING) {
+    let conclusion = if conclusion
+        .judgements
+        .iter()
+        .any(|j| j.type_ == types::WATCHING)
+    {
         conclusion
     } else {
         let reason = conclusion.judgements[0].reason;
