@@ -104,10 +104,7 @@ async fn serve(
             .await
             .unwrap_or_default();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        let reply = if path.ends_with("/events") && method == "POST" {
-            counts.events.fetch_add(1, Ordering::Relaxed);
-            Some(body)
-        } else if method == "PATCH" && path.contains("/events/") {
+        let reply = if path.contains("/events") {
             counts.events.fetch_add(1, Ordering::Relaxed);
             Some(body)
         } else if let Some(resource) = path.strip_suffix("/status") {
