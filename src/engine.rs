@@ -1,6 +1,8 @@
 //! The engine's one path, shared by the CLI and the controller: observe the
 //! live state, turn it into plan assets, plan.
 
+use std::collections::BTreeMap;
+
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::nats::{AccountUsage, Connection, error::ApiRequestError};
 use crate::nats::{LiveState, ObserveOptions, Unavailable, UnavailableReason};
@@ -19,22 +21,10 @@ pub fn live_assets(state: LiveState) -> Vec<LiveAsset> {
     let mut assets = Vec::with_capacity(state.streams.len() + consumers);
     // The configs are moved, not copied: the listing of thousands of assets
     // is most of a plan's memory.
-    for stream in state.streams {
-        assets.push(LiveAsset {
-            address: Address::from_stream_name(&stream.name),
-            config: stream.config,
-            holdings: Holdings {
-                messages: stream.state.messages,
-                bytes: stream.state.bytes,
-                consumer_count: stream.state.consumer_count,
-                ..Holdings::default()
-            },
-        });
-    }
+    // Ephemeral consumers belong to a client's subscription: not assets, but
+    // counted on their stream, whose replacement or deletion ends them.
+    let mut ephemeral: BTreeMap<String, u64> = BTreeMap::new();
     for (stream, consumers) in state.consumers {
-        if stream.starts_with("KV_") || stream.starts_with("OBJ_") {
-            continue;
-        }
         for consumer in consumers {
             #[derive(serde::Deserialize)]
             struct Durable {
@@ -47,6 +37,7 @@ pub fn live_assets(state: LiveState) -> Vec<LiveAsset> {
                 .and_then(|config| config.durable_name)
                 .is_some_and(|name| !name.is_empty());
             if !durable {
+                *ephemeral.entry(stream.clone()).or_default() += 1;
                 continue;
             }
             assets.push(LiveAsset {
@@ -60,6 +51,19 @@ pub fn live_assets(state: LiveState) -> Vec<LiveAsset> {
                 },
             });
         }
+    }
+    for stream in state.streams {
+        assets.push(LiveAsset {
+            address: Address::from_stream_name(&stream.name),
+            holdings: Holdings {
+                messages: stream.state.messages,
+                bytes: stream.state.bytes,
+                consumer_count: stream.state.consumer_count,
+                ephemeral_consumers: ephemeral.get(&stream.name).copied().unwrap_or(0),
+                ..Holdings::default()
+            },
+            config: stream.config,
+        });
     }
     assets.sort_by(|a, b| a.address.cmp(&b.address));
     assets

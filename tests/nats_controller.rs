@@ -4,12 +4,15 @@
 //! reconcile sends is checked against the expected method and path, in
 //! order, answered as the API server would, and nothing else may be sent.
 
+#[path = "support/controller.rs"]
+mod controller_support;
 mod support;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use controller_support::assert_whole_status;
 use http::{Request, Response};
 use jetsync::controller::conditions::{events, reasons, types};
 use jetsync::controller::connections::ConnectionPool;
@@ -276,11 +279,13 @@ impl Object {
         })
     }
 
-    /// The status is written by server-side apply under one field manager.
+    /// The status is written by server-side apply under one field manager,
+    /// whole: the API server deletes a field its only manager stops
+    /// applying (as this one does), so every field written before is sent.
     fn writes_status(&self) -> Expect {
         let object = self.clone();
         expect("PATCH", format!("{}/status", self.path()), move |patch| {
-            assert!(patch["status"]["conditions"].is_array(), "{patch}");
+            assert_whole_status(&object.value()["status"], &patch["status"]);
             object.edit(|o| o["status"] = patch["status"].clone());
             (200, object.value())
         })
@@ -752,6 +757,69 @@ async fn an_immutable_change_stalls_until_recreate_is_allowed() {
     assert_eq!(
         stream_info(&client, "ORDERS").await["config"]["storage"],
         "memory"
+    );
+}
+
+#[tokio::test]
+async fn a_replacement_keeps_another_applications_consumer_only_with_consent() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let mut spec = orders_spec();
+    spec["onImmutableChange"] = json!("Recreate");
+    let orders = created_stream(&mut kube, &ctx, spec).await;
+    let client = client(&nats).await;
+    let made = js(
+        &client,
+        "CONSUMER.CREATE.ORDERS.billing",
+        json!({"stream_name": "ORDERS", "config": {
+            "durable_name": "billing", "ack_policy": "explicit", "description": "another application"
+        }}),
+    )
+    .await;
+    assert!(made.get("error").is_none(), "{made}");
+
+    orders.set_spec("storage", json!("memory"));
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status(), event(events::REPLACE_REFUSED)],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let stalled = orders.condition(types::STALLED);
+    assert_eq!(stalled.status, "True");
+    assert!(stalled.message.contains("`billing`"), "{}", stalled.message);
+    assert!(
+        stalled.message.contains("spec.unmanagedConsumers"),
+        "{}",
+        stalled.message
+    );
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["config"]["storage"],
+        "file"
+    );
+    let kept = js(&client, "CONSUMER.INFO.ORDERS.billing", Value::Null).await;
+    assert_eq!(kept["config"]["description"], "another application");
+
+    orders.set_spec("unmanagedConsumers", json!("Recreate"));
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status(), event(events::REPLACED)],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert_eq!(orders.condition(types::READY).status, "True");
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["config"]["storage"],
+        "memory"
+    );
+    let restored = js(&client, "CONSUMER.INFO.ORDERS.billing", Value::Null).await;
+    assert_eq!(restored["config"]["description"], "another application");
+    let holder = js(&client, "STREAM.INFO.JETSYNC_RESTORE_ORDERS", Value::Null).await;
+    assert!(
+        holder.get("error").is_some(),
+        "the holder is gone: {holder}"
     );
 }
 

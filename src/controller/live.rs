@@ -19,6 +19,9 @@ pub struct LiveLookup {
     pub stream: Option<LiveAsset>,
     /// For a stream-like asset: how many consumers it has.
     pub consumer_count: Option<u64>,
+    /// For a stream-like asset: its durable consumers, once listed
+    /// ([`LiveLookup::list_consumers`]: a replacement needs them).
+    pub consumers: Vec<LiveAsset>,
 }
 
 impl LiveLookup {
@@ -27,9 +30,31 @@ impl LiveLookup {
         address.kind == AssetKind::Consumer && self.stream.is_none()
     }
 
-    /// The live assets to plan against (the asset and, for a consumer, its stream).
+    /// The live assets to plan against (the asset and, for a consumer, its
+    /// stream; for a stream whose consumers were listed, them too).
     pub fn assets(&self) -> Vec<LiveAsset> {
-        self.stream.iter().chain(&self.asset).cloned().collect()
+        self.stream
+            .iter()
+            .chain(&self.asset)
+            .chain(&self.consumers)
+            .cloned()
+            .collect()
+    }
+
+    /// Lists the consumers of the stream-like asset found (one
+    /// `CONSUMER.LIST`), so that a plan that replaces it names every consumer
+    /// that goes with it, and counts its ephemeral ones.
+    pub async fn list_consumers(&mut self, api: &JsApi) -> Result<(), ApiRequestError> {
+        let Some(asset) = self.asset.as_mut() else {
+            return Ok(());
+        };
+        let stream = asset.address.stream_name();
+        let state = crate::nats::observe_consumers(api, &stream).await?;
+        let listed = state.consumers.values().map(Vec::len).sum::<usize>();
+        self.consumers = crate::engine::live_assets(state);
+        let durable = self.consumers.len();
+        asset.holdings.ephemeral_consumers = u64::try_from(listed - durable).unwrap_or(0);
+        Ok(())
     }
 }
 
@@ -48,6 +73,7 @@ pub async fn lookup(api: &JsApi, address: &Address) -> Result<LiveLookup, ApiReq
             asset: stream_asset,
             stream: None,
             consumer_count,
+            consumers: Vec::new(),
         }),
         Some(consumer) => {
             if stream_asset.is_none() {
@@ -55,6 +81,7 @@ pub async fn lookup(api: &JsApi, address: &Address) -> Result<LiveLookup, ApiReq
                     asset: None,
                     stream: None,
                     consumer_count: None,
+                    consumers: Vec::new(),
                 });
             }
             let info = consumer_info(api, &address.name, consumer).await?;
@@ -62,6 +89,7 @@ pub async fn lookup(api: &JsApi, address: &Address) -> Result<LiveLookup, ApiReq
                 asset: info.map(|info| consumer_asset(address, &info)),
                 stream: stream_asset,
                 consumer_count: None,
+                consumers: Vec::new(),
             })
         }
     }
@@ -111,6 +139,7 @@ fn stream_asset(stream: &str, info: &Value) -> LiveAsset {
         holdings: Holdings {
             messages: number(info, "/state/messages"),
             bytes: number(info, "/state/bytes"),
+            consumer_count: number(info, "/state/consumer_count"),
             ..Holdings::default()
         },
     }

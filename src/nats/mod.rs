@@ -18,5 +18,5 @@ pub use connect::{
 pub use error::{ApiError, ApiRequestError};
 pub use observe::{
     LiveConsumer, LiveState, LiveStream, ObserveOptions, SequencePair, StreamStateSummary,
-    Unavailable, UnavailableReason, inspect, is_listing_denied, observe,
+    Unavailable, UnavailableReason, inspect, is_listing_denied, observe, observe_consumers,
 };

@@ -419,6 +419,25 @@ pub async fn observe(api: &JsApi, options: &ObserveOptions) -> Result<LiveState,
     Ok(state)
 }
 
+/// The consumers of one stream, listed (`CONSUMER.LIST.<stream>`, every
+/// page), as a state holding only them: what a replacement or deletion of
+/// that stream would destroy.
+pub async fn observe_consumers(api: &JsApi, stream: &str) -> Result<LiveState, ApiRequestError> {
+    let mut state = LiveState::default();
+    let pages = list_consumers(api, stream, &mut state.requests).await?;
+    let mut consumers: Vec<LiveConsumer> = pages
+        .into_iter()
+        .flat_map(|page| page.consumers.unwrap_or_default())
+        .map(|raw| live_consumer(stream, raw))
+        .collect();
+    consumers.sort_by(|a, b| a.name.cmp(&b.name));
+    consumers.dedup_by(|a, b| a.name == b.name);
+    if !consumers.is_empty() {
+        state.consumers.insert(stream.to_string(), consumers);
+    }
+    Ok(state)
+}
+
 /// One page of `STREAM.LIST` from `offset` on.
 async fn stream_page(api: JsApi, offset: usize) -> Result<StreamListPage, ApiRequestError> {
     api.request("STREAM.LIST", Some(&json!({ "offset": offset })))

@@ -568,10 +568,13 @@ fn consumers_lost(
         });
     }
     let seen = u64::try_from(on_stream.len()).unwrap_or(u64::MAX);
-    let unseen = change
-        .loses
-        .as_ref()
-        .map_or(0, |loss| loss.holdings.consumer_count.saturating_sub(seen));
+    let (count, ephemeral) = change.loses.as_ref().map_or((0, 0), |loss| {
+        (
+            loss.holdings.consumer_count,
+            loss.holdings.ephemeral_consumers,
+        )
+    });
+    let unseen = count.saturating_sub(seen + ephemeral);
     if unseen > 0 && policy != UnmanagedConsumers::Delete {
         let verb = if replacing { "replacing" } else { "deleting" };
         change.refuse(|| {
@@ -594,6 +597,7 @@ fn consumers_lost(
     let loss = change.loses.get_or_insert_with(Loss::default);
     loss.consumers = lost;
     loss.unseen_consumers = unseen;
+    loss.ephemeral_consumers = ephemeral;
 }
 
 /// Above this share of the owner's assets in scope, a prune needs `--prune-all`.

@@ -651,6 +651,12 @@ pub fn select_for_export<'a>(
         .iter()
         // A restore holder is jetsync's bookkeeping, not an asset to declare.
         .filter(|asset| !super::restore::is_holder(&asset.address))
+        // Consumers on buckets are their clients' business (watchers, …).
+        .filter(|asset| {
+            asset.address.kind != AssetKind::Consumer
+                || !(asset.address.name.starts_with("KV_")
+                    || asset.address.name.starts_with("OBJ_"))
+        })
         .filter(|asset| {
             include_unmanaged || ownership::live_owner(&asset.config).as_deref() == Some(owner)
         })

@@ -191,6 +191,11 @@ pub struct Holdings {
     #[serde(default, skip_serializing)]
     #[schemars(skip)]
     pub consumer_count: u64,
+    /// For streams: how many of those are ephemeral (a client's
+    /// subscription's, not assets of their own).
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub ephemeral_consumers: u64,
 }
 
 /// What replacing or deleting a stream, KV bucket or object store destroys:
@@ -206,6 +211,10 @@ pub struct Loss {
     /// not list them): deleted with it too.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unseen_consumers: u64,
+    /// Ephemeral consumers on the stream (a client's subscription's; they
+    /// end with it and are not protected).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ephemeral_consumers: u64,
 }
 
 fn is_zero(count: &u64) -> bool {
@@ -219,6 +228,7 @@ impl Loss {
             holdings,
             consumers: Vec::new(),
             unseen_consumers: 0,
+            ephemeral_consumers: 0,
         }
     }
 }

@@ -210,6 +210,13 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
                 loss.unseen_consumers
             );
         }
+        if loss.ephemeral_consumers > 0 {
+            let _ = writeln!(
+                out,
+                "        {} ephemeral consumer(s) (a client's subscription's); deleted",
+                loss.ephemeral_consumers
+            );
+        }
     }
 }
 
@@ -324,6 +331,12 @@ pub fn describe_full_loss(kind: AssetKind, loss: &Loss) -> String {
         text.push_str(&format!(
             ", {} consumer(s) that could not be listed",
             loss.unseen_consumers
+        ));
+    }
+    if loss.ephemeral_consumers > 0 {
+        text.push_str(&format!(
+            ", {} ephemeral consumer(s)",
+            loss.ephemeral_consumers
         ));
     }
     if !loss.consumers.is_empty() {
