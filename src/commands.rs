@@ -1018,7 +1018,9 @@ pub fn convert(paths: &[PathBuf], out_dir: Option<&Path>, color: bool) -> ExitSt
             for (index, (name, yaml)) in files.iter().enumerate() {
                 let separator = if index == 0 { "" } else { "---\n" };
                 let newline = if yaml.ends_with('\n') { "" } else { "\n" };
-                out(&format!("{separator}# converted from {name}\n{yaml}{newline}"));
+                out(&format!(
+                    "{separator}# converted from {name}\n{yaml}{newline}"
+                ));
             }
         }
         Some(dir) => {

@@ -81,7 +81,8 @@ pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
         }
     };
     for (index, root) in documents.into_iter().enumerate() {
-        let translated = crate::nack::is_nack_document(&root).then(|| crate::nack::translate(&root));
+        let translated =
+            crate::nack::is_nack_document(&root).then(|| crate::nack::translate(&root));
         let origin = Origin::new(source.clone(), index, root);
         let Some(translated) = translated else {
             decode_into(origin, manifests);

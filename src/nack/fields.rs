@@ -103,7 +103,10 @@ const STREAM: &[(&str, Rule)] = &[
     ("maxAge", Later),
     ("maxMsgSize", Limit("maxMsgSize")),
     ("storage", Later),
-    ("discard", Choice("discard", &[("old", "old"), ("new", "new")])),
+    (
+        "discard",
+        Choice("discard", &[("old", "old"), ("new", "new")]),
+    ),
     ("replicas", Count("replicas")),
     ("noAck", Flag("noAck")),
     ("duplicateWindow", GoDuration("duplicateWindow")),
@@ -127,7 +130,10 @@ const STREAM: &[(&str, Rule)] = &[
     ("metadata", Copy("metadata")),
     ("consumerLimits", ConsumerLimits("consumerLimits")),
     ("allowMsgTtl", Flag("allowMsgTtl")),
-    ("subjectDeleteMarkerTtl", GoDuration("subjectDeleteMarkerTtl")),
+    (
+        "subjectDeleteMarkerTtl",
+        GoDuration("subjectDeleteMarkerTtl"),
+    ),
     ("allowMsgCounter", Flag("allowMsgCounter")),
     ("allowAtomicPublish", Flag("allowAtomic")),
     ("allowMsgSchedules", Flag("allowMsgSchedules")),
@@ -659,7 +665,11 @@ fn spec_walk<'a>(
 
 /// A required name field: its absence is an error, as NACK would fail.
 fn require(walked: &Walked, target: &str, field: &str, kind: &str, problems: &mut Problems) {
-    if !walked.out.iter().any(|(key, _)| key.as_str() == Some(target)) {
+    if !walked
+        .out
+        .iter()
+        .any(|(key, _)| key.as_str() == Some(target))
+    {
         problems.error(
             &FieldPath::spec().field(field),
             format!("NACK's {kind} needs `spec.{field}`"),
@@ -725,7 +735,11 @@ pub(crate) fn consumer(
         problems,
     );
     require(&walked, "streamName", "streamName", "Consumer", problems);
-    if !walked.out.iter().any(|(key, _)| key.as_str() == Some("name")) {
+    if !walked
+        .out
+        .iter()
+        .any(|(key, _)| key.as_str() == Some("name"))
+    {
         problems.error(
             &FieldPath::spec().field("durableName"),
             "a NACK Consumer without `durableName` is an ephemeral consumer, which jetsync does not declare",
@@ -796,7 +810,12 @@ pub(crate) fn consumer(
         }
     }
 
-    let has = |target: &str| walked.out.iter().any(|(key, _)| key.as_str() == Some(target));
+    let has = |target: &str| {
+        walked
+            .out
+            .iter()
+            .any(|(key, _)| key.as_str() == Some(target))
+    };
     if has("filterSubject") && has("filterSubjects") {
         problems.error(
             &FieldPath::spec().field("filterSubjects"),
@@ -919,11 +938,19 @@ fn priority(
             "pinnedClient"
         }
         "overflow" => {
-            ignored(pinned_ttl, problems, "unless `priorityPolicy: pinned_client`");
+            ignored(
+                pinned_ttl,
+                problems,
+                "unless `priorityPolicy: pinned_client`",
+            );
             "overflow"
         }
         "prioritized" => {
-            ignored(pinned_ttl, problems, "unless `priorityPolicy: pinned_client`");
+            ignored(
+                pinned_ttl,
+                problems,
+                "unless `priorityPolicy: pinned_client`",
+            );
             "prioritized"
         }
         other => {
@@ -968,7 +995,14 @@ pub(crate) fn object_store(
     entries: &[(Node, Node)],
     problems: &mut Problems,
 ) -> Asset {
-    let mut walked = spec_walk(context, entries, OBJECT_STORE, None, "ObjectStore", problems);
+    let mut walked = spec_walk(
+        context,
+        entries,
+        OBJECT_STORE,
+        None,
+        "ObjectStore",
+        problems,
+    );
     require(&walked, "name", "bucket", "ObjectStore", problems);
     let later = std::mem::take(&mut walked.later);
     let connection = base(context, "objectstore", &later, &mut walked.out, problems);

@@ -116,7 +116,11 @@ fn translate_into(root: &Node, problems: &mut Problems) -> Option<Vec<Node>> {
     };
     let kind_path = FieldPath::root().field("kind");
     let Some(kind_node) = root.get("kind") else {
-        problems.error(&kind_path, "missing `kind`", "write the NACK kind, e.g. `kind: Stream`");
+        problems.error(
+            &kind_path,
+            "missing `kind`",
+            "write the NACK kind, e.g. `kind: Stream`",
+        );
         return None;
     };
     let kind = kind_node.as_str().unwrap_or_default();
