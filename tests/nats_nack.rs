@@ -587,3 +587,221 @@ async fn a_running_nack_installation_is_taken_over_with_nothing_changed_and_nack
         );
     }
 }
+
+/// The fields the take-over above cannot create on one 2.10 server
+/// (placement, sealed, 2.11+/2.12+ features, priority groups, inline
+/// connections, Accounts with Secrets), read and converted.
+const WIDE: &str = r#"
+apiVersion: jetstream.nats.io/v1beta2
+kind: Stream
+metadata:
+  name: wide
+spec:
+  name: WIDE
+  subjects: ["wide.>"]
+  placement: {cluster: east, tags: [ssd, fast]}
+  storage: file
+  sealed: true
+  allowMsgTtl: true
+  subjectDeleteMarkerTtl: 10m
+  allowAtomicPublish: true
+  allowMsgSchedules: true
+  preventUpdate: true
+  account: shop-account
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Stream
+metadata:
+  name: counters
+spec:
+  name: COUNTERS
+  subjects: ["counters.>"]
+  storage: file
+  allowMsgCounter: true
+  persistMode: async
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Consumer
+metadata:
+  name: wide-pinned
+spec:
+  streamName: WIDE
+  durableName: pinned
+  ackPolicy: explicit
+  ackWait: 30s
+  priorityPolicy: pinned_client
+  pinnedTtl: 2m
+  priorityGroups: [jobs]
+  pauseUntil: "2030-01-01T00:00:00Z"
+  replicas: 1
+  servers: ["nats://hub:4222"]
+  jsDomain: hub
+  creds: /etc/nack/nack.creds
+  tls: {clientCert: /etc/nack/tls.crt, clientKey: /etc/nack/tls.key, rootCas: [/etc/nack/ca.crt]}
+  tlsFirst: true
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Consumer
+metadata:
+  name: wide-overflow
+spec:
+  streamName: WIDE
+  durableName: overflow
+  ackPolicy: explicit
+  ackWait: 30s
+  priorityPolicy: overflow
+  priorityGroups: [jobs]
+  account: shop-account
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: KeyValue
+metadata:
+  name: wide-kv
+spec:
+  bucket: wide_kv
+  limitMarkerTtl: 60000000000
+  republish: {source: "$KV.wide_kv.>", destination: "wide.kv.>", headers_only: true}
+  placement: {cluster: east}
+  sources:
+  - name: other_kv
+    optStartTime: "2024-01-01T00:00:00Z"
+  servers: ["nats://hub:4222"]
+  nkey: /etc/nack/nack.nk
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: KeyValue
+metadata:
+  name: wide-replica
+spec:
+  bucket: wide_replica
+  mirror: {name: wide_kv}
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: ObjectStore
+metadata:
+  name: wide-blobs
+spec:
+  bucket: wide_blobs
+  placement: {tags: [ssd]}
+  preventDelete: true
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Account
+metadata:
+  name: shop-account
+  namespace: shop
+spec:
+  servers: ["nats://nats.shop:4222"]
+  tls: {secret: {name: shop-tls}, ca: ca.crt, cert: tls.crt, key: tls.key}
+  creds: {secret: {name: shop-creds}, file: nack.creds}
+  tlsFirst: true
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Account
+metadata:
+  name: token-account
+spec:
+  servers: ["nats://nats.shop:4222"]
+  token: {secret: {name: shop-token}, token: token}
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Account
+metadata:
+  name: nkey-account
+spec:
+  servers: ["nats://nats.shop:4222"]
+  nkey: {secret: {name: shop-nkey}, seed: seed.nk}
+"#;
+
+#[test]
+fn nack_fields_beyond_the_take_over_are_read_and_converted_with_secrets_as_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write(dir, "nack/wide.yaml", WIDE);
+    let valid = offline(dir, &["validate", "nack"]);
+    assert_eq!(valid.code, 0, "{}", valid.all());
+    let converted = offline(dir, &["convert", "nack/wide.yaml"]);
+    assert_eq!(converted.code, 0, "{}", converted.all());
+    // The decisions are reported: preventUpdate, the inline connection.
+    for decision in [
+        "driftPolicy: Report",
+        "NatsConnection `consumer-wide-pinned`",
+    ] {
+        assert!(
+            converted.stderr.contains(decision),
+            "{decision}: {}",
+            converted.stderr
+        );
+    }
+    insta::assert_snapshot!(converted.stdout);
+}
+
+/// Fields jetsync cannot honour as NACK does, one of each kind of problem.
+const REFUSED: &str = r#"apiVersion: jetstream.nats.io/v1beta2
+kind: Stream
+metadata:
+  name: refused
+spec:
+  name: REFUSED
+  maxAge: 7d
+  maxMsgPerSubject: 5
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Consumer
+metadata:
+  name: refused-consumer
+spec:
+  streamName: REFUSED
+  filterSubject: a
+  filterSubjects: [b]
+---
+apiVersion: jetstream.nats.io/v1beta1
+kind: Stream
+metadata:
+  name: refused-old
+spec:
+  name: OLD
+  allowDirect: true
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Account
+metadata:
+  name: refused-account
+spec:
+  user: {secret: {name: users}, user: user, password: password}
+"#;
+
+#[test]
+fn nack_fields_jetsync_cannot_honour_are_errors_at_their_line_and_column_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write(dir, "nack/refused.yaml", REFUSED);
+    let valid = offline(dir, &["validate", "nack"]);
+    assert_eq!(valid.code, 1, "{}", valid.all());
+    let converted = offline(dir, &["convert", "-f", "nack", "--out", "infra"]);
+    assert_eq!(converted.code, 1, "{}", converted.all());
+    assert!(!dir.join("infra").exists(), "convert wrote despite errors");
+    for (place, message) in [
+        ("nack/refused.yaml:7:11", "`7d` is not a Go duration"),
+        ("nack/refused.yaml:8:3", "`maxMsgPerSubject` is not a field"),
+        ("nack/refused.yaml:15:3", "without `durableName`"),
+        (
+            "nack/refused.yaml:17:19",
+            "both `filterSubject` and `filterSubjects`",
+        ),
+        (
+            "nack/refused.yaml:25:3",
+            "`allowDirect` is not a field of NACK's v1beta1 Stream",
+        ),
+        (
+            "nack/refused.yaml:32:9",
+            "reads the user name from a Secret",
+        ),
+    ] {
+        assert!(
+            converted.stderr.contains(place) && converted.stderr.contains(message),
+            "{place} {message}:\n{}",
+            converted.stderr
+        );
+    }
+}

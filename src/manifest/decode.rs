@@ -92,8 +92,12 @@ pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
         // documents it stands for are decoded like any other.
         let failed = translated.has_errors();
         for problem in translated.problems {
-            let mut diagnostic =
-                origin.diagnostic(problem.severity, &problem.path, false, problem.message);
+            let mut diagnostic = origin.diagnostic(
+                problem.severity,
+                &problem.path,
+                problem.at_key,
+                problem.message,
+            );
             if let Some(help) = problem.help {
                 diagnostic = diagnostic.with_help(help);
             }

@@ -113,6 +113,13 @@ pub(super) fn inline(
     }
     let first = first?.clone();
     let name = format!("{kind}-{}", context.object_name);
+    if !spec.iter().any(|(key, _)| key.as_str() == Some("servers")) {
+        problems.error(
+            &first,
+            NO_SERVERS,
+            "add `servers:` with the URLs NACK was started with (its `--servers`)",
+        );
+    }
     if let Some((account, _)) = get("account")
         && non_empty_text(account).is_some()
     {
@@ -189,10 +196,9 @@ pub(super) fn account(entries: &[(Node, Node)], problems: &mut Problems) -> Vec<
                 "NACK's Account ignores `spec.name`; jetsync names the connection after `metadata.name`",
                 "remove `spec.name`",
             ),
-            other => problems.error(
+            other => problems.unknown_field(
                 &path,
                 format!("`{other}` is not a field of NACK's v1beta2 Account"),
-                "NACK's CRD has no such field (kubectl would prune it): remove it or fix its name",
             ),
         }
     }
@@ -202,16 +208,14 @@ pub(super) fn account(entries: &[(Node, Node)], problems: &mut Problems) -> Vec<
     if !auth.is_empty() {
         spec.push(entry("auth", mapping(auth[0].1.position, auth)));
     }
-    if spec.is_empty() {
-        spec.push(entry("servers", text_list_empty()));
+    if !spec.iter().any(|(key, _)| key.as_str() == Some("servers")) {
+        problems.error(
+            &FieldPath::spec(),
+            NO_SERVERS,
+            "add `servers:` with the URLs NACK was started with (its `--servers`)",
+        );
     }
     spec
 }
 
-/// An empty list: an Account that sets nothing still is a profile.
-fn text_list_empty() -> Node {
-    Node {
-        value: NodeValue::Sequence(Vec::new()),
-        position: Default::default(),
-    }
-}
+const NO_SERVERS: &str = "without `servers` NACK connects to the servers it was started with; a jetsync NatsConnection names its servers";

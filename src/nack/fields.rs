@@ -328,11 +328,7 @@ fn walk<'a>(
             .map(|(_, rule)| *rule)
             .filter(|_| allowed.is_none_or(|allowed| allowed.contains(&name)));
         let Some(rule) = rule else {
-            problems.error(
-                &field,
-                format!("`{name}` is not a field of {what}"),
-                "NACK's CRD has no such field (kubectl would prune it): remove it or fix its name",
-            );
+            problems.unknown_field(&field, format!("`{name}` is not a field of {what}"));
             continue;
         };
         if matches!(value.value, NodeValue::Null) {

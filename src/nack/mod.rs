@@ -35,6 +35,8 @@ pub struct Problem {
     pub path: FieldPath,
     pub message: String,
     pub help: Option<String>,
+    /// Points at the field's key rather than its value (an unknown field).
+    pub at_key: bool,
 }
 
 /// The jetsync documents one NACK document stands for, and what was found.
@@ -73,7 +75,23 @@ impl Problems {
             path: path.clone(),
             message,
             help: help.map(str::to_string),
+            at_key: false,
         });
+    }
+
+    /// An error about a field name: it points at the key.
+    pub(crate) fn unknown_field(&mut self, path: &FieldPath, message: impl Into<String>) {
+        self.push(
+            Severity::Error,
+            path,
+            message.into(),
+            Some(
+                "NACK's CRD has no such field (kubectl would prune it): remove it or fix its name",
+            ),
+        );
+        if let Some(last) = self.0.last_mut() {
+            last.at_key = true;
+        }
     }
 
     pub(crate) fn error(&mut self, path: &FieldPath, message: impl Into<String>, help: &str) {
