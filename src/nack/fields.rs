@@ -448,15 +448,13 @@ fn apply(
                     apply(item_rule, item, &path.index(index), problems).map(|(_, node)| node)
                 })
                 .collect();
-            (!translated.is_empty()).then(|| {
-                (
-                    target,
-                    Node {
-                        value: NodeValue::Sequence(translated),
-                        position: value.position,
-                    },
-                )
-            })
+            (!translated.is_empty()).then_some((
+                target,
+                Node {
+                    value: NodeValue::Sequence(translated),
+                    position: value.position,
+                },
+            ))
         }
         Transform(target) => nested(value, TRANSFORM, path, "a subject transform", problems)
             .map(|walked| (target, mapping(value.position, walked.out))),
