@@ -433,9 +433,15 @@ async fn server_state(client: &async_nats::Client) -> BTreeMap<String, Value> {
 
 /// Runs a jetsync command that talks to no server (`validate`, `convert`).
 fn offline(dir: &Path, args: &[&str]) -> cli::Run {
+    offline_in_mode(dir, args, "control-loop")
+}
+
+/// [`offline`] for a NACK run in `mode` (`JETSYNC_NACK_MODE`).
+fn offline_in_mode(dir: &Path, args: &[&str], mode: &str) -> cli::Run {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_jetsync"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env("JETSYNC_NACK_MODE", mode)
         .current_dir(dir)
         .output()
         .expect("jetsync runs");
@@ -804,4 +810,43 @@ fn nack_fields_jetsync_cannot_honour_are_errors_at_their_line_and_column_and_not
             converted.stderr
         );
     }
+}
+
+#[test]
+fn nack_documents_read_for_nacks_legacy_controllers_keep_what_they_send_and_warn_of_what_they_drop()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write(dir, "nack/streams.yaml", STREAMS);
+    write(dir, "nack/buckets.yaml", BUCKETS);
+    let converted = offline_in_mode(dir, &["convert", "nack/streams.yaml"], "legacy");
+    assert_eq!(converted.code, 0, "{}", converted.all());
+    // An empty `maxAge` is unlimited, not jsm.go's year.
+    assert!(!converted.stdout.contains("52w1d"), "{}", converted.stdout);
+    assert!(
+        !converted.stdout.contains("headersOnly"),
+        "{}",
+        converted.stdout
+    );
+    assert!(
+        !converted.stdout.contains("consumerLimits"),
+        "{}",
+        converted.stdout
+    );
+    assert!(
+        converted
+            .stderr
+            .contains("spec.consumerLimits: NACK's legacy controllers ignore this field"),
+        "{}",
+        converted.stderr
+    );
+    let buckets = offline_in_mode(dir, &["convert", "nack/buckets.yaml"], "legacy");
+    assert_eq!(buckets.code, 0, "{}", buckets.all());
+    assert!(
+        buckets
+            .stderr
+            .contains("NACK makes a KeyValue only with --control-loop"),
+        "{}",
+        buckets.stderr
+    );
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Problems, Version, connection, entry, mapping, text};
+use super::{Mode, Problems, Version, connection, entry, mapping, text};
 use crate::manifest::node::NodeValue;
 use crate::manifest::{Node, Position};
 use crate::spec::path::FieldPath;
@@ -14,6 +14,7 @@ use crate::spec::units::Duration;
 /// What every kind's translation knows about its document.
 pub(crate) struct Context<'a> {
     pub version: Version,
+    pub mode: Mode,
     pub object_name: &'a str,
     /// Where `spec` was written: defaults NACK adds point there.
     pub position: Position,
@@ -701,7 +702,12 @@ pub(crate) fn stream(
                 walked.push("maxAge", age);
             }
         }
+        // The legacy controllers send 0 (unlimited) for an empty `maxAge`.
+        _ if context.mode == Mode::Legacy => {}
         _ => walked.push("maxAge", text("365d", context.position)),
+    }
+    if context.mode == Mode::Legacy {
+        legacy_stream(&mut walked.out, problems);
     }
     let later = std::mem::take(&mut walked.later);
     let connection = base(context, "stream", &later, &mut walked.out, problems);
@@ -709,6 +715,64 @@ pub(crate) fn stream(
         kind: "Stream",
         spec: walked.out,
         connection,
+    }
+}
+
+/// What NACK's legacy controllers leave out of a stream's config: `sealed`,
+/// `mirrorDirect`, `consumerLimits`, republish's `headers_only`, and a
+/// source's start time when it has a start sequence.
+fn legacy_stream(out: &mut Vec<(Node, Node)>, problems: &mut Problems) {
+    let ignored = |problems: &mut Problems, path: FieldPath| {
+        problems.warning(
+            &path,
+            "NACK's legacy controllers ignore this field; jetsync leaves it out too",
+            "run NACK with --control-loop (and leave JETSYNC_NACK_MODE unset) for NACK to honour it",
+        );
+    };
+    let spec = FieldPath::spec();
+    out.retain(|(key, _)| {
+        let nack = match key.as_str() {
+            Some("sealed") => "sealed",
+            Some("mirrorDirect") => "mirrorDirect",
+            Some("consumerLimits") => "consumerLimits",
+            _ => return true,
+        };
+        ignored(problems, spec.field(nack));
+        false
+    });
+    for (key, value) in out.iter_mut() {
+        let (field, sources): (&str, Vec<&mut Node>) = match (key.as_str(), &mut value.value) {
+            (Some("republish"), NodeValue::Mapping(entries)) => {
+                let before = entries.len();
+                entries.retain(|(key, _)| key.as_str() != Some("headersOnly"));
+                if entries.len() != before {
+                    ignored(problems, spec.field("republish").field("headers_only"));
+                }
+                continue;
+            }
+            (Some("mirror"), _) => ("mirror", vec![value]),
+            (Some("sources"), NodeValue::Sequence(items)) => {
+                ("sources", items.iter_mut().collect())
+            }
+            _ => continue,
+        };
+        for (index, source) in sources.into_iter().enumerate() {
+            let NodeValue::Mapping(entries) = &mut source.value else {
+                continue;
+            };
+            let has_sequence = entries
+                .iter()
+                .any(|(key, _)| key.as_str() == Some("optStartSeq"));
+            let before = entries.len();
+            entries.retain(|(key, _)| !has_sequence || key.as_str() != Some("optStartTime"));
+            if entries.len() != before {
+                let path = match field {
+                    "mirror" => spec.field("mirror"),
+                    _ => spec.field("sources").index(index),
+                };
+                ignored(problems, path.field("optStartTime"));
+            }
+        }
     }
 }
 
@@ -844,6 +908,13 @@ pub(crate) fn consumer(
     }
 
     if let Some((node, path)) = get("sampleFreq") {
+        if context.mode == Mode::Legacy && node.as_str().is_some_and(|text| text.ends_with('%')) {
+            problems.error(
+                path,
+                "NACK's legacy controllers read `sampleFreq` as a plain integer and fail on `%`",
+                "write the percentage without `%`, e.g. `50`",
+            );
+        }
         let written = match &node.value {
             NodeValue::String(text) => Some(text.trim_end_matches('%').to_string()),
             NodeValue::Integer(n) => Some(n.to_string()),
@@ -966,12 +1037,27 @@ fn priority(
     }
 }
 
+/// NACK's legacy controllers never make buckets: say so, as the bucket
+/// may not exist yet.
+fn legacy_bucket(context: &Context, kind: &str, problems: &mut Problems) {
+    if context.mode == Mode::Legacy {
+        problems.warning(
+            &FieldPath::root().field("kind"),
+            format!(
+                "NACK makes a {kind} only with --control-loop: a legacy NACK never made this one"
+            ),
+            "jetsync makes it as NACK's control loop would; plan first to see whether it exists",
+        );
+    }
+}
+
 /// NACK's `KeyValue`, made through nats.go's `CreateKeyValue`.
 pub(crate) fn key_value(
     context: &Context,
     entries: &[(Node, Node)],
     problems: &mut Problems,
 ) -> Asset {
+    legacy_bucket(context, "KeyValue", problems);
     let mut walked = spec_walk(context, entries, KEY_VALUE, None, "KeyValue", problems);
     require(&walked, "name", "bucket", "KeyValue", problems);
     let later = std::mem::take(&mut walked.later);
@@ -989,6 +1075,7 @@ pub(crate) fn object_store(
     entries: &[(Node, Node)],
     problems: &mut Problems,
 ) -> Asset {
+    legacy_bucket(context, "ObjectStore", problems);
     let mut walked = spec_walk(
         context,
         entries,

@@ -57,6 +57,26 @@ impl Translated {
     }
 }
 
+/// How the NACK being replaced runs: its default "legacy" controllers
+/// (`controllers/jetstream`) or `--control-loop` (`internal/controller`, the
+/// only mode that makes KeyValue and ObjectStore). They turn a few fields
+/// differently; `JETSYNC_NACK_MODE=legacy` selects the legacy reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    ControlLoop,
+    Legacy,
+}
+
+impl Mode {
+    /// The mode `JETSYNC_NACK_MODE` names (`legacy` or `control-loop`, the default).
+    pub fn from_env() -> Mode {
+        match std::env::var("JETSYNC_NACK_MODE").as_deref() {
+            Ok("legacy") => Mode::Legacy,
+            _ => Mode::ControlLoop,
+        }
+    }
+}
+
 /// NACK's API versions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Version {
@@ -167,6 +187,7 @@ fn translate_into(root: &Node, problems: &mut Problems) -> Option<Vec<Node>> {
     };
     let context = fields::Context {
         version,
+        mode: Mode::from_env(),
         object_name,
         position: spec.position,
     };
