@@ -1026,3 +1026,55 @@ async fn nack_fields_of_newer_servers_adopt_cleanly_and_apply_as_nack_would() {
     assert_eq!(apply.code, 0, "{}", apply.all());
     assert_twins_match(&made, &server_state(&client).await, "nk3", "nk4", &server);
 }
+
+/// NACK's resources as `kubectl get streams,consumers -o yaml` prints them.
+const KUBECTL_LIST: &str = r#"apiVersion: v1
+kind: List
+metadata:
+  resourceVersion: ""
+items:
+- apiVersion: jetstream.nats.io/v1beta2
+  kind: Stream
+  metadata:
+    annotations:
+      team: shop
+    creationTimestamp: "2024-05-01T10:00:00Z"
+    finalizers: [stream.nats.io/finalizer]
+    generation: 2
+    name: listed
+    namespace: shop
+    resourceVersion: "4711"
+    uid: 0b5c7a4e-0000-4000-8000-000000000001
+  spec:
+    name: LISTED
+    subjects: [listed.>]
+    storage: file
+    maxAge: 1h
+    creds: ''
+    preventDelete: false
+    preventUpdate: false
+  status:
+    observedGeneration: 2
+    conditions: [{type: Ready, status: "True", reason: Created, message: ok, lastTransitionTime: "2024-05-01T10:00:01Z"}]
+- apiVersion: jetstream.nats.io/v1beta2
+  kind: Consumer
+  metadata:
+    name: listed-worker
+    namespace: shop
+  spec:
+    streamName: LISTED
+    durableName: worker
+    ackPolicy: explicit
+    ackWait: 30s
+"#;
+
+#[test]
+fn a_kubectl_list_of_nack_resources_converts_with_what_the_cluster_filled_in_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write(dir, "nack/all.yaml", KUBECTL_LIST);
+    let converted = offline(dir, &["convert", "-f", "nack", "--out", "infra"]);
+    assert_eq!(converted.code, 0, "{}", converted.all());
+    let written = std::fs::read_to_string(dir.join("infra/all.yaml")).unwrap();
+    insta::assert_snapshot!(written);
+}

@@ -80,7 +80,12 @@ pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
             return;
         }
     };
-    for (index, root) in documents.into_iter().enumerate() {
+    let documents = documents.into_iter().enumerate().flat_map(|(index, root)| {
+        crate::nack::list_items(root)
+            .into_iter()
+            .map(move |item| (index, item))
+    });
+    for (index, root) in documents {
         let translated =
             crate::nack::is_nack_document(&root).then(|| crate::nack::translate(&root));
         let origin = Origin::new(source.clone(), index, root);

@@ -25,6 +25,21 @@ pub fn is_nack_document(root: &Node) -> bool {
         .is_some_and(|api_version| api_version.split('/').next() == Some(GROUP))
 }
 
+/// The NACK documents of a `v1` `List` (what `kubectl get -o yaml` prints),
+/// or the document itself when it is not such a list.
+pub fn list_items(root: Node) -> Vec<Node> {
+    let is_list = root.get("apiVersion").and_then(Node::as_str) == Some("v1")
+        && root.get("kind").and_then(Node::as_str) == Some("List");
+    match root.get("items").map(|items| &items.value) {
+        Some(NodeValue::Sequence(items))
+            if is_list && !items.is_empty() && items.iter().all(is_nack_document) =>
+        {
+            items.clone()
+        }
+        _ => vec![root],
+    }
+}
+
 /// Something about a NACK document worth telling: an error (jetsync cannot
 /// make what NACK would), a warning (a NACK behaviour jetsync keeps only
 /// approximately), or a note (a decision the translation made).
