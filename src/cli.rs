@@ -135,6 +135,10 @@ struct ConvertArgs {
     /// paths below an input directory; print to stdout when omitted.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Write `adopt: true` in every asset document: the controller then takes
+    /// over the assets NACK made (the CLI's `apply --adopt` does the same).
+    #[arg(long)]
+    adopt: bool,
 }
 
 /// How to reach NATS. Flags win over the environment (`NATS_URL`,
@@ -399,7 +403,7 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => {
             let mut paths = args.filenames;
             paths.extend(args.paths);
-            commands::convert(&paths, args.out.as_deref(), color)
+            commands::convert(&paths, args.out.as_deref(), args.adopt, color)
         }
         Command::Export(args) => {
             // YAML is the only format yet: a second one is a compile error here.

@@ -980,7 +980,7 @@ pub fn export(
 /// written as jetsync documents (jetsync documents pass through), one output
 /// per input file. Diagnostics (the decisions made) go to stderr; on any
 /// error nothing is written.
-pub fn convert(paths: &[PathBuf], out_dir: Option<&Path>, color: bool) -> ExitStatus {
+pub fn convert(paths: &[PathBuf], out_dir: Option<&Path>, adopt: bool, color: bool) -> ExitStatus {
     if paths.is_empty() {
         error("no manifests given; pass NACK files or directories with -f (or `-` for stdin)");
         return ExitStatus::Failure;
@@ -1008,7 +1008,7 @@ pub fn convert(paths: &[PathBuf], out_dir: Option<&Path>, color: bool) -> ExitSt
             (!documents.is_empty()).then(|| {
                 (
                     source.name.as_str(),
-                    crate::nack::convert::render_documents(&documents),
+                    crate::nack::convert::render_documents(&documents, adopt),
                 )
             })
         })

@@ -467,9 +467,9 @@ fn nack_files(dir: &Path, prefix: &str) {
     }
 }
 
-/// The plan's changes as `address: action` with their diffs.
+/// The changes of `plan --output json ARGS`: address, action and diff.
 fn plan_changes(dir: &Path, url: &str, args: &[&str]) -> Vec<(String, String, Value)> {
-    let mut full = vec!["plan", "--adopt", "--output", "json"];
+    let mut full = vec!["plan", "--output", "json"];
     full.extend_from_slice(args);
     let plan = jetsync(dir, url, &full);
     assert_eq!(plan.code, 0, "{}", plan.all());
@@ -523,7 +523,11 @@ async fn a_running_nack_installation_is_taken_over_with_nothing_changed_and_nack
     // NACK's documents read as they are, planned against what NACK made.
     let valid = offline(dir, &["validate", "nk1"]);
     assert_eq!(valid.code, 0, "{}", valid.all());
-    assert_only_clean_adoptions(&plan_changes(dir, &url, &["-f", "nk1"]), 11, &server);
+    assert_only_clean_adoptions(
+        &plan_changes(dir, &url, &["--adopt", "-f", "nk1"]),
+        11,
+        &server,
+    );
 
     // Converted: one file per input file, the decisions on stderr.
     let converted = offline(dir, &["convert", "-f", "nk1", "--out", "infra"]);
@@ -553,7 +557,20 @@ async fn a_running_nack_installation_is_taken_over_with_nothing_changed_and_nack
     ] {
         assert!(streams.contains(kept), "{kept} in\n{streams}");
     }
-    assert_only_clean_adoptions(&plan_changes(dir, &url, &["-f", "infra"]), 11, &server);
+    assert_only_clean_adoptions(
+        &plan_changes(dir, &url, &["--adopt", "-f", "infra"]),
+        11,
+        &server,
+    );
+    // For the controller, `--adopt` writes `adopt: true`: the plan adopts
+    // without the flag.
+    let adopting = offline(
+        dir,
+        &["convert", "--adopt", "-f", "nk1", "--out", "adopting"],
+    );
+    assert_eq!(adopting.code, 0, "{}", adopting.all());
+    let changes = plan_changes(dir, &url, &["-f", "adopting"]);
+    assert_only_clean_adoptions(&changes, 11, &server);
 
     // Taken over: only jetsync's markers change, no message is lost.
     let apply = jetsync(dir, &url, &["apply", "--adopt", "--yes", "-f", "infra"]);
@@ -1012,10 +1029,18 @@ async fn nack_fields_of_newer_servers_adopt_cleanly_and_apply_as_nack_would() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     write(dir, "nk3/newer.yaml", NEWER);
-    assert_only_clean_adoptions(&plan_changes(dir, &url, &["-f", "nk3"]), 5, &server);
+    assert_only_clean_adoptions(
+        &plan_changes(dir, &url, &["--adopt", "-f", "nk3"]),
+        5,
+        &server,
+    );
     let converted = offline(dir, &["convert", "-f", "nk3", "--out", "infra"]);
     assert_eq!(converted.code, 0, "{}", converted.all());
-    assert_only_clean_adoptions(&plan_changes(dir, &url, &["-f", "infra"]), 5, &server);
+    assert_only_clean_adoptions(
+        &plan_changes(dir, &url, &["--adopt", "-f", "infra"]),
+        5,
+        &server,
+    );
 
     write(dir, "nk4/newer.yaml", &NEWER.replace("nk3", "nk4"));
     let apply = jetsync(

@@ -40,8 +40,20 @@ enum Spec<'a> {
 }
 
 /// The documents as one multi-document jetsync manifest, in the order given.
-pub fn render_documents(documents: &[&Declared]) -> String {
-    let documents: Vec<Document> = documents
+/// With `adopt`, every asset says `adopt: true` (what the controller needs to
+/// take over assets another tool made).
+pub fn render_documents(documents: &[&Declared], adopt: bool) -> String {
+    let adopted: Vec<Declared> = documents
+        .iter()
+        .map(|declared| {
+            let mut declared = (*declared).clone();
+            if adopt {
+                set_adopt(&mut declared.spec);
+            }
+            declared
+        })
+        .collect();
+    let documents: Vec<Document> = adopted
         .iter()
         .map(|declared| Document {
             api_version: API_VERSION,
@@ -63,4 +75,15 @@ pub fn render_documents(documents: &[&Declared]) -> String {
         .collect();
     serde_saphyr::to_string_multiple(&documents)
         .expect("specs are plain data and always serialise to YAML")
+}
+
+fn set_adopt(spec: &mut AssetSpec) {
+    let adopt = Some(true);
+    match spec {
+        AssetSpec::Stream(spec) => spec.adopt = adopt,
+        AssetSpec::Consumer(spec) => spec.adopt = adopt,
+        AssetSpec::KeyValue(spec) => spec.adopt = adopt,
+        AssetSpec::ObjectStore(spec) => spec.adopt = adopt,
+        AssetSpec::NatsConnection(_) => {}
+    }
 }
