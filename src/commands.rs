@@ -1024,8 +1024,24 @@ pub fn convert(paths: &[PathBuf], out_dir: Option<&Path>, adopt: bool, color: bo
             }
         }
         Some(dir) => {
-            for (name, yaml) in &files {
-                let target = dir.join(converted_path(name, paths));
+            let targets: Vec<PathBuf> = files
+                .iter()
+                .map(|(name, _)| dir.join(converted_path(name, paths)))
+                .collect();
+            let overwritten = targets.iter().find(|target| {
+                manifests
+                    .sources
+                    .iter()
+                    .any(|source| same_file(Path::new(&source.name), target))
+            });
+            if let Some(target) = overwritten {
+                error(format!(
+                    "{} is one of the input files: write the converted documents to another directory",
+                    target.display()
+                ));
+                return ExitStatus::Failure;
+            }
+            for ((name, yaml), target) in files.iter().zip(targets) {
                 let newline = if yaml.ends_with('\n') { "" } else { "\n" };
                 let written = target
                     .parent()
@@ -1047,9 +1063,21 @@ pub fn convert(paths: &[PathBuf], out_dir: Option<&Path>, adopt: bool, color: bo
     ExitStatus::Success
 }
 
+/// True when both paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!(
+        (a.canonicalize(), b.canonicalize()),
+        (Ok(a), Ok(b)) if a == b
+    )
+}
+
 /// Where a converted file goes below the output directory: its path below
-/// the input directory it was found in, else its file name.
+/// the input directory it was found in, else its file name (`stdin.yaml`
+/// for stdin).
 fn converted_path(name: &str, inputs: &[PathBuf]) -> PathBuf {
+    if name == manifest::STDIN_NAME {
+        return PathBuf::from("stdin.yaml");
+    }
     let path = Path::new(name);
     inputs
         .iter()

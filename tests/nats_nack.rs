@@ -1102,4 +1102,14 @@ fn a_kubectl_list_of_nack_resources_converts_with_what_the_cluster_filled_in_lef
     assert_eq!(converted.code, 0, "{}", converted.all());
     let written = std::fs::read_to_string(dir.join("infra/all.yaml")).unwrap();
     insta::assert_snapshot!(written);
+    // Converting over the NACK files themselves is refused.
+    let over = offline(dir, &["convert", "-f", "nack", "--out", "nack"]);
+    assert_eq!(over.code, 1, "{}", over.all());
+    assert!(
+        over.stderr.contains("is one of the input files"),
+        "{}",
+        over.stderr
+    );
+    let kept = std::fs::read_to_string(dir.join("nack/all.yaml")).unwrap();
+    assert_eq!(kept, KUBECTL_LIST);
 }
