@@ -1113,3 +1113,54 @@ fn a_kubectl_list_of_nack_resources_converts_with_what_the_cluster_filled_in_lef
     let kept = std::fs::read_to_string(dir.join("nack/all.yaml")).unwrap();
     assert_eq!(kept, KUBECTL_LIST);
 }
+
+#[test]
+fn go_durations_as_nack_parses_them_become_jetsync_durations() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let nack = r#"apiVersion: jetstream.nats.io/v1beta2
+kind: Stream
+metadata: {name: timed}
+spec:
+  name: TIMED
+  subjects: [timed]
+  maxAge: 1.5h
+  duplicateWindow: 90000ms
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Consumer
+metadata: {name: timed-worker}
+spec:
+  streamName: TIMED
+  durableName: worker
+  ackPolicy: explicit
+  ackWait: +1m30s
+  backoff: [1m30s, 2m]
+  maxDeliver: 5
+  inactiveThreshold: 2h45m
+"#;
+    write(dir, "nack/timed.yaml", nack);
+    let converted = offline(dir, &["convert", "nack/timed.yaml"]);
+    assert_eq!(converted.code, 0, "{}", converted.all());
+    for duration in [
+        "maxAge: 1h30m",
+        "duplicateWindow: 1m30s",
+        "ackWait: 1m30s",
+        "- 1m30s\n  - 2m",
+        "inactiveThreshold: 2h45m",
+    ] {
+        assert!(
+            converted.stdout.contains(duration),
+            "{duration} in\n{}",
+            converted.stdout
+        );
+    }
+    write(dir, "nack/timed.yaml", &nack.replace("+1m30s", "-1m30s"));
+    let refused = offline(dir, &["validate", "nack"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("nack/timed.yaml:17:12"),
+        "{}",
+        refused.stderr
+    );
+}
