@@ -8,6 +8,7 @@
 mod connection;
 pub mod convert;
 mod fields;
+mod rules;
 
 use crate::diagnostics::Severity;
 use crate::manifest::node::NodeValue;
