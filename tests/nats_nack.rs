@@ -1164,3 +1164,47 @@ spec:
         refused.stderr
     );
 }
+
+#[test]
+fn nack_connection_fields_become_a_connection_the_cli_uses_without_printing_the_seed() {
+    let secrets = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/secrets");
+    let read = |name: &str| {
+        std::fs::read_to_string(secrets.join(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let (seed, public) = (read("test-user.nk"), read("test-user.pub"));
+    let server = require_nats!(NatsServer::builder().config_extra(format!(
+        "authorization {{ users: [ {{ nkey: \"{public}\" }} ] }}"
+    )));
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write(dir, "nack/user.nk", &format!("{seed}\n"));
+    write(
+        dir,
+        "nack/stream.yaml",
+        &format!(
+            r#"apiVersion: jetstream.nats.io/v1beta2
+kind: Stream
+metadata:
+  name: nk5-inline
+spec:
+  name: nk5_inline
+  subjects: [nk5.>]
+  servers: ["{url}"]
+  nkey: user.nk
+"#
+        ),
+    );
+    // The default connection (`--server`) has no credentials: the stream
+    // can only be made through the connection NACK's fields describe.
+    let apply = jetsync(dir, &url, &["apply", "--yes", "-f", "nack"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let plan = jetsync(dir, &url, &["plan", "--detailed-exitcode", "-f", "nack"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    for run in [&apply, &plan] {
+        assert!(!run.all().contains(&seed[2..40]), "{}", run.all());
+    }
+}
