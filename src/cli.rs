@@ -43,6 +43,11 @@ enum Command {
     /// Print live assets as manifests, ready to commit: managed ones, or all
     /// with --all; `--out FILE` writes them to a file.
     Export(ExportArgs),
+    /// Convert NACK's documents (jetstream.nats.io/v1beta2, v1beta1) to jetsync
+    /// documents, read with NACK's semantics: one file per input file under --out
+    /// (stdout without it); every decision the conversion made goes to stderr.
+    /// Exit 0 converted, 1 on any error (nothing written).
+    Convert(ConvertArgs),
     /// Print the CustomResourceDefinitions of every kind, or write them to a directory.
     Crds(CrdsArgs),
     /// Print the JSON Schema of jetsync documents, for editors (yaml-language-server),
@@ -116,6 +121,24 @@ struct ValidateArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = ValidateOutput::Human)]
     output: ValidateOutput,
+}
+
+#[derive(Debug, Args)]
+struct ConvertArgs {
+    /// NACK manifest files or directories (searched recursively for *.yaml, *.yml); `-` reads stdin.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    filenames: Vec<PathBuf>,
+    /// Manifest files or directories, as with `-f`.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Write one jetsync file per input file into this directory, keeping
+    /// paths below an input directory; print to stdout when omitted.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write `adopt: true` in every asset document: the controller then takes
+    /// over the assets NACK made (the CLI's `apply --adopt` does the same).
+    #[arg(long)]
+    adopt: bool,
 }
 
 /// How to reach NATS. Flags win over the environment (`NATS_URL`,
@@ -377,6 +400,11 @@ pub fn main() -> ExitCode {
         ),
         Command::Diff(args) => commands::diff(&args, color),
         Command::Apply(args) => commands::apply(&args.engine, args.yes, color),
+        Command::Convert(args) => {
+            let mut paths = args.filenames;
+            paths.extend(args.paths);
+            commands::convert(&paths, args.out.as_deref(), args.adopt, color)
+        }
         Command::Export(args) => {
             // YAML is the only format yet: a second one is a compile error here.
             let ExportOutput::Yaml = args.output;

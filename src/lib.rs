@@ -10,6 +10,7 @@ pub mod controller;
 pub mod diagnostics;
 pub mod engine;
 pub mod manifest;
+pub mod nack;
 pub mod nats;
 pub mod parallel;
 pub mod plan;

@@ -80,13 +80,47 @@ pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
             return;
         }
     };
-    for (index, root) in documents.into_iter().enumerate() {
+    let documents = documents.into_iter().enumerate().flat_map(|(index, root)| {
+        crate::nack::list_items(root)
+            .into_iter()
+            .map(move |item| (index, item))
+    });
+    for (index, root) in documents {
+        let translated =
+            crate::nack::is_nack_document(&root).then(|| crate::nack::translate(&root));
         let origin = Origin::new(source.clone(), index, root);
-        match decode_document(origin) {
-            Outcome::Declared(declared) => manifests.documents.push(*declared),
-            Outcome::Skipped(note) => manifests.diagnostics.push(note),
-            Outcome::Invalid(mut found) => manifests.diagnostics.append(&mut found),
+        let Some(translated) = translated else {
+            decode_into(origin, manifests);
+            continue;
+        };
+        // A NACK document: its problems point into it, then the jetsync
+        // documents it stands for are decoded like any other.
+        let failed = translated.has_errors();
+        for problem in translated.problems {
+            let mut diagnostic = origin.diagnostic(
+                problem.severity,
+                &problem.path,
+                problem.at_key,
+                problem.message,
+            );
+            if let Some(help) = problem.help {
+                diagnostic = diagnostic.with_help(help);
+            }
+            manifests.diagnostics.push(diagnostic);
         }
+        if !failed {
+            for document in translated.documents {
+                decode_into(Origin::new(source.clone(), index, document), manifests);
+            }
+        }
+    }
+}
+
+fn decode_into(origin: Origin, manifests: &mut Manifests) {
+    match decode_document(origin) {
+        Outcome::Declared(declared) => manifests.documents.push(*declared),
+        Outcome::Skipped(note) => manifests.diagnostics.push(note),
+        Outcome::Invalid(mut found) => manifests.diagnostics.append(&mut found),
     }
 }
 
