@@ -40,14 +40,28 @@ fn ten_minutes() -> Settings {
     }
 }
 
-/// The Consumer resource `worker` on `ORDERS`, `ackWait: 45s`.
-fn worker_on_orders() -> Object {
-    Object::new(
+/// The Stream resource `orders` (`ORDERS`, `orders.>`, and `extra` spec
+/// fields) and the Consumer resource `worker` on it (`ackWait: 45s`),
+/// both created.
+async fn orders_and_worker(
+    kube: &mut controller_support::Kube,
+    ctx: &Arc<Context>,
+    extra: Value,
+) -> (Object, Object) {
+    let mut spec = json!({"name": "ORDERS", "subjects": ["orders.>"]});
+    for (field, value) in extra.as_object().into_iter().flatten() {
+        spec[field] = value.clone();
+    }
+    let orders = Object::new("Stream", "streams", "orders", spec);
+    let worker = Object::new(
         "Consumer",
         "consumers",
         "worker",
         json!({"streamName": "ORDERS", "ackWait": "45s"}),
-    )
+    );
+    created::<Stream>(kube, ctx, &orders).await;
+    created::<Consumer>(kube, ctx, &worker).await;
+    (orders, worker)
 }
 
 /// Someone else sets the stream's `max_age` to 2h.
@@ -150,15 +164,7 @@ fn requeue_secs(action: &kube::runtime::controller::Action) -> f64 {
 async fn with_a_ten_minute_interval_out_of_band_changes_are_corrected_within_seconds() {
     let nats = require_nats!();
     let (ctx, mut kube) = context_with(&nats, ten_minutes());
-    let orders = Object::new(
-        "Stream",
-        "streams",
-        "orders",
-        json!({"name": "ORDERS", "subjects": ["orders.>"], "maxAge": "1h"}),
-    );
-    let worker = worker_on_orders();
-    created::<Stream>(&mut kube, &ctx, &orders).await;
-    created::<Consumer>(&mut kube, &ctx, &worker).await;
+    let (orders, worker) = orders_and_worker(&mut kube, &ctx, json!({"maxAge": "1h"})).await;
     let streams = store_of::<Stream>(&orders);
     let consumers = store_of::<Consumer>(&worker);
     let mut touches = ctx.pool.touches();
@@ -292,15 +298,8 @@ async fn after_the_controller_recreates_a_stream_its_consumers_exist_again_withi
 {
     let nats = require_nats!();
     let (ctx, mut kube) = context_with(&nats, ten_minutes());
-    let orders = Object::new(
-        "Stream",
-        "streams",
-        "orders",
-        json!({"name": "ORDERS", "subjects": ["orders.>"], "onImmutableChange": "Recreate"}),
-    );
-    let worker = worker_on_orders();
-    created::<Stream>(&mut kube, &ctx, &orders).await;
-    created::<Consumer>(&mut kube, &ctx, &worker).await;
+    let (orders, worker) =
+        orders_and_worker(&mut kube, &ctx, json!({"onImmutableChange": "Recreate"})).await;
     let mut asked = trigger(&ctx, &store_of::<Consumer>(&worker));
     let other = support::client(&nats.url()).await;
 
@@ -417,15 +416,7 @@ async fn a_connection_refused_the_advisories_says_so_and_relies_on_the_interval(
 async fn when_the_controller_deletes_a_stream_its_consumers_are_marked_not_ready_at_once() {
     let nats = require_nats!();
     let (ctx, mut kube) = context_with(&nats, ten_minutes());
-    let orders = Object::new(
-        "Stream",
-        "streams",
-        "orders",
-        json!({"name": "ORDERS", "subjects": ["orders.>"]}),
-    );
-    let worker = worker_on_orders();
-    created::<Stream>(&mut kube, &ctx, &orders).await;
-    created::<Consumer>(&mut kube, &ctx, &worker).await;
+    let (orders, worker) = orders_and_worker(&mut kube, &ctx, json!({})).await;
     let mut asked = trigger(&ctx, &store_of::<Consumer>(&worker));
 
     let started = Instant::now();
