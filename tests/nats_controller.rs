@@ -854,6 +854,41 @@ async fn deleting_the_resource_deletes_the_stream_then_releases_the_finalizer() 
 }
 
 #[tokio::test]
+async fn deleting_the_resource_refuses_to_destroy_another_applications_consumer_without_consent() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = created_stream(&mut kube, &ctx, orders_spec()).await;
+    let client = client(&nats).await;
+    let made = js(
+        &client,
+        "CONSUMER.CREATE.ORDERS.billing",
+        json!({"stream_name": "ORDERS", "config": {"durable_name": "billing", "ack_policy": "explicit"}}),
+    )
+    .await;
+    assert!(made.get("error").is_none(), "{made}");
+
+    orders.delete();
+    let (action, _) = kube
+        .run(vec![], reconcile(orders.get::<Stream>(), ctx.clone()))
+        .await;
+    let refused = action.expect_err("the cleanup is refused").to_string();
+    assert!(refused.contains("`billing`"), "{refused}");
+    assert!(refused.contains("unmanagedConsumers: Delete"), "{refused}");
+    assert!(stream_info(&client, "ORDERS").await.get("error").is_none());
+
+    orders.set_spec("unmanagedConsumers", json!("Delete"));
+    let (action, _) = kube
+        .run(
+            vec![event(events::DELETED), orders.removes_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    assert_eq!(action.unwrap(), Action::await_change());
+    let gone = stream_info(&client, "ORDERS").await;
+    assert_eq!(gone["error"]["err_code"], 10059, "{gone}");
+}
+
+#[tokio::test]
 async fn deletion_policy_orphan_leaves_the_stream_without_the_ownership_marker() {
     let nats = require_nats!();
     let (ctx, mut kube) = context(&nats);

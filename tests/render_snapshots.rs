@@ -224,7 +224,7 @@ fn every_action_kind() -> Plan {
             .loses(stored(1200, 5 * MIB))
             .with_consumers(vec![
                 lost("archiver", None, true, ConsumerFate::Recreated),
-                lost("audit-tail", Some("reporting"), true, ConsumerFate::Restored),
+                lost("audit-tail", None, true, ConsumerFate::Restored),
                 lost("ordered-x7Gh2", None, false, ConsumerFate::Deleted),
             ])
             .declared_at("streams/audit.yaml", 1),

@@ -33,7 +33,7 @@ use crate::nats::{ConnectError, Connection};
 use crate::plan::classify::{self, Action as PlanAction, Change, Plan, PlanOptions};
 use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
-use crate::spec::common::{DeletionPolicy, OnImmutableChange};
+use crate::spec::common::{DeletionPolicy, OnImmutableChange, UnmanagedConsumers};
 use crate::spec::validate::validate;
 use crate::spec::{
     AssetSpec, AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream,
@@ -699,7 +699,8 @@ pub async fn cleanup_asset<K: AssetResource>(obj: Arc<K>, ctx: &Context) -> Resu
     }
     let pool = ctx.pool.key_of(&key).unwrap_or_default();
     for address in addresses {
-        let note = cleanup_one(&connection, &address, &owner, (policy, &pool), ctx)
+        let consent = obj.policies().unmanaged_consumers().unwrap_or_default();
+        let note = cleanup_one(&connection, &address, &owner, (policy, consent, &pool), ctx)
             .await
             .map_err(|reason| Error::Cleanup {
                 resource: key.clone(),
@@ -734,11 +735,34 @@ async fn cleanup_one(
     connection: &Connection,
     address: &Address,
     owner: &str,
-    (policy, pool): (DeletionPolicy, &str),
+    (policy, consent, pool): (DeletionPolicy, UnmanagedConsumers, &str),
     ctx: &Context,
 ) -> Result<Option<Note>, String> {
     let api = connection.api();
-    let live = lookup(api, address).await.map_err(|e| e.to_string())?;
+    let mut live = lookup(api, address).await.map_err(|e| e.to_string())?;
+    // Deleting a stream deletes every consumer on it: other applications'
+    // durable ones only with spec.unmanagedConsumers: Delete.
+    if policy == DeletionPolicy::Delete
+        && consent != UnmanagedConsumers::Delete
+        && live.consumer_count.unwrap_or(0) > 0
+    {
+        live.list_consumers(api).await.map_err(|e| e.to_string())?;
+        let theirs: Vec<String> = live
+            .consumers
+            .iter()
+            .filter(|c| ownership::live_owner(&c.config).is_none())
+            .filter_map(|c| c.address.consumer.as_ref().map(|name| format!("`{name}`")))
+            .collect();
+        if !theirs.is_empty() {
+            return Err(format!(
+                "deleting {address} would destroy {} durable consumer(s) jetsync does not \
+                 manage: {}; set spec.unmanagedConsumers: Delete to let them go, or \
+                 deletionPolicy: Orphan to leave the stream",
+                theirs.len(),
+                theirs.join(", ")
+            ));
+        }
+    }
     let Some(asset) = live.asset else {
         return Ok(None); // already gone
     };

@@ -522,7 +522,10 @@ fn consumers_lost(
             .read::<Identity>()
             .is_some_and(|identity| identity.durable_name.is_some());
         let owner = ownership::live_owner(&consumer.config);
-        let managed = owner.as_deref() == Some(options.owner.as_str());
+        // Managed by jetsync: this owner's, or another owner's (another
+        // team's jetsync, another resource of the controller), which its
+        // owner creates again. Only consumers no jetsync manages need consent.
+        let managed = owner.is_some();
         let fate = if desired.contains_key(&consumer.address) && replacing {
             ConsumerFate::Recreated
         } else if managed || !durable {
@@ -1107,7 +1110,8 @@ mod tests {
     fn recreate_consent_keeps_the_unmanaged_consumer_config_for_after_the_replacement() {
         let live = vec![
             applied(&desired_stream("S", "file")),
-            live_consumer("S", "theirs", Some("other-team"), true),
+            live_consumer("S", "theirs", None, true),
+            live_consumer("S", "other-teams", Some("other-team"), true),
         ];
         let mut desired = desired_stream("S", "memory");
         desired.unmanaged_consumers = Some(UnmanagedConsumers::Recreate);
@@ -1116,9 +1120,12 @@ mod tests {
         assert!(change.allowed(), "{:?}", change.refused);
         assert_eq!(change.restore.len(), 1);
         assert_eq!(change.restore[0]["durable_name"], "theirs");
-        let lost = &change.loses.as_ref().unwrap().consumers[0];
-        assert_eq!(lost.fate, ConsumerFate::Restored);
-        assert_eq!(plan.summary().consumers_lost, 0);
+        let lost = &change.loses.as_ref().unwrap().consumers;
+        assert_eq!(lost[0].name, "other-teams");
+        assert_eq!(lost[0].fate, ConsumerFate::Deleted, "its own owner creates it again");
+        assert_eq!(lost[1].fate, ConsumerFate::Restored);
+        assert_eq!(plan.summary().consumers_lost, 1);
+        assert_eq!(plan.summary().unmanaged_consumers_lost, 0);
     }
 
     #[test]

@@ -250,7 +250,9 @@ pub struct LostConsumer {
     /// Who manages it: this owner, another owner, or nobody (None).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    /// Managed by the owner this plan is made for.
+    /// Managed by jetsync: by the owner this plan is made for, or by
+    /// another owner (which creates it again); only consumers no jetsync
+    /// manages need consent to be destroyed.
     pub managed: bool,
     /// A durable consumer; an ephemeral one belongs to a client's
     /// subscription and ends with it.
