@@ -81,6 +81,22 @@ pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
         }
     };
     for (index, root) in documents.into_iter().enumerate() {
+        if let Some(position) = node::value_beyond(&root, node::MAX_DOCUMENT_VALUES) {
+            manifests.diagnostics.push(
+                Diagnostic::error(format!(
+                    "the YAML is too big to read safely: a document holds more than {} values",
+                    node::MAX_DOCUMENT_VALUES
+                ))
+                .with_help(READ_LIMITS_HELP)
+                .at(
+                    source,
+                    position.line,
+                    position.column,
+                    (position.offset, position.length),
+                ),
+            );
+            continue;
+        }
         let origin = Origin::new(source.clone(), index, root);
         match decode_document(origin) {
             Outcome::Declared(declared) => manifests.documents.push(*declared),
@@ -151,8 +167,8 @@ fn syntax_help(message: &str) -> &'static str {
         .map_or("fix the YAML syntax at this place", |(_, help)| help)
 }
 
-/// What jetsync reads from one file at most (serde-saphyr's default budget).
-const READ_LIMITS_HELP: &str = "split the file or flatten the YAML: jetsync reads at most 1024 documents, 250000 values and 64 levels of nesting from one file, and expands aliases only within those limits";
+/// What jetsync reads from one file at most.
+const READ_LIMITS_HELP: &str = "split the document or flatten the YAML: jetsync reads any number of documents, but at most 250000 values in one document, 64 levels of nesting, and expands aliases only up to 250000 values plus one per 4 bytes of the file";
 
 /// The limit a parse error reports as breached, in words; None for other errors.
 fn too_big(message: &str) -> Option<String> {
@@ -162,17 +178,15 @@ fn too_big(message: &str) -> Option<String> {
     let breach = message.split("budget breached: ").nth(1)?;
     let variant = breach.split([' ', '{']).next().unwrap_or_default();
     Some(match variant {
-        "Nodes" => {
-            "it holds more than 250000 values (scalars, lists and mappings, aliases expanded)"
+        "Nodes" | "Events" => {
+            "it holds more values than its size allows (scalars, lists and mappings, aliases expanded)"
                 .to_string()
         }
-        "Documents" => "it holds more than 1024 documents".to_string(),
         "Depth" => "it nests lists or mappings more than 64 levels deep".to_string(),
-        "Events" => "it holds more than 1000000 YAML events".to_string(),
         "Aliases" | "AliasAnchorRatio" | "Anchors" => {
             "it uses too many aliases (`*name`)".to_string()
         }
-        "ScalarBytes" => "its strings add up to more than 64MiB".to_string(),
+        "ScalarBytes" => "its strings add up to more than its size allows (aliases expanded)".to_string(),
         _ => format!("a limit was reached ({})", first_line(breach)),
     })
 }

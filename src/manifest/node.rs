@@ -336,8 +336,57 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
 pub(crate) fn parse_documents_with_serde_saphyr(
     text: &str,
 ) -> Result<Vec<Node>, serde_saphyr::Error> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        budget: read_budget(text.len()),
+    };
     serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options)
+}
+
+/// Values any text may hold whatever its size (serde-saphyr's default).
+pub const BASE_VALUES: usize = 250_000;
+/// Beyond [`BASE_VALUES`], one value per this many bytes of text: written
+/// YAML spends at least a few bytes a value (`- a` and a line break), so
+/// only alias expansion goes beyond it.
+pub const BYTES_PER_VALUE: usize = 4;
+/// Values one document may hold: no manifest comes near it.
+pub const MAX_DOCUMENT_VALUES: usize = 250_000;
+/// Levels of nesting (serde-saphyr's default).
+pub const MAX_DEPTH: usize = 64;
+
+/// What reading `length` bytes of YAML may cost: no limit on documents,
+/// values (aliases expanded), events and string bytes in proportion to the
+/// text, nesting bounded. A document-count limit would refuse honest
+/// rendered output (`kustomize build`, `helm template`) of large
+/// repositories; the work done stays proportional to the input.
+fn read_budget(length: usize) -> Option<serde_saphyr::Budget> {
+    let values = BASE_VALUES + length / BYTES_PER_VALUE;
+    serde_saphyr::budget! {
+        max_documents: usize::MAX,
+        max_nodes: values,
+        max_events: 4 * values,
+        max_total_scalar_bytes: 64 * 1024 * 1024 + length,
+        max_depth: MAX_DEPTH,
+    }
+}
+
+/// The position of the first value of a document beyond `limit` values
+/// (scalars, keys, lists and mappings, in document order), if it has more.
+pub fn value_beyond(root: &Node, limit: usize) -> Option<Position> {
+    fn walk(node: &Node, count: &mut usize, limit: usize) -> Option<Position> {
+        *count += 1;
+        if *count > limit {
+            return Some(node.position);
+        }
+        match &node.value {
+            NodeValue::Sequence(items) => items.iter().find_map(|item| walk(item, count, limit)),
+            NodeValue::Mapping(entries) => entries.iter().find_map(|(key, value)| {
+                walk(key, count, limit).or_else(|| walk(value, count, limit))
+            }),
+            _ => None,
+        }
+    }
+    walk(root, &mut 0, limit)
 }
 
 #[cfg(test)]
