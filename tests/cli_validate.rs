@@ -409,7 +409,7 @@ fn a_password_written_in_a_server_url_is_never_printed() {
 fn validate_json_carries_the_plan_document_envelope() {
     let (output, report) = validate_json(&[Path::new("examples/kv/config.yaml")]);
     assert!(output.status.success());
-    assert_eq!(report["format_version"], "1.0");
+    assert_eq!(report["format_version"], "1.1");
     assert_eq!(report["tool"]["name"], "jetsync");
     assert_eq!(report["sources"][0]["file"], "examples/kv/config.yaml");
     assert_eq!(report["sources"][0]["sha256"].as_str().unwrap().len(), 64);

@@ -296,6 +296,7 @@ fn json_output_shows_every_action_kind() {
             server: &server,
             live: &live,
             plan: &plan,
+            declared: &[],
         }],
         &sources,
         plan_json::Options {
