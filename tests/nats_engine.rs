@@ -365,6 +365,11 @@ async fn a_consumer_on_a_stream_that_exists_nowhere_is_an_error_and_nothing_is_w
         "{}",
         run.all()
     );
+    assert!(
+        run.stderr.contains("c.yaml:15:15"),
+        "at the value of spec.streamName, not at the document's first line:\n{}",
+        run.all()
+    );
     let client = client(&server).await;
     assert_eq!(
         stream_info(&client, "ORDERS").await["error"]["err_code"],

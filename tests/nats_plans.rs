@@ -548,8 +548,8 @@ async fn markdown_and_github_outputs_come_from_the_cli() {
     assert!(
         stdout
             .lines()
-            .any(|line| line.starts_with("::error file=m/orders.yaml,line=1,")),
-        "a refused replacement is an error annotation on its manifest:\n{stdout}"
+            .any(|line| line.starts_with("::error file=m/orders.yaml,line=11,col=12,")),
+        "a refused replacement is an error annotation at the field that forces it:\n{stdout}"
     );
     let written = std::fs::read_to_string(&summary).unwrap();
     assert!(written.contains("stream/ORDERS"), "{written}");

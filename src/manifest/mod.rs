@@ -16,7 +16,7 @@ use crate::spec::path::FieldPath;
 use crate::spec::validate::{self, ProblemSeverity};
 use crate::spec::{AssetSpec, Kind};
 
-pub use node::{Node, Position};
+pub use node::{Node, Position, WrittenField};
 pub use source::{STDIN_NAME, read_sources};
 
 /// The Kubernetes-style metadata jetsync uses from a document.
@@ -40,6 +40,8 @@ pub struct Origin {
     pub root: Arc<Node>,
     /// True once the tree was released: diagnostics parse it again.
     released: bool,
+    /// The fields under `spec` as written, kept when the tree is released.
+    fields: Option<Arc<BTreeMap<String, node::WrittenField>>>,
 }
 
 impl Origin {
@@ -50,6 +52,15 @@ impl Origin {
             document,
             root: Arc::new(root),
             released: false,
+            fields: None,
+        }
+    }
+
+    /// Every field under the document's `spec` as written, with where.
+    pub fn written_fields(&self) -> BTreeMap<String, node::WrittenField> {
+        match &self.fields {
+            Some(fields) => fields.as_ref().clone(),
+            None => node::written_fields(&self.tree()),
         }
     }
 
@@ -108,6 +119,9 @@ impl Origin {
     /// thousands of documents are a large part of a plan's memory, and
     /// after validation only a duplicate's diagnostic points into one.
     pub fn release_tree(&mut self) {
+        if self.fields.is_none() {
+            self.fields = Some(Arc::new(node::written_fields(&self.root)));
+        }
         let position = self.root.position;
         self.root = Arc::new(Node {
             value: node::NodeValue::Null,

@@ -1,8 +1,11 @@
 //! A YAML document as a tree of values that remember where they were written,
 //! so that any problem found later can be pointed at by line and column.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
@@ -313,6 +316,89 @@ impl<'de> Visitor<'de> for NodeVisitor {
         }
         Ok(NodeValue::Mapping(entries))
     }
+}
+
+/// A field under `spec` as the manifest wrote it: where (the value of a
+/// scalar, the key of a list or mapping) and, for a scalar or a list of
+/// scalars, its text (`24h`, `1GiB`, `[a.>, b.>]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct WrittenField {
+    pub line: u64,
+    pub column: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Every field under a document's `spec`, by path below it (`maxAge`,
+/// `consumerLimits.inactiveThreshold`, `sources[0].name`). Lists of
+/// scalars are one field; their items are not listed.
+pub fn written_fields(root: &Node) -> BTreeMap<String, WrittenField> {
+    fn scalar_text(node: &Node) -> Option<String> {
+        match &node.value {
+            NodeValue::Null => Some("null".to_string()),
+            NodeValue::Bool(value) => Some(value.to_string()),
+            NodeValue::Integer(value) => Some(value.to_string()),
+            NodeValue::Float(value) => Some(value.to_string()),
+            NodeValue::String(text) => Some(text.clone()),
+            NodeValue::Sequence(_) | NodeValue::Mapping(_) => None,
+        }
+    }
+    fn walk(
+        path: &str,
+        key: Option<Position>,
+        node: &Node,
+        fields: &mut BTreeMap<String, WrittenField>,
+    ) {
+        let at = |position: Position, text: Option<String>| WrittenField {
+            line: position.line,
+            column: position.column,
+            text,
+        };
+        let join = |name: &str| {
+            if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            }
+        };
+        match &node.value {
+            NodeValue::Mapping(entries) => {
+                if !path.is_empty() {
+                    fields.insert(path.to_string(), at(key.unwrap_or(node.position), None));
+                }
+                for (name, value) in entries {
+                    if let Some(text) = name.as_str() {
+                        walk(&join(text), Some(name.position), value, fields);
+                    }
+                }
+            }
+            NodeValue::Sequence(items) => {
+                let texts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
+                fields.insert(
+                    path.to_string(),
+                    at(
+                        key.unwrap_or(node.position),
+                        texts.map(|texts| format!("[{}]", texts.join(", "))),
+                    ),
+                );
+                if items.iter().any(|item| scalar_text(item).is_none()) {
+                    for (index, item) in items.iter().enumerate() {
+                        walk(&format!("{path}[{index}]"), None, item, fields);
+                    }
+                }
+            }
+            _ => {
+                fields.insert(path.to_string(), at(node.position, scalar_text(node)));
+            }
+        }
+    }
+    let mut fields = BTreeMap::new();
+    if let Some((_, spec)) = root.entry("spec")
+        && matches!(spec.value, NodeValue::Mapping(_))
+    {
+        walk("", None, spec, &mut fields);
+    }
+    fields
 }
 
 /// True for a URL with a user-info part (`nats://user:password@host`).

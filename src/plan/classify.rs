@@ -373,12 +373,9 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], classify: impl Fn(&T) -> R + Sync)
     .collect()
 }
 
+/// The diagnostic at its field in the asset's manifest.
 fn at(diagnostic: Diagnostic, declared_at: &DeclaredAt) -> Diagnostic {
-    let mut diagnostic = diagnostic;
-    diagnostic.file = Some(declared_at.file.clone());
-    diagnostic.line = Some(declared_at.line);
-    diagnostic.column = Some(declared_at.column);
-    diagnostic
+    declared_at.point(diagnostic)
 }
 
 /// Fields the server is too old for are errors naming the field and the

@@ -1,11 +1,15 @@
 //! What a plan is made of: assets by address, desired and live, and the
 //! changes between them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::diagnostics::Diagnostic;
+use crate::manifest::WrittenField;
 
 /// The kinds of JetStream asset a plan handles.
 #[derive(
@@ -248,4 +252,55 @@ pub struct DeclaredAt {
     pub file: String,
     pub line: u64,
     pub column: u64,
+    /// Every field under `spec` as the manifest wrote it (path below
+    /// `spec`, e.g. `maxAge`), so plans show values as written and point
+    /// at fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, WrittenField>,
+}
+
+impl DeclaredAt {
+    /// The declaration of a document at `file:line:column`, its fields unknown.
+    pub fn document(file: impl Into<String>, line: u64, column: u64) -> Self {
+        Self {
+            file: file.into(),
+            line,
+            column,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// Line and column of the spec field `field` (`spec.maxAge` or
+    /// `maxAge`; for a field not written, its nearest written parent), else
+    /// of the document.
+    pub fn position_of(&self, field: &str) -> (u64, u64) {
+        let mut path = field.strip_prefix("spec.").unwrap_or(field);
+        loop {
+            if let Some(written) = self.fields.get(path) {
+                return (written.line, written.column);
+            }
+            match path.rfind(['.', '[']) {
+                Some(end) => path = &path[..end],
+                None => return (self.line, self.column),
+            }
+        }
+    }
+
+    /// The text the manifest wrote for the spec field `field`, when a scalar.
+    pub fn written(&self, field: &str) -> Option<&str> {
+        self.fields.get(field)?.text.as_deref()
+    }
+
+    /// `diagnostic` pointed at this declaration: at its field (`spec.…`)
+    /// when it names one, else at the document.
+    pub fn point(&self, mut diagnostic: Diagnostic) -> Diagnostic {
+        let (line, column) = match &diagnostic.field {
+            Some(field) => self.position_of(field),
+            None => (self.line, self.column),
+        };
+        diagnostic.file = Some(self.file.clone());
+        diagnostic.line = Some(line);
+        diagnostic.column = Some(column);
+        diagnostic
+    }
 }
