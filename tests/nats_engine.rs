@@ -428,6 +428,11 @@ async fn a_field_newer_than_the_server_names_the_field_and_version() {
             "{}",
             run.all()
         );
+        assert!(
+            run.stderr.contains("ttl.yaml:9:16"),
+            "at the field's value:\n{}",
+            run.all()
+        );
     } else {
         assert_eq!(run.code, 0, "{}", run.all());
         assert_eq!(
