@@ -71,15 +71,35 @@ impl Outcome {
 
 /// Parses one source and adds its documents and diagnostics to `manifests`.
 pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
-    let documents = match node::parse_documents(&source.text) {
-        Ok(documents) => documents,
-        Err(error) => {
-            manifests
-                .diagnostics
-                .push(syntax_diagnostic(source, &error));
-            return;
-        }
-    };
+    match node::parse_documents(&source.text) {
+        Ok(documents) => decode_documents(source, documents, manifests),
+        Err(error) => manifests
+            .diagnostics
+            .push(syntax_diagnostic(source, &error)),
+    }
+}
+
+/// [`decode_source`] of the run `range` of a source's documents, which
+/// starts after `lines` lines: the number of documents it holds (their
+/// `origin.document` counts from 0 in the run), or None, adding nothing,
+/// when the run is not valid YAML (the whole source then says where).
+pub(super) fn decode_run(
+    source: &SourceText,
+    range: std::ops::Range<usize>,
+    lines: u64,
+    manifests: &mut Manifests,
+) -> Option<usize> {
+    let start = range.start;
+    let mut documents = node::parse_documents(&source.text[range]).ok()?;
+    for root in &mut documents {
+        root.shift(lines, start);
+    }
+    let count = documents.len();
+    decode_documents(source, documents, manifests);
+    Some(count)
+}
+
+fn decode_documents(source: &SourceText, documents: Vec<Node>, manifests: &mut Manifests) {
     for (index, root) in documents.into_iter().enumerate() {
         if let Some(position) = node::value_beyond(&root, node::MAX_DOCUMENT_VALUES) {
             manifests.diagnostics.push(

@@ -429,6 +429,66 @@ pub(crate) fn parse_documents_with_serde_saphyr(
     serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options)
 }
 
+impl Node {
+    /// Moves the node and everything in it `lines` lines and `bytes` bytes
+    /// further into the text: the tree of a piece of a text, placed in it.
+    pub fn shift(&mut self, lines: u64, bytes: usize) {
+        self.position.line += lines;
+        self.position.offset += bytes;
+        match &mut self.value {
+            NodeValue::Sequence(items) => {
+                items.iter_mut().for_each(|item| item.shift(lines, bytes))
+            }
+            NodeValue::Mapping(entries) => entries.iter_mut().for_each(|(key, value)| {
+                key.shift(lines, bytes);
+                value.shift(lines, bytes);
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// A text cut into about `pieces` runs of whole documents, each starting
+/// at a `---` line (or the text's start): `(byte range, lines before it)`.
+/// One run when the text cannot be cut safely (directives such as `%YAML`
+/// apply to the next document).
+pub fn document_runs(text: &str, pieces: usize) -> Vec<(std::ops::Range<usize>, u64)> {
+    let whole = vec![(0..text.len(), 0)];
+    if pieces < 2 || text.starts_with('%') || text.contains("\n%") {
+        return whole;
+    }
+    let share = text.len() / pieces;
+    let mut starts = vec![0];
+    let mut from = share;
+    while from < text.len() {
+        // The next `---` line at or after `from`.
+        let Some(found) = text[from..].find("\n---") else {
+            break;
+        };
+        let start = from + found + 1;
+        let rest = &text[start + 3..];
+        if rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n") {
+            starts.push(start);
+            from = start + share.max(1);
+        } else {
+            from = start + 3;
+        }
+    }
+    let mut runs = Vec::with_capacity(starts.len());
+    let mut lines = 0;
+    let mut counted = 0;
+    for (index, &start) in starts.iter().enumerate() {
+        let end = starts.get(index + 1).copied().unwrap_or(text.len());
+        lines += text.as_bytes()[counted..start]
+            .iter()
+            .filter(|&&byte| byte == b'\n')
+            .count() as u64;
+        counted = start;
+        runs.push((start..end, lines));
+    }
+    runs
+}
+
 /// Values any text may hold whatever its size (serde-saphyr's default).
 pub const BASE_VALUES: usize = 250_000;
 /// Beyond [`BASE_VALUES`], one value per this many bytes of text: written
