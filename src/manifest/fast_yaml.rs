@@ -22,9 +22,27 @@ use super::node::{Node, NodeValue, Position};
 
 /// Inputs larger than this go the exact way (and are refused there).
 const MAX_TEXT_BYTES: usize = super::source::MAX_SOURCE_BYTES as usize;
-/// serde-saphyr refuses more than 32 comments in a row between documents;
-/// with fewer `#` in the whole text than this, no input comes near it.
-const MAX_HASH_SIGNS: usize = 24;
+/// serde-saphyr refuses more than 32 comments in a row (no other token
+/// between them). Each line holds at most one comment and any other
+/// non-blank line holds a token, so with fewer consecutive non-blank lines
+/// holding `#` than this, no input comes near it (`helm template`'s one
+/// `# Source:` line per document is far from it).
+const MAX_HASH_LINES_IN_A_ROW: usize = 24;
+
+/// The longest run of consecutive non-blank lines that hold a `#` (blank
+/// lines do not end a run).
+fn hash_lines_in_a_row(text: &str) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for line in text.lines() {
+        if line.contains('#') {
+            run += 1;
+            longest = longest.max(run);
+        } else if !line.trim().is_empty() {
+            run = 0;
+        }
+    }
+    longest
+}
 /// Well inside serde-saphyr's budgets (64 levels; values in proportion to
 /// the text, see [`super::node::BASE_VALUES`]), so that whatever the fast
 /// path accepts, serde-saphyr accepts: the fast path counts events, at
@@ -43,7 +61,7 @@ const LINEAR_KEY_CHECK: usize = 16;
 pub fn parse_documents(text: &str) -> Option<Vec<Node>> {
     if text.len() > MAX_TEXT_BYTES
         || text.starts_with('\u{feff}')
-        || text.bytes().filter(|&byte| byte == b'#').count() >= MAX_HASH_SIGNS
+        || (text.contains('#') && hash_lines_in_a_row(text) >= MAX_HASH_LINES_IN_A_ROW)
     {
         return None;
     }
@@ -381,6 +399,21 @@ mod tests {
         assert!(agrees(
             "# a comment\nkind: KeyValue # and another\nmetadata: {name: config}\nspec:\n  history: 5\n  ttl: 1h\n"
         ));
+    }
+
+    #[test]
+    fn rendered_output_with_a_comment_per_document_takes_the_fast_path() {
+        let stream: String = (0..100)
+            .map(|index| {
+                format!(
+                    "---\n# Source: app/templates/s.yaml\nkind: Stream\nmetadata:\n  name: s{index} # why\nspec:\n  maxAge: 24h\n"
+                )
+            })
+            .collect();
+        assert!(agrees(&stream));
+        let many: String = (0..40).map(|index| format!("# {index}\n\n")).collect();
+        assert_eq!(hash_lines_in_a_row(&format!("a: 1\n{many}b: 2\n")), 40);
+        assert!(parse_documents(&format!("a: 1\n{many}b: 2\n")).is_none());
     }
 
     #[test]
