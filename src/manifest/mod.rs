@@ -16,7 +16,7 @@ use crate::spec::path::FieldPath;
 use crate::spec::validate::{self, ProblemSeverity};
 use crate::spec::{AssetSpec, Kind};
 
-pub use node::{Node, Position, WrittenField};
+pub use node::{Node, Position, WrittenField, WrittenFields};
 pub use source::{STDIN_NAME, read_sources};
 
 /// The Kubernetes-style metadata jetsync uses from a document.
@@ -41,7 +41,7 @@ pub struct Origin {
     /// True once the tree was released: diagnostics parse it again.
     released: bool,
     /// The fields under `spec` as written, kept when the tree is released.
-    fields: Option<Arc<BTreeMap<String, node::WrittenField>>>,
+    fields: Option<node::WrittenFields>,
 }
 
 impl Origin {
@@ -57,9 +57,9 @@ impl Origin {
     }
 
     /// Every field under the document's `spec` as written, with where.
-    pub fn written_fields(&self) -> BTreeMap<String, node::WrittenField> {
+    pub fn written_fields(&self) -> node::WrittenFields {
         match &self.fields {
-            Some(fields) => fields.as_ref().clone(),
+            Some(fields) => fields.clone(),
             None => node::written_fields(&self.tree()),
         }
     }
@@ -120,7 +120,7 @@ impl Origin {
     /// after validation only a duplicate's diagnostic points into one.
     pub fn release_tree(&mut self) {
         if self.fields.is_none() {
-            self.fields = Some(Arc::new(node::written_fields(&self.root)));
+            self.fields = Some(node::written_fields(&self.root));
         }
         let position = self.root.position;
         self.root = Arc::new(Node {

@@ -1,7 +1,6 @@
 //! What a plan is made of: assets by address, desired and live, and the
 //! changes between them.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use schemars::JsonSchema;
@@ -9,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::diagnostics::Diagnostic;
-use crate::manifest::WrittenField;
+use crate::manifest::WrittenFields;
 
 /// The kinds of JetStream asset a plan handles.
 #[derive(
@@ -255,8 +254,8 @@ pub struct DeclaredAt {
     /// Every field under `spec` as the manifest wrote it (path below
     /// `spec`, e.g. `maxAge`), so plans show values as written and point
     /// at fields.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub fields: BTreeMap<String, WrittenField>,
+    #[serde(default, skip_serializing_if = "WrittenFields::is_empty")]
+    pub fields: WrittenFields,
 }
 
 impl DeclaredAt {
@@ -266,7 +265,7 @@ impl DeclaredAt {
             file: file.into(),
             line,
             column,
-            fields: BTreeMap::new(),
+            fields: WrittenFields::default(),
         }
     }
 
@@ -287,8 +286,8 @@ impl DeclaredAt {
     }
 
     /// The text the manifest wrote for the spec field `field`, when a scalar.
-    pub fn written(&self, field: &str) -> Option<&str> {
-        self.fields.get(field)?.text.as_deref()
+    pub fn written(&self, field: &str) -> Option<String> {
+        self.fields.get(field)?.text
     }
 
     /// `diagnostic` pointed at this declaration: at its field (`spec.…`)

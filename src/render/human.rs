@@ -300,8 +300,8 @@ pub fn field_values(change: &Change, field: &FieldChange) -> (String, String) {
         .as_ref()
         .and_then(|declared_at| declared_at.written(&field.path));
     (
-        display_in_words(&field.json_field, &field.before, written),
-        display_in_words(&field.json_field, &field.after, written),
+        display_in_words(&field.json_field, &field.before, written.as_deref()),
+        display_in_words(&field.json_field, &field.after, written.as_deref()),
     )
 }
 
@@ -337,7 +337,7 @@ pub fn declared_fields(change: &Change) -> Vec<(String, String)> {
         let unit = DURATION_FIELDS.contains(&json_field.as_str())
             || SIZE_FIELDS.contains(&json_field.as_str());
         if value.is_null()
-            || !declared_at.fields.contains_key(&spec)
+            || !declared_at.fields.contains(&spec)
             || (fields.contains_key(&spec) && !unit)
         {
             continue;
@@ -347,7 +347,7 @@ pub fn declared_fields(change: &Change) -> Vec<(String, String)> {
             (AssetKind::KeyValue | AssetKind::ObjectStore, "compression") => {
                 (value == "s2").to_string()
             }
-            _ => display_in_words(json_field, value, declared_at.written(&spec)),
+            _ => display_in_words(json_field, value, declared_at.written(&spec).as_deref()),
         };
         fields.insert(spec, shown);
     }
