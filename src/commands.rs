@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::apply::{self, ApplyOptions, ApplyReport, Outcome};
 use crate::cli::{ConnectionArgs, EngineArgs, ExitStatus, PlanOutput};
-use crate::diagnostics::{Diagnostic, SourceText};
+use crate::diagnostics::Diagnostic;
 use crate::engine;
 use crate::manifest::{self, Declared, Manifests};
 use crate::nats::{self, ConnectOptions, Connection, LiveState};
@@ -18,6 +18,7 @@ use crate::plan::classify::{Action, Plan, PlanOptions};
 use crate::plan::desired::{DesiredAsset, desired_assets};
 use crate::plan::{Address, export as exporting};
 use crate::render::{github, human, json, markdown};
+use crate::saved_plan;
 use crate::spec::AssetSpec;
 use crate::spec::connection::{NatsConnectionSpec, SecretSource};
 
@@ -376,6 +377,8 @@ struct Planned {
     connection: Connection,
     live: Vec<LiveAsset>,
     plan: Plan,
+    /// The addresses declared for this group (what a saved plan depends on).
+    declared: Vec<Address>,
 }
 
 /// Parses `key=value` selectors.
@@ -479,6 +482,7 @@ async fn plan_all(
             connection,
             live,
             plan,
+            declared: group.assets.iter().map(|a| a.address.clone()).collect(),
         });
     }
     Some(planned)
@@ -492,6 +496,7 @@ fn document(args: &EngineArgs, manifests: &Manifests, planned: &[Planned]) -> js
             server: &group.connection.server,
             live: &group.live,
             plan: &group.plan,
+            declared: &group.declared,
         })
         .collect();
     let warnings = reported_diagnostics(manifests);
@@ -571,7 +576,8 @@ pub fn plan(args: &EngineArgs, detailed: bool, out_file: Option<&Path>, color: b
         return ExitStatus::Failure;
     }
     if let Some(path) = out_file {
-        let document = document(args, &manifests, &planned);
+        let mut document = document(args, &manifests, &planned);
+        saved_plan::record_root(&mut document, path);
         let text = serde_json::to_string_pretty(&document).expect("plans serialize");
         if let Err(e) = std::fs::write(path, format!("{text}\n")) {
             error(format!("cannot write {}: {e}", path.display()));
@@ -809,25 +815,6 @@ fn print_applied(mut document: serde_json::Value, reports: &[ApplyReport]) {
     ));
 }
 
-/// What changed between the live state a plan saw and the live state now.
-fn stale_assets(saved: &json::Target, live: &[LiveAsset]) -> Vec<String> {
-    let (_, now) = json::fingerprint(live);
-    let mut changed = Vec::new();
-    for (address, hash) in &now {
-        match saved.assets.get(address) {
-            Some(before) if before == hash => {}
-            Some(_) => changed.push(format!("{address} changed")),
-            None => changed.push(format!("{address} appeared")),
-        }
-    }
-    for address in saved.assets.keys() {
-        if !now.contains_key(address) {
-            changed.push(format!("{address} was deleted"));
-        }
-    }
-    changed
-}
-
 /// `jetsync apply FILE` with a saved plan: exactly that plan, or nothing if
 /// the manifests or the live state changed since it was made.
 fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
@@ -841,26 +828,14 @@ fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitSt
             return ExitStatus::Failure;
         }
     };
-    for source in &document.sources {
-        let now = std::fs::read_to_string(&source.file).map(|text| {
-            json::source_digest(&SourceText {
-                name: source.file.clone(),
-                text: text.into(),
-            })
-        });
-        if !matches!(&now, Ok(digest) if digest.sha256 == source.sha256) {
-            error(format!(
-                "plan is stale: {} changed since the plan was made; make a new plan",
-                source.file
-            ));
+    let root = saved_plan::find_root(&document, path);
+    let source_paths = match saved_plan::check_sources(&document, &root) {
+        Ok(paths) => paths,
+        Err(problem) => {
+            error(problem);
             return ExitStatus::Failure;
         }
-    }
-    let source_paths: Vec<PathBuf> = document
-        .sources
-        .iter()
-        .map(|s| PathBuf::from(&s.file))
-        .collect();
+    };
     let manifests = if source_paths.is_empty() {
         Manifests::default()
     } else {
@@ -915,7 +890,7 @@ fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitSt
                 return ExitStatus::Failure;
             }
         };
-        let stale = stale_assets(target, &live);
+        let stale = saved_plan::stale_assets(target, &live);
         if !stale.is_empty() {
             error(format!(
                 "plan is stale: {} since the plan was made; nothing was written; make a new plan",

@@ -15,5 +15,6 @@ pub mod nats;
 pub mod parallel;
 pub mod plan;
 pub mod render;
+pub mod saved_plan;
 pub mod schema;
 pub mod spec;

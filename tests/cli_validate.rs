@@ -235,6 +235,56 @@ fn manifests_are_read_from_stdin() {
     assert_eq!((found[0].1, found[0].3.as_str()), (6, "spec.replicas"));
 }
 
+/// `helm template`-style output: a `# Source:` comment before every document.
+fn rendered_stream(documents: usize) -> String {
+    (0..documents)
+        .map(|index| match index % 3 {
+            0 => format!(
+                "---\n# Source: app/templates/streams.yaml\napiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata:\n  name: s{index}\n  labels:\n    app.kubernetes.io/instance: app\nspec:\n  subjects: [\"s{index}.>\"]\n  maxAge: 24h\n  maxBytes: 1GiB\n"
+            ),
+            1 => format!(
+                "---\n# Source: app/templates/consumers.yaml\napiVersion: jetsync.dev/v1alpha1\nkind: Consumer\nmetadata:\n  name: c{index}\nspec:\n  streamName: s{}\n  ackPolicy: explicit\n  filterSubject: s{}.created\n",
+                index - 1,
+                index - 1
+            ),
+            _ => format!(
+                "---\n# Source: app/templates/buckets.yaml\napiVersion: jetsync.dev/v1alpha1\nkind: KeyValue\nmetadata:\n  name: b{index}\nspec:\n  history: 5\n  ttl: 7d\n"
+            ),
+        })
+        .collect()
+}
+
+#[test]
+fn twelve_thousand_three_hundred_rendered_documents_on_stdin_are_all_read() {
+    let mut child = jetsync()
+        .args(["validate", "--output", "json", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stream = rendered_stream(12_300);
+    // The last document is wrong at a field: reported there, so every
+    // document before it was read.
+    stream.push_str(
+        "---\napiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata:\n  name: last\nspec:\n  replicas: many\n",
+    );
+    let last_line = stream.lines().count() as u64;
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(stream.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["documents"], 12_300, "{:#}", report["diagnostics"]);
+    let found = errors(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "<stdin>");
+    assert_eq!(
+        (found[0].1, found[0].3.as_str()),
+        (last_line, "spec.replicas")
+    );
+}
+
 #[test]
 fn binary_garbage_is_an_error_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
@@ -359,7 +409,7 @@ fn a_password_written_in_a_server_url_is_never_printed() {
 fn validate_json_carries_the_plan_document_envelope() {
     let (output, report) = validate_json(&[Path::new("examples/kv/config.yaml")]);
     assert!(output.status.success());
-    assert_eq!(report["format_version"], "1.0");
+    assert_eq!(report["format_version"], "1.1");
     assert_eq!(report["tool"]["name"], "jetsync");
     assert_eq!(report["sources"][0]["file"], "examples/kv/config.yaml");
     assert_eq!(report["sources"][0]["sha256"].as_str().unwrap().len(), 64);

@@ -365,6 +365,11 @@ async fn a_consumer_on_a_stream_that_exists_nowhere_is_an_error_and_nothing_is_w
         "{}",
         run.all()
     );
+    assert!(
+        run.stderr.contains("c.yaml:15:15"),
+        "at the value of spec.streamName, not at the document's first line:\n{}",
+        run.all()
+    );
     let client = client(&server).await;
     assert_eq!(
         stream_info(&client, "ORDERS").await["error"]["err_code"],
@@ -421,6 +426,11 @@ async fn a_field_newer_than_the_server_names_the_field_and_version() {
         assert!(
             run.stderr.contains("allowMsgTtl needs nats-server 2.11"),
             "{}",
+            run.all()
+        );
+        assert!(
+            run.stderr.contains("ttl.yaml:9:16"),
+            "at the field's value:\n{}",
             run.all()
         );
     } else {

@@ -458,6 +458,11 @@ async fn the_account_stream_limit_fails_the_creates_beyond_it_by_name_and_a_reru
         "{}",
         plan.all()
     );
+    assert!(
+        plan.stderr.contains("S4.yaml:1:1"),
+        "the warning points at the first create the server would refuse:\n{}",
+        plan.all()
+    );
 
     let apply = jetsync(&url, &["apply", "-y", "-f", manifests]);
     assert_eq!(
@@ -579,6 +584,11 @@ fn a_plan_past_the_accounts_storage_limits_warns_and_one_within_them_does_not() 
                  but the account has 1000000 of its {limit} 1000000 bytes left"
             )),
             "{}",
+            past.all()
+        );
+        assert!(
+            past.stderr.contains("C.yaml:9:13"),
+            "at the maxBytes of the create that goes past the limit:\n{}",
             past.all()
         );
     }

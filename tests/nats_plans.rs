@@ -81,6 +81,12 @@ async fn api(server: &NatsServer, subject: &str, body: Value) -> Value {
     serde_json::from_slice(&reply.payload).unwrap()
 }
 
+/// The apply succeeded and its report has `line`.
+fn assert_applied(apply: &Run, line: &str) {
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert!(apply.stdout.contains(line), "{}", apply.all());
+}
+
 fn stream(name: &str, team: &str) -> String {
     format!(
         "apiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata:\n  name: {}\n  labels:\n    team: {team}\nspec:\n  name: {name}\n  subjects: [\"{}.>\"]\n  maxAge: 1h\n",
@@ -101,7 +107,7 @@ async fn the_json_plan_has_the_documented_shape_and_is_stable() {
     );
     assert_eq!(first.code, 0, "{}", first.all());
     let document = first.json();
-    assert_eq!(document["format_version"], "1.0");
+    assert_eq!(document["format_version"], "1.1");
     assert_eq!(document["tool"]["name"], "jetsync");
     assert_eq!(document["target"]["server"], server.url());
     assert_eq!(document["target"]["server_version"], server.version());
@@ -224,36 +230,147 @@ async fn a_saved_plan_is_refused_after_the_manifests_changed() {
 }
 
 #[tokio::test]
-async fn a_saved_plan_of_an_empty_server_is_refused_once_the_server_is_not_empty() {
+async fn another_owners_or_an_unmanaged_stream_appearing_elsewhere_does_not_make_a_saved_plan_stale()
+ {
     let server = require_nats!();
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
-    assert_eq!(
-        jetsync(
-            dir.path(),
-            &server,
-            &["plan", "--out", "plan.json", "-f", "m"]
-        )
-        .code,
-        0
+    let plan = jetsync(
+        dir.path(),
+        &server,
+        &["plan", "--prune", "--out", "plan.json", "-f", "m"],
     );
+    assert_eq!(plan.code, 0, "{}", plan.all());
     api(
         &server,
         "STREAM.CREATE.OTHER",
         json!({"name": "OTHER", "subjects": ["other.>"]}),
     )
     .await;
+    api(
+        &server,
+        "STREAM.CREATE.THEIRS",
+        json!({"name": "THEIRS", "subjects": ["theirs.>"],
+               "metadata": {"jetsync.dev/owner": "team-b"}}),
+    )
+    .await;
     let apply = jetsync(dir.path(), &server, &["apply", "plan.json"]);
+    assert_applied(&apply, "stream/ORDERS: created");
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_stale_when_a_declared_or_pruned_asset_appears() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m/orders.yaml", &stream("ORDERS", "commerce"));
+    for (name, args) in [
+        (
+            "declared.json",
+            vec!["plan", "--out", "declared.json", "-f", "m"],
+        ),
+        (
+            "pruning.json",
+            vec!["plan", "--prune", "--out", "pruning.json", "-f", "m"],
+        ),
+    ] {
+        let plan = jetsync(dir.path(), &server, &args);
+        assert_eq!(plan.code, 0, "{name}: {}", plan.all());
+    }
+    // The declared stream made by someone else meanwhile.
+    api(
+        &server,
+        "STREAM.CREATE.ORDERS",
+        json!({"name": "ORDERS", "subjects": ["orders.>"]}),
+    )
+    .await;
+    let apply = jetsync(dir.path(), &server, &["apply", "declared.json"]);
     assert_eq!(apply.code, 1, "{}", apply.all());
     assert!(
-        apply.stderr.contains("stream/OTHER appeared"),
+        apply
+            .stderr
+            .contains("plan is stale: stream/ORDERS appeared"),
+        "{}",
+        apply.all()
+    );
+    // A stream of this owner, which a new pruning plan would delete.
+    api(&server, "STREAM.DELETE.ORDERS", Value::Null).await;
+    api(
+        &server,
+        "STREAM.CREATE.MINE",
+        json!({"name": "MINE", "subjects": ["mine.>"],
+               "metadata": {"jetsync.dev/owner": "jetsync"}}),
+    )
+    .await;
+    let apply = jetsync(dir.path(), &server, &["apply", "pruning.json"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(
+        apply.stderr.contains("plan is stale: stream/MINE appeared"),
         "{}",
         apply.all()
     );
     assert_eq!(
         api(&server, "STREAM.INFO.ORDERS", Value::Null).await["error"]["err_code"],
-        10059
+        10059,
+        "nothing written"
     );
+}
+
+#[tokio::test]
+async fn a_saved_plan_made_at_the_repository_root_applies_from_any_directory() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    write(&repo, "infra/kv/config.yaml", &stream("ORDERS", "commerce"));
+    let plan = jetsync(
+        &repo,
+        &server,
+        &["plan", "--out", "plan.json", "-f", "infra"],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(saved["root"]["kind"], "git");
+    assert_eq!(saved["sources"][0]["file"], "infra/kv/config.yaml");
+    // Moved elsewhere (a CI artifact) and applied from a subdirectory.
+    std::fs::rename(repo.join("plan.json"), dir.path().join("plan.json")).unwrap();
+    let apply = jetsync(
+        &repo.join("infra/kv"),
+        &server,
+        &["apply", dir.path().join("plan.json").to_str().unwrap()],
+    );
+    assert_applied(&apply, "stream/ORDERS: created");
+}
+
+#[tokio::test]
+async fn a_saved_plan_outside_git_finds_its_manifests_beside_it_and_says_when_one_is_missing() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    write(&work, "m/orders.yaml", &stream("ORDERS", "commerce"));
+    write(&work, "m/events.yaml", &stream("EVENTS", "commerce"));
+    std::fs::create_dir_all(work.join("plans")).unwrap();
+    let plan = jetsync(
+        &work,
+        &server,
+        &["plan", "--out", "plans/plan.json", "-f", "m"],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("plans/plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["root"]["kind"], "plan");
+    assert_eq!(saved["sources"][0]["file"], "../m/events.yaml");
+    std::fs::remove_file(work.join("m/events.yaml")).unwrap();
+    let apply = jetsync(dir.path(), &server, &["apply", "work/plans/plan.json"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(
+        apply.stderr.contains("the plan's manifest")
+            && apply.stderr.contains("events.yaml is not found"),
+        "{}",
+        apply.all()
+    );
+    assert!(!apply.stderr.contains("changed"), "{}", apply.all());
 }
 
 #[tokio::test]
@@ -431,8 +548,8 @@ async fn markdown_and_github_outputs_come_from_the_cli() {
     assert!(
         stdout
             .lines()
-            .any(|line| line.starts_with("::error file=m/orders.yaml,line=1,")),
-        "a refused replacement is an error annotation on its manifest:\n{stdout}"
+            .any(|line| line.starts_with("::error file=m/orders.yaml,line=11,col=12,")),
+        "a refused replacement is an error annotation at the field that forces it:\n{stdout}"
     );
     let written = std::fs::read_to_string(&summary).unwrap();
     assert!(written.contains("stream/ORDERS"), "{written}");

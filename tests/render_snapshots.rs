@@ -119,11 +119,7 @@ impl ChangeFixture for Change {
     }
 
     fn declared_at(mut self, file: &str, line: u64) -> Self {
-        self.declared_at = Some(DeclaredAt {
-            file: file.to_string(),
-            line,
-            column: 1,
-        });
+        self.declared_at = Some(DeclaredAt::document(file, line, 1));
         self
     }
 }
@@ -342,6 +338,7 @@ fn json_output_shows_every_action_kind() {
             server: &server,
             live: &live,
             plan: &plan,
+            declared: &[],
         }],
         &sources,
         plan_json::Options {
@@ -635,4 +632,158 @@ fn every_annotation_is_one_workflow_command_a_line() {
             .position(|l| l == level)
     });
     assert_eq!(levels, sorted);
+}
+
+/// Manifests as a user writes them: units of their choice, fields equal to
+/// the server's defaults, a consumer whose stream exists nowhere, and a
+/// storage change that is refused.
+const WRITTEN: &str = "\
+apiVersion: jetsync.dev/v1alpha1
+kind: Stream
+metadata:
+  name: orders
+spec:
+  name: ORDERS
+  subjects: [\"orders.>\"]
+  storage: file
+  maxAge: 24h
+  maxBytes: 1GiB
+  replicas: 1
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: KeyValue
+metadata:
+  name: config
+spec:
+  ttl: 7d
+  maxValueSize: 64KiB
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: Stream
+metadata:
+  name: events
+spec:
+  name: EVENTS
+  subjects: [\"events.>\"]
+  maxAge: 36h
+  maxBytes: 512MiB
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: Stream
+metadata:
+  name: audit
+spec:
+  name: AUDIT
+  subjects: [\"audit.>\"]
+  storage: memory
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: Consumer
+metadata:
+  name: worker
+spec:
+  streamName: ORDERS
+  ackPolicy: explicit
+  ackWait: 90s
+  maxDeliver: 5
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: Consumer
+metadata:
+  name: lost
+spec:
+  streamName: NOWHERE
+  ackPolicy: explicit
+";
+
+/// The plan of [`WRITTEN`] against a server holding EVENTS (with other
+/// limits) and AUDIT (on file), both managed by jetsync.
+fn written_plan() -> Plan {
+    use jetsync::plan::capabilities::ServerVersion;
+    use jetsync::plan::classify::{PlanOptions, plan};
+    use jetsync::plan::desired::desired_assets;
+    use jetsync::plan::ownership;
+
+    let sources = [SourceText {
+        name: "infra/streams.yaml".into(),
+        text: WRITTEN.into(),
+    }];
+    let manifests = jetsync::manifest::load_sources(&sources);
+    assert!(manifests.is_valid(), "{:?}", manifests.diagnostics);
+    let desired = desired_assets(&manifests.documents);
+    let managed = |config: Value| {
+        let kind = Address::from_stream_name(config["name"].as_str().unwrap()).kind;
+        let hash = ownership::config_hash(&comparable(kind, &config, None));
+        ownership::with_markers(&config, "jetsync", &hash)
+    };
+    let live = [
+        LiveAsset {
+            address: Address::stream("EVENTS"),
+            config: managed(json!({
+                "name": "EVENTS", "subjects": ["events.>"],
+                "max_age": 7 * DAY, "max_bytes": 1024 * MIB
+            }))
+            .into(),
+            holdings: Holdings::default(),
+        },
+        LiveAsset {
+            address: Address::stream("AUDIT"),
+            config: managed(json!({"name": "AUDIT", "subjects": ["audit.>"], "storage": "file"}))
+                .into(),
+            holdings: stored(3, 3 * 1024),
+        },
+    ];
+    let options = PlanOptions::new("jetsync", ServerVersion::parse("2.15.1").unwrap());
+    plan(&desired, &live, &options)
+}
+
+#[test]
+fn the_plan_shows_values_as_written_and_server_values_in_the_declared_unit() {
+    let plan = written_plan();
+    let text = human::render_plan(&plan, TARGET, false);
+    insta::assert_snapshot!("human_in_the_users_words", text);
+    // As written, not canonical: no `1d`, `1w`; the server's 7 days in hours.
+    assert!(text.contains("maxAge: 24h\n"), "{text}");
+    assert!(text.contains("ttl: 7d\n"), "{text}");
+    assert!(text.contains("maxAge: 168h → 36h"), "{text}");
+    assert!(text.contains("maxBytes: 1024MiB → 512MiB"), "{text}");
+    // Declared with the default value: shown; never written: not shown.
+    assert!(
+        text.contains("replicas: 1\n") && text.contains("storage: file\n"),
+        "{text}"
+    );
+    assert!(!text.contains("history"), "{text}");
+}
+
+#[test]
+fn markdown_shows_values_as_written_too() {
+    let plan = written_plan();
+    let body = markdown::render_markdown(&[(TARGET.to_string(), &plan)], &[]);
+    insta::assert_snapshot!("markdown_in_the_users_words", body);
+}
+
+#[test]
+fn diagnostics_and_annotations_point_at_the_field_that_causes_them() {
+    let plan = written_plan();
+    let missing = plan
+        .diagnostics
+        .iter()
+        .find(|d| d.summary.contains("NOWHERE"))
+        .expect("the consumer of a stream that exists nowhere is an error");
+    let line_of =
+        |needle: &str| WRITTEN.lines().position(|l| l.contains(needle)).unwrap() as u64 + 1;
+    assert_eq!(
+        (missing.line, missing.column),
+        (Some(line_of("streamName: NOWHERE")), Some(15)),
+        "at the value of spec.streamName"
+    );
+    let annotations = github::annotations(&[(TARGET.to_string(), &plan)], &[]);
+    insta::assert_snapshot!("github_in_the_users_words", annotations);
+    let storage = format!("line={},col=12", line_of("storage: memory"));
+    assert!(
+        annotations
+            .lines()
+            .any(|l| l.contains("stream/AUDIT refused") && l.contains(&storage)),
+        "the refused replacement is annotated at `storage`:\n{annotations}"
+    );
 }

@@ -10,7 +10,8 @@
 //! order rotated every repetition:
 //! - the create floor, from empty;
 //! - `jetsync apply` from empty; then, W in sync, the read floor, the INFO
-//!   floor, the no-op `plan`, the in-sync `apply` and the nats-py reconcile
+//!   floor, the no-op `plan` (of the files, and of W as one stream on
+//!   stdin), the in-sync `apply` and the nats-py reconcile
 //!   (also rotated); then 1% of the assets drift out of band (max_age of that
 //!   many streams, raw API) and `plan` and `apply` run once more;
 //! - the nats-py reconcile from empty.
@@ -177,12 +178,27 @@ fn measure(
     logs: &Path,
     expect_exit: i32,
 ) -> Result<(process::Run, server::ServerCost, String), String> {
+    measure_reading(server, command, None, logs, expect_exit)
+}
+
+/// [`measure`], the process reading the file `stdin` on its standard input.
+fn measure_reading(
+    server: &Server,
+    command: &Command,
+    stdin: Option<&Path>,
+    logs: &Path,
+    expect_exit: i32,
+) -> Result<(process::Run, server::ServerCost, String), String> {
+    let stdin = stdin
+        .map(std::fs::File::open)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let stdout_path = logs.join("stdout");
     let stderr_path = logs.join("stderr");
     let stdout = std::fs::File::create(&stdout_path).map_err(|e| e.to_string())?;
     let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
     let before = server.counters()?;
-    let run = process::run(command, stdout, stderr, logs)
+    let run = process::run(command, stdin, stdout, stderr, logs)
         .map_err(|e| format!("running {command:?}: {e}"))?;
     let after = server.counters()?;
     let output = std::fs::read_to_string(&stdout_path).unwrap_or_default();
@@ -373,6 +389,7 @@ impl Bench {
             Operation::ReadFloor,
             Operation::InfoFloor,
             Operation::NoopPlan,
+            Operation::NoopPlanStdin,
             Operation::NoopApply,
         ];
         if self.python.is_some() {
@@ -390,6 +407,12 @@ impl Bench {
                     plan.arg("--detailed-exitcode");
                     plan
                 }
+                Operation::NoopPlanStdin => {
+                    let mut plan = Command::new(JETSYNC);
+                    plan.args(["plan", "-f", "-", "--server", &server.url()])
+                        .args(["--color", "never", "--detailed-exitcode"]);
+                    plan
+                }
                 Operation::NoopApply => {
                     let mut apply = self.jetsync("apply", workload, &server);
                     apply.arg("--yes");
@@ -397,7 +420,9 @@ impl Bench {
                 }
                 _ => self.peer(workload, &server).expect("python checked"),
             };
-            let (run, cost, output) = measure(&server, &command, logs, 0)?;
+            let stdin =
+                (operation == Operation::NoopPlanStdin).then_some(workload.stream.as_path());
+            let (run, cost, output) = measure_reading(&server, &command, stdin, logs, 0)?;
             match operation {
                 Operation::ReadFloor => check(
                     summary(&output)

@@ -37,9 +37,15 @@ fn timeval(value: libc::timeval) -> Duration {
 }
 
 /// Runs `command` (program and arguments only) through the launcher, its
-/// output to `stdout` and `stderr`, and returns what it cost; `scratch` is
-/// a directory for the launcher's report.
-pub fn run(command: &Command, stdout: File, stderr: File, scratch: &Path) -> io::Result<Run> {
+/// input from `stdin` (else none), its output to `stdout` and `stderr`, and
+/// returns what it cost; `scratch` is a directory for the launcher's report.
+pub fn run(
+    command: &Command,
+    stdin: Option<File>,
+    stdout: File,
+    stderr: File,
+    scratch: &Path,
+) -> io::Result<Run> {
     let report = scratch.join("measured");
     let _ = std::fs::remove_file(&report);
     let status = Command::new(std::env::current_exe()?)
@@ -48,7 +54,7 @@ pub fn run(command: &Command, stdout: File, stderr: File, scratch: &Path) -> io:
         .arg("--")
         .arg(command.get_program())
         .args(command.get_args())
-        .stdin(Stdio::null())
+        .stdin(stdin.map_or_else(Stdio::null, Stdio::from))
         .stdout(stdout)
         .stderr(stderr)
         .status()?;

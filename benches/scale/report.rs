@@ -17,6 +17,7 @@ pub enum Operation {
     ReadFloor,
     InfoFloor,
     NoopPlan,
+    NoopPlanStdin,
     NoopApply,
     PeerInSync,
     DriftPlan,
@@ -25,13 +26,14 @@ pub enum Operation {
 
 impl Operation {
     /// Table order.
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 11] = [
         Operation::CreateFloor,
         Operation::ApplyFromEmpty,
         Operation::PeerFromEmpty,
         Operation::ReadFloor,
         Operation::InfoFloor,
         Operation::NoopPlan,
+        Operation::NoopPlanStdin,
         Operation::NoopApply,
         Operation::PeerInSync,
         Operation::DriftPlan,
@@ -46,6 +48,7 @@ impl Operation {
             Operation::ReadFloor => "read_floor",
             Operation::InfoFloor => "info_floor",
             Operation::NoopPlan => "noop_plan",
+            Operation::NoopPlanStdin => "noop_plan_stdin",
             Operation::NoopApply => "noop_apply",
             Operation::PeerInSync => "nats_py_in_sync",
             Operation::DriftPlan => "drift_plan",
@@ -61,6 +64,7 @@ impl Operation {
             Operation::ReadFloor => "read floor (LIST, async-nats, 64 in flight)",
             Operation::InfoFloor => "INFO per asset (async-nats, 64 in flight)",
             Operation::NoopPlan => "jetsync plan, in sync (no-op)",
+            Operation::NoopPlanStdin => "jetsync plan -f -, W as one stdin stream, in sync",
             Operation::NoopApply => "jetsync apply, in sync",
             Operation::PeerInSync => "nats-py reconcile, in sync",
             Operation::DriftPlan => "jetsync plan, 1% drifted",
@@ -73,6 +77,7 @@ impl Operation {
             self,
             Operation::ApplyFromEmpty
                 | Operation::NoopPlan
+                | Operation::NoopPlanStdin
                 | Operation::NoopApply
                 | Operation::DriftPlan
                 | Operation::DriftApply
@@ -237,6 +242,7 @@ impl<'a> Report<'a> {
             };
             let same_scale = [
                 (Operation::NoopPlan, Operation::ReadFloor, target(1.5)),
+                (Operation::NoopPlanStdin, Operation::ReadFloor, target(1.25)),
                 (Operation::NoopPlan, Operation::PeerInSync, target(0.2)),
                 (Operation::NoopApply, Operation::ReadFloor, target(1.5)),
                 (Operation::NoopApply, Operation::PeerInSync, target(0.2)),

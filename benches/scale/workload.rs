@@ -62,6 +62,9 @@ pub struct Workload {
     pub scale: Scale,
     /// The manifests directory jetsync reads.
     pub manifests: PathBuf,
+    /// The same manifests as one multi-document stream, as `kustomize
+    /// build` prints them (read from stdin: `plan -f -`).
+    pub stream: PathBuf,
     /// The wire configs (see `bench/reconcile.py`).
     pub desired_json: PathBuf,
     /// Stream names, in creation order.
@@ -143,12 +146,16 @@ pub fn write(dir: &Path, scale: Scale) -> std::io::Result<Workload> {
     let mut streams = Vec::new();
     let mut consumers = Vec::new();
     let mut buckets = Vec::new();
+    let mut stream = String::new();
     for index in 0..scale.streams {
+        let manifest = stream_manifest(index);
+        stream.push_str("---\n");
+        stream.push_str(&manifest);
         fs::write(
             manifests
                 .join("streams")
                 .join(format!("{}.yaml", stream_name(index))),
-            stream_manifest(index),
+            manifest,
         )?;
         streams.push(stream_config(index));
         for consumer in 0..CONSUMERS_PER_STREAM {
@@ -160,9 +167,12 @@ pub fn write(dir: &Path, scale: Scale) -> std::io::Result<Workload> {
     }
     for index in 0..scale.buckets {
         let bucket = format!("kv-{index}");
+        let manifest = bucket_manifest(&bucket);
+        stream.push_str("---\n");
+        stream.push_str(&manifest);
         fs::write(
             manifests.join("kv").join(format!("{bucket}.yaml")),
-            bucket_manifest(&bucket),
+            manifest,
         )?;
         buckets.push(json!({
             "bucket": bucket,
@@ -171,12 +181,15 @@ pub fn write(dir: &Path, scale: Scale) -> std::io::Result<Workload> {
             "stream": bucket_stream_config(&bucket),
         }));
     }
+    let stream_file = dir.join("stream.yaml");
+    fs::write(&stream_file, stream)?;
     let desired_json = dir.join("desired.json");
     let desired = json!({ "streams": streams, "kv": buckets, "consumers": consumers });
     fs::write(&desired_json, serde_json::to_vec(&desired)?)?;
     Ok(Workload {
         scale,
         manifests,
+        stream: stream_file,
         desired_json,
         stream_names: (0..scale.streams).map(stream_name).collect(),
     })

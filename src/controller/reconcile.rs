@@ -481,11 +481,7 @@ fn plan_one<K: AssetResource>(
     server: crate::plan::capabilities::ServerVersion,
     standalone: bool,
 ) -> Plan {
-    let declared_at = DeclaredAt {
-        file: describe(obj),
-        line: 0,
-        column: 0,
-    };
+    let declared_at = DeclaredAt::document(describe(obj), 0, 0);
     let Some(desired) = desired_from_spec(spec, &obj.jetstream_name(), declared_at) else {
         return Plan::default();
     };

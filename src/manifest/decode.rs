@@ -71,21 +71,58 @@ impl Outcome {
 
 /// Parses one source and adds its documents and diagnostics to `manifests`.
 pub(super) fn decode_source(source: &SourceText, manifests: &mut Manifests) {
-    let documents = match node::parse_documents(&source.text) {
-        Ok(documents) => documents,
-        Err(error) => {
-            manifests
-                .diagnostics
-                .push(syntax_diagnostic(source, &error));
-            return;
-        }
-    };
+    match node::parse_documents(&source.text) {
+        Ok(documents) => decode_documents(source, documents, manifests),
+        Err(error) => manifests
+            .diagnostics
+            .push(syntax_diagnostic(source, &error)),
+    }
+}
+
+/// [`decode_source`] of the run `range` of a source's documents, which
+/// starts after `lines` lines: the number of documents it holds (their
+/// `origin.document` counts from 0 in the run), or None, adding nothing,
+/// when the run is not valid YAML (the whole source then says where).
+pub(super) fn decode_run(
+    source: &SourceText,
+    range: std::ops::Range<usize>,
+    lines: u64,
+    manifests: &mut Manifests,
+) -> Option<usize> {
+    let start = range.start;
+    let mut documents = node::parse_documents(&source.text[range]).ok()?;
+    for root in &mut documents {
+        root.shift(lines, start);
+    }
+    let count = documents.len();
+    decode_documents(source, documents, manifests);
+    Some(count)
+}
+
+fn decode_documents(source: &SourceText, documents: Vec<Node>, manifests: &mut Manifests) {
+    // A `kind: List` (kubectl get -o yaml) is read item by item.
     let documents = documents.into_iter().enumerate().flat_map(|(index, root)| {
         crate::nack::list_items(root)
             .into_iter()
             .map(move |item| (index, item))
     });
     for (index, root) in documents {
+        if let Some(position) = node::value_beyond(&root, node::MAX_DOCUMENT_VALUES) {
+            manifests.diagnostics.push(
+                Diagnostic::error(format!(
+                    "the YAML is too big to read safely: a document holds more than {} values",
+                    node::MAX_DOCUMENT_VALUES
+                ))
+                .with_help(READ_LIMITS_HELP)
+                .at(
+                    source,
+                    position.line,
+                    position.column,
+                    (position.offset, position.length),
+                ),
+            );
+            continue;
+        }
         let translated =
             crate::nack::is_nack_document(&root).then(|| crate::nack::translate(&root));
         let origin = Origin::new(source.clone(), index, root);
@@ -185,8 +222,8 @@ fn syntax_help(message: &str) -> &'static str {
         .map_or("fix the YAML syntax at this place", |(_, help)| help)
 }
 
-/// What jetsync reads from one file at most (serde-saphyr's default budget).
-const READ_LIMITS_HELP: &str = "split the file or flatten the YAML: jetsync reads at most 1024 documents, 250000 values and 64 levels of nesting from one file, and expands aliases only within those limits";
+/// What jetsync reads from one file at most.
+const READ_LIMITS_HELP: &str = "split the document or flatten the YAML: jetsync reads any number of documents, but at most 250000 values in one document, 64 levels of nesting, and expands aliases only up to 250000 values plus one per 4 bytes of the file";
 
 /// The limit a parse error reports as breached, in words; None for other errors.
 fn too_big(message: &str) -> Option<String> {
@@ -196,17 +233,15 @@ fn too_big(message: &str) -> Option<String> {
     let breach = message.split("budget breached: ").nth(1)?;
     let variant = breach.split([' ', '{']).next().unwrap_or_default();
     Some(match variant {
-        "Nodes" => {
-            "it holds more than 250000 values (scalars, lists and mappings, aliases expanded)"
+        "Nodes" | "Events" => {
+            "it holds more values than its size allows (scalars, lists and mappings, aliases expanded)"
                 .to_string()
         }
-        "Documents" => "it holds more than 1024 documents".to_string(),
         "Depth" => "it nests lists or mappings more than 64 levels deep".to_string(),
-        "Events" => "it holds more than 1000000 YAML events".to_string(),
         "Aliases" | "AliasAnchorRatio" | "Anchors" => {
             "it uses too many aliases (`*name`)".to_string()
         }
-        "ScalarBytes" => "its strings add up to more than 64MiB".to_string(),
+        "ScalarBytes" => "its strings add up to more than its size allows (aliases expanded)".to_string(),
         _ => format!("a limit was reached ({})", first_line(breach)),
     })
 }

@@ -9,7 +9,8 @@
 //! on anchors, aliases, tags, merge keys, `%YAML` directives, duplicate keys,
 //! non-string keys, documents that are not mappings, plain scalars whose type
 //! it does not resolve with certainty (floats, hex and octal, `1_000`), and
-//! inputs near serde-saphyr's budgets. The tests check it against
+//! inputs near serde-saphyr's budgets (values and nesting; documents are
+//! not limited). The tests check it against
 //! serde-saphyr on every manifest in the repository and on a corpus of
 //! edge cases.
 
@@ -19,16 +20,40 @@ use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::node::{Node, NodeValue, Position};
 
-/// Inputs larger than this go the exact way (budgets, huge scalars).
-const MAX_TEXT_BYTES: usize = 4 * 1024 * 1024;
-/// serde-saphyr refuses more than 32 comments in a row between documents;
-/// with fewer `#` in the whole text than this, no input comes near it.
-const MAX_HASH_SIGNS: usize = 24;
-/// Well inside serde-saphyr's budgets (64 levels, 1,024 documents, 250,000
-/// nodes), so that whatever the fast path accepts, serde-saphyr accepts.
+/// Inputs larger than this go the exact way (and are refused there).
+const MAX_TEXT_BYTES: usize = super::source::MAX_SOURCE_BYTES as usize;
+/// serde-saphyr refuses more than 32 comments in a row (no other token
+/// between them). Each line holds at most one comment and any other
+/// non-blank line holds a token, so with fewer consecutive non-blank lines
+/// holding `#` than this, no input comes near it (`helm template`'s one
+/// `# Source:` line per document is far from it).
+const MAX_HASH_LINES_IN_A_ROW: usize = 24;
+
+/// The longest run of consecutive non-blank lines that hold a `#` (blank
+/// lines do not end a run).
+fn hash_lines_in_a_row(text: &str) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for line in text.lines() {
+        if line.contains('#') {
+            run += 1;
+            longest = longest.max(run);
+        } else if !line.trim().is_empty() {
+            run = 0;
+        }
+    }
+    longest
+}
+/// Well inside serde-saphyr's budgets (64 levels; values in proportion to
+/// the text, see [`super::node::BASE_VALUES`]), so that whatever the fast
+/// path accepts, serde-saphyr accepts: the fast path counts events, at
+/// least one per value, and gives up at half the values the text may hold.
+/// Documents are not counted: there is no limit on them.
 const MAX_DEPTH: usize = 32;
-const MAX_DOCUMENTS: usize = 512;
-const MAX_EVENTS: usize = 200_000;
+
+/// The events the fast path reads from `length` bytes before giving up.
+fn max_events(length: usize) -> usize {
+    (super::node::BASE_VALUES + length / super::node::BYTES_PER_VALUE) / 2
+}
 /// Mappings with more entries are checked for duplicate keys by sorting.
 const LINEAR_KEY_CHECK: usize = 16;
 
@@ -36,13 +61,14 @@ const LINEAR_KEY_CHECK: usize = 16;
 pub fn parse_documents(text: &str) -> Option<Vec<Node>> {
     if text.len() > MAX_TEXT_BYTES
         || text.starts_with('\u{feff}')
-        || text.bytes().filter(|&byte| byte == b'#').count() >= MAX_HASH_SIGNS
+        || (text.contains('#') && hash_lines_in_a_row(text) >= MAX_HASH_LINES_IN_A_ROW)
     {
         return None;
     }
     let mut builder = Builder::default();
+    let max_events = max_events(text.len());
     for (count, item) in Parser::new_from_str(text).enumerate() {
-        if count > MAX_EVENTS {
+        if count > max_events {
             return None;
         }
         let (event, span) = item.ok()?;
@@ -98,9 +124,6 @@ impl Builder {
                         ..
                     } => {
                         self.documents.push(root);
-                        if self.documents.len() > MAX_DOCUMENTS {
-                            return None;
-                        }
                     }
                     _ => return None,
                 }
@@ -376,6 +399,35 @@ mod tests {
         assert!(agrees(
             "# a comment\nkind: KeyValue # and another\nmetadata: {name: config}\nspec:\n  history: 5\n  ttl: 1h\n"
         ));
+    }
+
+    #[test]
+    fn rendered_output_with_a_comment_per_document_takes_the_fast_path() {
+        let stream: String = (0..100)
+            .map(|index| {
+                format!(
+                    "---\n# Source: app/templates/s.yaml\nkind: Stream\nmetadata:\n  name: s{index} # why\nspec:\n  maxAge: 24h\n"
+                )
+            })
+            .collect();
+        assert!(agrees(&stream));
+        let many: String = (0..40).map(|index| format!("# {index}\n\n")).collect();
+        assert_eq!(hash_lines_in_a_row(&format!("a: 1\n{many}b: 2\n")), 40);
+        assert!(parse_documents(&format!("a: 1\n{many}b: 2\n")).is_none());
+    }
+
+    #[test]
+    fn a_stream_of_thousands_of_documents_takes_the_fast_path() {
+        let stream: String = (0..3000)
+            .map(|index| {
+                format!("---\nkind: Stream\nmetadata:\n  name: s{index}\nspec:\n  maxAge: 24h\n")
+            })
+            .collect();
+        assert!(agrees(&stream));
+        assert_eq!(
+            parse_documents(&stream).map(|documents| documents.len()),
+            Some(3000)
+        );
     }
 
     #[test]

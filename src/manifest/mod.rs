@@ -16,7 +16,7 @@ use crate::spec::path::FieldPath;
 use crate::spec::validate::{self, ProblemSeverity};
 use crate::spec::{AssetSpec, Kind};
 
-pub use node::{Node, Position};
+pub use node::{Node, Position, WrittenField, WrittenFields};
 pub use source::{STDIN_NAME, read_sources};
 
 /// The Kubernetes-style metadata jetsync uses from a document.
@@ -40,6 +40,8 @@ pub struct Origin {
     pub root: Arc<Node>,
     /// True once the tree was released: diagnostics parse it again.
     released: bool,
+    /// The fields under `spec` as written, kept when the tree is released.
+    fields: Option<node::WrittenFields>,
 }
 
 impl Origin {
@@ -50,6 +52,15 @@ impl Origin {
             document,
             root: Arc::new(root),
             released: false,
+            fields: None,
+        }
+    }
+
+    /// Every field under the document's `spec` as written, with where.
+    pub fn written_fields(&self) -> node::WrittenFields {
+        match &self.fields {
+            Some(fields) => fields.clone(),
+            None => node::written_fields(&self.tree()),
         }
     }
 
@@ -108,6 +119,9 @@ impl Origin {
     /// thousands of documents are a large part of a plan's memory, and
     /// after validation only a duplicate's diagnostic points into one.
     pub fn release_tree(&mut self) {
+        if self.fields.is_none() {
+            self.fields = Some(node::written_fields(&self.root));
+        }
         let position = self.root.position;
         self.root = Arc::new(Node {
             value: node::NodeValue::Null,
@@ -269,20 +283,20 @@ fn decode_all(sources: &[SourceText]) -> Vec<Part> {
         for source in chunk {
             let first = part.decoded.documents.len();
             decode::decode_source(source, &mut part.decoded);
-            // Validated while its tree is at hand, then the tree goes: the
-            // trees of thousands of documents would otherwise all be alive
-            // at once.
-            for declared in &mut part.decoded.documents[first..] {
-                part.invalid.push(check(declared, &mut part.checked));
-                declared.origin.release_tree();
-            }
+            validate_and_release(&mut part, first);
         }
         part
     };
     let total: usize = sources.iter().map(|source| source.text.len()).sum();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(sources.len());
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    if let [source] = sources
+        && cpus > 1
+        && total >= PARALLEL_DECODE_BYTES
+        && let Some(parts) = decode_in_runs(source, cpus)
+    {
+        return parts;
+    }
+    let threads = cpus.min(sources.len());
     if threads < 2 || total < PARALLEL_DECODE_BYTES {
         return vec![decode(sources)];
     }
@@ -301,6 +315,51 @@ fn decode_all(sources: &[SourceText]) -> Vec<Part> {
         chunks.push(&sources[start..]);
     }
     crate::parallel::over_chunks(&chunks, "jetsync-decode", Some(DECODE_STACK_BYTES), decode)
+}
+
+/// Validates the part's documents from `first` on while their trees are at
+/// hand, then frees the trees: the trees of thousands of documents would
+/// otherwise all be alive at once.
+fn validate_and_release(part: &mut Part, first: usize) {
+    for declared in &mut part.decoded.documents[first..] {
+        part.invalid.push(check(declared, &mut part.checked));
+        declared.origin.release_tree();
+    }
+}
+
+/// One large source (a rendered stream on stdin) decoded as runs of whole
+/// documents on one thread each, as several files would be; None when a
+/// run is not valid YAML (the whole source is then read at once, so the
+/// error is the one it has).
+fn decode_in_runs(source: &SourceText, threads: usize) -> Option<Vec<Part>> {
+    let runs = node::document_runs(&source.text, threads);
+    if runs.len() < 2 {
+        return None;
+    }
+    let chunks: Vec<&[(std::ops::Range<usize>, u64)]> = runs.chunks(1).collect();
+    let decoded = crate::parallel::over_chunks(
+        &chunks,
+        "jetsync-decode",
+        Some(DECODE_STACK_BYTES),
+        |chunk: &[(std::ops::Range<usize>, u64)]| {
+            let (range, lines) = chunk[0].clone();
+            let mut part = Part::default();
+            let count = decode::decode_run(source, range, lines, &mut part.decoded)?;
+            validate_and_release(&mut part, 0);
+            Some((part, count))
+        },
+    );
+    // Each run counted its documents from 0: place them in the source.
+    let mut before = 0;
+    let mut parts = Vec::with_capacity(decoded.len());
+    for (mut part, count) in decoded.into_iter().collect::<Option<Vec<_>>>()? {
+        for declared in &mut part.decoded.documents {
+            declared.origin.document += before;
+        }
+        before += count;
+        parts.push(part);
+    }
+    Some(parts)
 }
 
 /// Static validation of one document, as diagnostics; true when any is an error.
@@ -356,4 +415,74 @@ fn find_duplicates(documents: &[Declared], diagnostics: &mut Vec<Diagnostic>) ->
         duplicates.push(index);
     }
     duplicates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a reading yields, comparable: each document's name, index and
+    /// place, and each diagnostic's place and words.
+    fn outline(manifests: &Manifests) -> (Vec<String>, Vec<String>) {
+        let documents = manifests
+            .documents
+            .iter()
+            .map(|d| {
+                let at = d.origin.root.position;
+                format!(
+                    "{} #{} {}:{}+{}",
+                    d.metadata.name, d.origin.document, at.line, at.column, at.offset
+                )
+            })
+            .collect();
+        let diagnostics = manifests
+            .diagnostics
+            .iter()
+            .map(|d| {
+                format!(
+                    "{:?}:{:?}:{:?} {:?} {}",
+                    d.file, d.line, d.column, d.field, d.summary
+                )
+            })
+            .collect();
+        (documents, diagnostics)
+    }
+
+    #[test]
+    fn one_large_stream_read_in_runs_reads_as_it_does_whole() {
+        let mut text = String::new();
+        for index in 0..1500 {
+            text.push_str(&format!(
+                "---\napiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata:\n  name: s{index}\nspec:\n  subjects: [\"s{index}.>\"]\n  maxAge: 24h\n"
+            ));
+            match index {
+                300 => text.push_str("  replicas: many\n"),
+                700 => text.push_str("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n"),
+                1200 => text.push_str(
+                    "---\napiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata:\n  name: s5\nspec:\n  subjects: [\"again.>\"]\n",
+                ),
+                _ => {}
+            }
+        }
+        let source = SourceText {
+            name: "<stdin>".into(),
+            text: text.into(),
+        };
+        assert!(node::document_runs(&source.text, 4).len() > 1);
+        let in_runs = load_sources(std::slice::from_ref(&source));
+        // Beside another source, the stream is read whole on one thread.
+        let empty = SourceText {
+            name: "empty.yaml".into(),
+            text: "".into(),
+        };
+        let whole = load_sources(&[source, empty]);
+        assert_eq!(outline(&in_runs), outline(&whole));
+        assert_eq!(in_runs.documents.len(), 1499);
+        assert!(
+            in_runs
+                .diagnostics
+                .iter()
+                .any(|d| d.summary.contains("declared twice"))
+        );
+    }
 }

@@ -1,8 +1,12 @@
 //! A YAML document as a tree of values that remember where they were written,
 //! so that any problem found later can be pointed at by line and column.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
@@ -315,6 +319,184 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
+/// A field under `spec` as the manifest wrote it: where (the value of a
+/// scalar, the key of a list or mapping) and, for a scalar or a list of
+/// scalars, its text (`24h`, `1GiB`, `[a.>, b.>]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct WrittenField {
+    pub line: u64,
+    pub column: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Every field under a document's `spec` as written, by path below `spec`
+/// (`maxAge`, `consumerLimits.inactiveThreshold`, `sources[0].name`).
+///
+/// Kept for every declared asset of a plan, so it is packed into one shared
+/// string (a map of thousands of documents' fields would be a third of a
+/// large plan's memory); it reads and writes as a JSON map of
+/// [`WrittenField`]s.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WrittenFields(Option<Arc<str>>);
+
+/// Separates the records of [`WrittenFields`], and the parts of a record.
+const RECORD_END: char = '\u{1e}';
+const PART_END: char = '\u{1f}';
+
+impl WrittenFields {
+    fn pack<'a>(fields: impl IntoIterator<Item = (&'a str, &'a WrittenField)>) -> Self {
+        let mut packed = String::new();
+        for (path, field) in fields {
+            let text = field
+                .text
+                .as_deref()
+                .filter(|text| !text.contains([RECORD_END, PART_END]));
+            packed.push_str(path);
+            packed.push(PART_END);
+            packed.push_str(&field.line.to_string());
+            packed.push(PART_END);
+            packed.push_str(&field.column.to_string());
+            if let Some(text) = text {
+                packed.push(PART_END);
+                packed.push_str(text);
+            }
+            packed.push(RECORD_END);
+        }
+        Self((!packed.is_empty()).then(|| Arc::from(packed)))
+    }
+
+    /// True when no field is known.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Every field, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, WrittenField)> {
+        self.0
+            .as_deref()
+            .unwrap_or_default()
+            .split_terminator(RECORD_END)
+            .filter_map(|record| {
+                let mut parts = record.splitn(4, PART_END);
+                let path = parts.next()?;
+                let line = parts.next()?.parse().ok()?;
+                let column = parts.next()?.parse().ok()?;
+                let text = parts.next().map(str::to_string);
+                Some((path, WrittenField { line, column, text }))
+            })
+    }
+
+    /// The field at `path`.
+    pub fn get(&self, path: &str) -> Option<WrittenField> {
+        self.iter()
+            .find(|(at, _)| *at == path)
+            .map(|(_, field)| field)
+    }
+
+    /// True when the manifest wrote a field at `path`.
+    pub fn contains(&self, path: &str) -> bool {
+        self.get(path).is_some()
+    }
+}
+
+impl Serialize for WrittenFields {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for WrittenFields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = BTreeMap::<String, WrittenField>::deserialize(deserializer)?;
+        Ok(Self::pack(
+            fields.iter().map(|(path, field)| (path.as_str(), field)),
+        ))
+    }
+}
+
+impl JsonSchema for WrittenFields {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "WrittenFields".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        BTreeMap::<String, WrittenField>::json_schema(generator)
+    }
+}
+
+/// Every field under a document's `spec`, by path below it (`maxAge`,
+/// `consumerLimits.inactiveThreshold`, `sources[0].name`). Lists of
+/// scalars are one field; their items are not listed.
+pub fn written_fields(root: &Node) -> WrittenFields {
+    fn scalar_text(node: &Node) -> Option<String> {
+        match &node.value {
+            NodeValue::Null => Some("null".to_string()),
+            NodeValue::Bool(value) => Some(value.to_string()),
+            NodeValue::Integer(value) => Some(value.to_string()),
+            NodeValue::Float(value) => Some(value.to_string()),
+            NodeValue::String(text) => Some(text.clone()),
+            NodeValue::Sequence(_) | NodeValue::Mapping(_) => None,
+        }
+    }
+    fn walk(
+        path: &str,
+        key: Option<Position>,
+        node: &Node,
+        fields: &mut BTreeMap<String, WrittenField>,
+    ) {
+        let at = |position: Position, text: Option<String>| WrittenField {
+            line: position.line,
+            column: position.column,
+            text,
+        };
+        let join = |name: &str| {
+            if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            }
+        };
+        match &node.value {
+            NodeValue::Mapping(entries) => {
+                if !path.is_empty() {
+                    fields.insert(path.to_string(), at(key.unwrap_or(node.position), None));
+                }
+                for (name, value) in entries {
+                    if let Some(text) = name.as_str() {
+                        walk(&join(text), Some(name.position), value, fields);
+                    }
+                }
+            }
+            NodeValue::Sequence(items) => {
+                let texts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
+                fields.insert(
+                    path.to_string(),
+                    at(
+                        key.unwrap_or(node.position),
+                        texts.map(|texts| format!("[{}]", texts.join(", "))),
+                    ),
+                );
+                if items.iter().any(|item| scalar_text(item).is_none()) {
+                    for (index, item) in items.iter().enumerate() {
+                        walk(&format!("{path}[{index}]"), None, item, fields);
+                    }
+                }
+            }
+            _ => {
+                fields.insert(path.to_string(), at(node.position, scalar_text(node)));
+            }
+        }
+    }
+    let mut fields = BTreeMap::new();
+    if let Some((_, spec)) = root.entry("spec")
+        && matches!(spec.value, NodeValue::Mapping(_))
+    {
+        walk("", None, spec, &mut fields);
+    }
+    WrittenFields::pack(fields.iter().map(|(path, field)| (path.as_str(), field)))
+}
+
 /// True for a URL with a user-info part (`nats://user:password@host`).
 pub fn url_has_credentials(text: &str) -> bool {
     text.split_once("://").is_some_and(|(_, rest)| {
@@ -336,8 +518,117 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
 pub(crate) fn parse_documents_with_serde_saphyr(
     text: &str,
 ) -> Result<Vec<Node>, serde_saphyr::Error> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        budget: read_budget(text.len()),
+    };
     serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options)
+}
+
+impl Node {
+    /// Moves the node and everything in it `lines` lines and `bytes` bytes
+    /// further into the text: the tree of a piece of a text, placed in it.
+    pub fn shift(&mut self, lines: u64, bytes: usize) {
+        self.position.line += lines;
+        self.position.offset += bytes;
+        match &mut self.value {
+            NodeValue::Sequence(items) => {
+                items.iter_mut().for_each(|item| item.shift(lines, bytes))
+            }
+            NodeValue::Mapping(entries) => entries.iter_mut().for_each(|(key, value)| {
+                key.shift(lines, bytes);
+                value.shift(lines, bytes);
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// A text cut into about `pieces` runs of whole documents, each starting
+/// at a `---` line (or the text's start): `(byte range, lines before it)`.
+/// One run when the text cannot be cut safely (directives such as `%YAML`
+/// apply to the next document).
+pub fn document_runs(text: &str, pieces: usize) -> Vec<(std::ops::Range<usize>, u64)> {
+    let whole = vec![(0..text.len(), 0)];
+    if pieces < 2 || text.starts_with('%') || text.contains("\n%") {
+        return whole;
+    }
+    let share = text.len() / pieces;
+    let mut starts = vec![0];
+    let mut from = share;
+    while from < text.len() {
+        // The next `---` line at or after `from`.
+        let Some(found) = text[from..].find("\n---") else {
+            break;
+        };
+        let start = from + found + 1;
+        let rest = &text[start + 3..];
+        if rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n") {
+            starts.push(start);
+            from = start + share.max(1);
+        } else {
+            from = start + 3;
+        }
+    }
+    let mut runs = Vec::with_capacity(starts.len());
+    let mut lines = 0;
+    let mut counted = 0;
+    for (index, &start) in starts.iter().enumerate() {
+        let end = starts.get(index + 1).copied().unwrap_or(text.len());
+        lines += text.as_bytes()[counted..start]
+            .iter()
+            .filter(|&&byte| byte == b'\n')
+            .count() as u64;
+        counted = start;
+        runs.push((start..end, lines));
+    }
+    runs
+}
+
+/// Values any text may hold whatever its size (serde-saphyr's default).
+pub const BASE_VALUES: usize = 250_000;
+/// Beyond [`BASE_VALUES`], one value per this many bytes of text: written
+/// YAML spends at least a few bytes a value (`- a` and a line break), so
+/// only alias expansion goes beyond it.
+pub const BYTES_PER_VALUE: usize = 4;
+/// Values one document may hold: no manifest comes near it.
+pub const MAX_DOCUMENT_VALUES: usize = 250_000;
+/// Levels of nesting (serde-saphyr's default).
+pub const MAX_DEPTH: usize = 64;
+
+/// What reading `length` bytes of YAML may cost: no limit on documents,
+/// values (aliases expanded), events and string bytes in proportion to the
+/// text, nesting bounded. A document-count limit would refuse honest
+/// rendered output (`kustomize build`, `helm template`) of large
+/// repositories; the work done stays proportional to the input.
+fn read_budget(length: usize) -> Option<serde_saphyr::Budget> {
+    let values = BASE_VALUES + length / BYTES_PER_VALUE;
+    serde_saphyr::budget! {
+        max_documents: usize::MAX,
+        max_nodes: values,
+        max_events: 4 * values,
+        max_total_scalar_bytes: 64 * 1024 * 1024 + length,
+        max_depth: MAX_DEPTH,
+    }
+}
+
+/// The position of the first value of a document beyond `limit` values
+/// (scalars, keys, lists and mappings, in document order), if it has more.
+pub fn value_beyond(root: &Node, limit: usize) -> Option<Position> {
+    fn walk(node: &Node, count: &mut usize, limit: usize) -> Option<Position> {
+        *count += 1;
+        if *count > limit {
+            return Some(node.position);
+        }
+        match &node.value {
+            NodeValue::Sequence(items) => items.iter().find_map(|item| walk(item, count, limit)),
+            NodeValue::Mapping(entries) => entries.iter().find_map(|(key, value)| {
+                walk(key, count, limit).or_else(|| walk(value, count, limit))
+            }),
+            _ => None,
+        }
+    }
+    walk(root, &mut 0, limit)
 }
 
 #[cfg(test)]
@@ -356,6 +647,38 @@ mod tests {
             .key
             .unwrap();
         assert_eq!((key.line, key.column), (3, 3));
+    }
+
+    #[test]
+    fn written_fields_keep_where_and_what_was_written_and_read_back_from_json() {
+        let docs = parse_documents(
+            "kind: Stream\nspec:\n  maxAge: 24h\n  subjects: [a.>, b.*]\n  consumerLimits:\n    inactiveThreshold: 1h\n",
+        )
+        .unwrap();
+        let fields = written_fields(&docs[0]);
+        let max_age = fields.get("maxAge").unwrap();
+        assert_eq!(
+            (max_age.line, max_age.column, max_age.text.as_deref()),
+            (3, 11, Some("24h"))
+        );
+        assert_eq!(
+            fields.get("subjects").unwrap().text.as_deref(),
+            Some("[a.>, b.*]")
+        );
+        assert_eq!(fields.get("consumerLimits").unwrap().line, 5);
+        assert_eq!(
+            fields
+                .get("consumerLimits.inactiveThreshold")
+                .unwrap()
+                .text
+                .as_deref(),
+            Some("1h")
+        );
+        let json = serde_json::to_string(&fields).unwrap();
+        assert_eq!(
+            serde_json::from_str::<WrittenFields>(&json).unwrap(),
+            fields
+        );
     }
 
     #[test]

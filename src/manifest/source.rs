@@ -10,6 +10,10 @@ use crate::diagnostics::{Diagnostic, Severity, SourceText};
 /// Name used for standard input in diagnostics.
 pub const STDIN_NAME: &str = "<stdin>";
 
+/// The most jetsync reads from one file or from standard input: rendered
+/// manifests of thousands of assets take a few MiB.
+pub const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads every manifest under `paths`, in a stable order (paths as given,
 /// directory entries sorted by name). Unreadable paths become diagnostics.
 pub fn read_sources(paths: &[PathBuf]) -> (Vec<SourceText>, Vec<Diagnostic>) {
@@ -17,17 +21,14 @@ pub fn read_sources(paths: &[PathBuf]) -> (Vec<SourceText>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            match std::io::stdin().read_to_end(&mut bytes) {
-                Ok(_) => push_text(
+            match read_bounded(std::io::stdin().lock()) {
+                Ok(bytes) => push_text(
                     STDIN_NAME.to_string(),
                     bytes,
                     &mut sources,
                     &mut diagnostics,
                 ),
-                Err(error) => diagnostics.push(Diagnostic::error(format!(
-                    "cannot read standard input: {error}"
-                ))),
+                Err(error) => diagnostics.push(read_error(STDIN_NAME, "standard input", &error)),
             }
         } else if path.is_dir() {
             let mut files = Vec::new();
@@ -91,13 +92,34 @@ fn collect_yaml_files(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Ve
 }
 
 fn read_file(path: &Path, sources: &mut Vec<SourceText>, diagnostics: &mut Vec<Diagnostic>) {
-    match std::fs::read(path) {
-        Ok(bytes) => push_text(path.display().to_string(), bytes, sources, diagnostics),
-        Err(error) => diagnostics.push(Diagnostic::error(format!(
-            "{}: cannot read file: {error}",
-            path.display()
-        ))),
+    let name = path.display().to_string();
+    match std::fs::File::open(path).and_then(read_bounded) {
+        Ok(bytes) => push_text(name, bytes, sources, diagnostics),
+        Err(error) => diagnostics.push(read_error(&name, "file", &error)),
     }
+}
+
+/// All of `reader`, or an error of kind `FileTooLarge` beyond [`MAX_SOURCE_BYTES`].
+fn read_bounded(reader: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(std::io::ErrorKind::FileTooLarge.into());
+    }
+    Ok(bytes)
+}
+
+fn read_error(name: &str, what: &str, error: &std::io::Error) -> Diagnostic {
+    if error.kind() == std::io::ErrorKind::FileTooLarge {
+        let mut diagnostic = Diagnostic::error(format!(
+            "the YAML is too big to read safely: it is larger than {} MiB",
+            MAX_SOURCE_BYTES / 1024 / 1024
+        ))
+        .with_help("split it into several files");
+        diagnostic.file = Some(name.to_string());
+        return diagnostic;
+    }
+    Diagnostic::error(format!("{name}: cannot read {what}: {error}"))
 }
 
 fn push_text(

@@ -73,6 +73,24 @@ pub struct PlanOptions {
     pub standalone: bool,
 }
 
+impl PlanOptions {
+    /// Options for `owner` against `server`, with every flag off: no
+    /// prune, adopt or replacement, the whole plan, consent to nothing.
+    pub fn new(owner: impl Into<String>, server: ServerVersion) -> Self {
+        Self {
+            owner: owner.into(),
+            prune: false,
+            adopt: false,
+            allow_replace: false,
+            server,
+            targets: None,
+            prune_all: false,
+            unmanaged_consumers: UnmanagedConsumers::Refuse,
+            standalone: false,
+        }
+    }
+}
+
 /// One field that differs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldChange {
@@ -334,7 +352,7 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             let policy = asset
                 .unmanaged_consumers
                 .unwrap_or(options.unmanaged_consumers);
-            consumers_lost(change, on_stream, &desired_by_address, policy, options);
+            consumers_lost(change, on_stream, &desired_by_address, policy);
             replaced_streams.insert(stream.clone(), change.allowed());
         }
         if let Some(holder) = holders.get(&stream) {
@@ -466,7 +484,6 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
                 on_stream,
                 &desired_by_address,
                 options.unmanaged_consumers,
-                options,
             );
         }
         plan.changes.push(change);
@@ -503,7 +520,6 @@ fn consumers_lost(
     on_stream: &[&LiveAsset],
     desired: &BTreeMap<&Address, &DesiredAsset>,
     policy: UnmanagedConsumers,
-    options: &PlanOptions,
 ) {
     let replacing = change.action == Action::Replace;
     let mut lost = Vec::new();
@@ -752,12 +768,9 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], classify: impl Fn(&T) -> R + Sync)
     .collect()
 }
 
+/// The diagnostic at its field in the asset's manifest.
 fn at(diagnostic: Diagnostic, declared_at: &DeclaredAt) -> Diagnostic {
-    let mut diagnostic = diagnostic;
-    diagnostic.file = Some(declared_at.file.clone());
-    diagnostic.line = Some(declared_at.line);
-    diagnostic.column = Some(declared_at.column);
-    diagnostic
+    declared_at.point(diagnostic)
 }
 
 /// Fields the server is too old for are errors naming the field and the
@@ -1120,10 +1133,16 @@ mod tests {
         assert!(change.allowed(), "{:?}", change.refused);
         assert_eq!(change.restore.len(), 1);
         assert_eq!(change.restore[0]["durable_name"], "theirs");
-        let lost = &change.loses.as_ref().unwrap().consumers;
-        assert_eq!(lost[0].name, "other-teams");
-        assert_eq!(lost[0].fate, ConsumerFate::Deleted, "its own owner creates it again");
-        assert_eq!(lost[1].fate, ConsumerFate::Restored);
+        let fate = |name: &str| {
+            let lost = &change.loses.as_ref().unwrap().consumers;
+            lost.iter().find(|c| c.name == name).unwrap().fate
+        };
+        assert_eq!(
+            fate("other-teams"),
+            ConsumerFate::Deleted,
+            "its own owner creates it again"
+        );
+        assert_eq!(fate("theirs"), ConsumerFate::Restored);
         assert_eq!(plan.summary().consumers_lost, 1);
         assert_eq!(plan.summary().unmanaged_consumers_lost, 0);
     }

@@ -45,9 +45,12 @@ pub fn desired_assets(documents: &[Declared]) -> Vec<DesiredAsset> {
 fn desired_asset(declared: &Declared) -> Option<DesiredAsset> {
     let position = declared.origin.root.position;
     let declared_at = DeclaredAt {
-        file: declared.origin.source.name.clone(),
-        line: position.line,
-        column: position.column,
+        fields: declared.origin.written_fields(),
+        ..DeclaredAt::document(
+            &*declared.origin.source.name,
+            position.line,
+            position.column,
+        )
     };
     let mut asset = desired_from_spec(&declared.spec, declared.asset_name(), declared_at)?;
     asset.labels = declared.metadata.labels.clone();

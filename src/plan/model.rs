@@ -7,6 +7,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::diagnostics::Diagnostic;
+use crate::manifest::WrittenFields;
+
 /// The kinds of JetStream asset a plan handles.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -334,4 +337,55 @@ pub struct DeclaredAt {
     pub file: String,
     pub line: u64,
     pub column: u64,
+    /// Every field under `spec` as the manifest wrote it (path below
+    /// `spec`, e.g. `maxAge`), so plans show values as written and point
+    /// at fields.
+    #[serde(default, skip_serializing_if = "WrittenFields::is_empty")]
+    pub fields: WrittenFields,
+}
+
+impl DeclaredAt {
+    /// The declaration of a document at `file:line:column`, its fields unknown.
+    pub fn document(file: impl Into<String>, line: u64, column: u64) -> Self {
+        Self {
+            file: file.into(),
+            line,
+            column,
+            fields: WrittenFields::default(),
+        }
+    }
+
+    /// Line and column of the spec field `field` (`spec.maxAge` or
+    /// `maxAge`; for a field not written, its nearest written parent), else
+    /// of the document.
+    pub fn position_of(&self, field: &str) -> (u64, u64) {
+        let mut path = field.strip_prefix("spec.").unwrap_or(field);
+        loop {
+            if let Some(written) = self.fields.get(path) {
+                return (written.line, written.column);
+            }
+            match path.rfind(['.', '[']) {
+                Some(end) => path = &path[..end],
+                None => return (self.line, self.column),
+            }
+        }
+    }
+
+    /// The text the manifest wrote for the spec field `field`, when a scalar.
+    pub fn written(&self, field: &str) -> Option<String> {
+        self.fields.get(field)?.text
+    }
+
+    /// `diagnostic` pointed at this declaration: at its field (`spec.…`)
+    /// when it names one, else at the document.
+    pub fn point(&self, mut diagnostic: Diagnostic) -> Diagnostic {
+        let (line, column) = match &diagnostic.field {
+            Some(field) => self.position_of(field),
+            None => (self.line, self.column),
+        };
+        diagnostic.file = Some(self.file.clone());
+        diagnostic.line = Some(line);
+        diagnostic.column = Some(column);
+        diagnostic
+    }
 }

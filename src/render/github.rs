@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use super::human::display_value;
-use super::human::{describe_full_loss, is_long_change};
+use super::human::{describe_full_loss, field_values, fields_in_order, is_long_change};
 use super::markdown::reported_diagnostics;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::plan::classify::{Action, Change, Plan};
@@ -159,14 +158,30 @@ fn change_annotation(change: &Change) -> Option<Annotation> {
         (None, _) => return None,
     };
     let declared_at = change.declared_at.as_ref();
+    let position = declared_at.map(|at| at.position_of(annotated_field(change)));
     Some(Annotation {
         level,
         file: declared_at.map(|at| at.file.clone()),
-        line: declared_at.map(|at| at.line),
-        column: declared_at.map(|at| at.column),
+        line: position.map(|(line, _)| line),
+        column: position.map(|(_, column)| column),
         title,
         message,
     })
+}
+
+/// The spec field a change's annotation points at: the first field that
+/// forces the replacement, else the first that differs (`""`: the
+/// document, as for an adoption).
+fn annotated_field(change: &Change) -> &str {
+    if change.action == Action::Adopt {
+        return "";
+    }
+    change
+        .diff
+        .iter()
+        .find(|field| field.forces_replacement)
+        .or(change.diff.first())
+        .map_or("", |field| field.path.as_str())
 }
 
 fn noun(action: Action) -> &'static str {
@@ -182,19 +197,14 @@ fn noun(action: Action) -> &'static str {
 /// `maxAge: 7d → 30d, metadata changed`: the fields out of band, as live
 /// has them against the manifest.
 fn drifted_fields(change: &Change) -> String {
-    let fields: Vec<String> = change
-        .diff
-        .iter()
+    let fields: Vec<String> = fields_in_order(change)
+        .into_iter()
         .map(|field| {
             if is_long_change(field) {
                 format!("{} changed", field.path)
             } else {
-                format!(
-                    "{}: {} (declared {})",
-                    field.path,
-                    display_value(&field.json_field, &field.before),
-                    display_value(&field.json_field, &field.after)
-                )
+                let (live, declared) = field_values(change, field);
+                format!("{}: {live} (declared {declared})", field.path)
             }
         })
         .collect();

@@ -181,13 +181,13 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
     }
     match change.action {
         Action::Create => {
-            if let Some(after) = &change.after {
-                render_created(out, change.address.kind, after);
+            for (field, value) in declared_fields(change) {
+                let _ = writeln!(out, "      {field}: {value}");
             }
         }
         _ => {
-            for field in &change.diff {
-                render_field(out, field, style);
+            for field in fields_in_order(change) {
+                render_field(out, change, field, style);
             }
         }
     }
@@ -220,12 +220,6 @@ fn render_change(out: &mut String, change: &Change, style: &Style) {
     }
 }
 
-fn render_created(out: &mut String, kind: AssetKind, after: &Value) {
-    for (field, value) in created_fields(kind, after) {
-        let _ = writeln!(out, "      {field}: {value}");
-    }
-}
-
 /// A created asset's declared fields that differ from the server defaults,
 /// as `(spec field, value)` pairs in the spec's names and units.
 pub fn created_fields(kind: AssetKind, after: &Value) -> Vec<(String, String)> {
@@ -251,15 +245,14 @@ pub fn created_fields(kind: AssetKind, after: &Value) -> Vec<(String, String)> {
     fields
 }
 
-fn render_field(out: &mut String, field: &FieldChange, style: &Style) {
+fn render_field(out: &mut String, change: &Change, field: &FieldChange, style: &Style) {
     let note = if field.forces_replacement {
         format!("  {}", style.warn("# forces replacement"))
     } else {
         String::new()
     };
     if !is_long_change(field) {
-        let before = display_value(&field.json_field, &field.before);
-        let after = display_value(&field.json_field, &field.after);
+        let (before, after) = field_values(change, field);
         let _ = writeln!(out, "      {}: {before} → {after}{note}", field.path);
         return;
     }
@@ -367,6 +360,98 @@ pub fn describe_lost_consumer(consumer: &crate::plan::LostConsumer) -> String {
         "consumer `{}`{whose}: {} pending, {} awaiting ack; {fate}",
         consumer.name, consumer.pending, consumer.ack_pending
     )
+}
+
+/// A config value in the user's words, given the text the manifest wrote
+/// for the field (if any): that text itself for the declared value (`24h`,
+/// `7d`, `1GiB`), another value in the written text's unit (`168h`), else
+/// [`display_value`]'s canonical form.
+pub fn display_in_words(json_field: &str, value: &Value, written: Option<&str>) -> String {
+    /// `written` when it means `value`, else `value` in its unit.
+    fn as_written<T: std::str::FromStr + PartialEq>(
+        written: &str,
+        value: T,
+        in_unit_of: impl Fn(&T, &str) -> Option<String>,
+    ) -> Option<String> {
+        match written.parse::<T>() {
+            Ok(declared) if declared == value => Some(written.to_string()),
+            Ok(_) => in_unit_of(&value, written),
+            Err(_) => None,
+        }
+    }
+    let in_words = || {
+        let (written, number) = (written?, value.as_u64()?);
+        if DURATION_FIELDS.contains(&json_field) {
+            as_written(written, Duration::from_nanos(number), Duration::in_unit_of)
+        } else if SIZE_FIELDS.contains(&json_field) {
+            as_written(written, Size::from_bytes(number), Size::in_unit_of)
+        } else {
+            None
+        }
+    };
+    in_words().unwrap_or_else(|| display_value(json_field, value))
+}
+
+/// A changed field's values (before, after) in the user's words: as the
+/// asset's manifest wrote the field, when it is known.
+pub fn field_values(change: &Change, field: &FieldChange) -> (String, String) {
+    let written = change
+        .declared_at
+        .as_ref()
+        .and_then(|declared_at| declared_at.written(&field.path));
+    (
+        display_in_words(&field.json_field, &field.before, written.as_deref()),
+        display_in_words(&field.json_field, &field.after, written.as_deref()),
+    )
+}
+
+/// A change's differing fields in the order every kind shows them: by
+/// spec field name.
+pub fn fields_in_order(change: &Change) -> Vec<&FieldChange> {
+    let mut fields: Vec<&FieldChange> = change.diff.iter().collect();
+    fields.sort_by(|a, b| a.path.cmp(&b.path));
+    fields
+}
+
+/// The fields a create shows, `(spec field, value)` by spec field name: the
+/// fields its manifest declares, as written (also those equal to the
+/// server's default; none it did not write); without the manifest, the
+/// fields that differ from the defaults.
+pub fn declared_fields(change: &Change) -> Vec<(String, String)> {
+    let Some(after) = &change.after else {
+        return Vec::new();
+    };
+    let kind = change.address.kind;
+    let declared_at = change
+        .declared_at
+        .as_ref()
+        .filter(|declared_at| !declared_at.fields.is_empty());
+    let Some(declared_at) = declared_at else {
+        let mut fields = created_fields(kind, after);
+        fields.sort();
+        return fields;
+    };
+    let mut fields: std::collections::BTreeMap<String, String> = Default::default();
+    for (json_field, value) in after.as_object().into_iter().flatten() {
+        let spec = spec_field(kind, json_field);
+        let unit = DURATION_FIELDS.contains(&json_field.as_str())
+            || SIZE_FIELDS.contains(&json_field.as_str());
+        if value.is_null()
+            || !declared_at.fields.contains(&spec)
+            || (fields.contains_key(&spec) && !unit)
+        {
+            continue;
+        }
+        let shown = match (kind, json_field.as_str()) {
+            // Buckets say `compression: true` for s2.
+            (AssetKind::KeyValue | AssetKind::ObjectStore, "compression") => {
+                (value == "s2").to_string()
+            }
+            _ => display_in_words(json_field, value, declared_at.written(&spec).as_deref()),
+        };
+        fields.insert(spec, shown);
+    }
+    fields.into_iter().collect()
 }
 
 /// What deleting an asset destroys, in words.

@@ -6,18 +6,19 @@
 //! `format_version` is `MAJOR.MINOR`: a minor bump only adds fields, a major
 //! bump changes or removes them. Readers accept any minor of their major.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::diagnostics::{Diagnostic, Severity, SourceText};
-use crate::plan::classify::{Change, Plan, Summary, apply_rank};
-use crate::plan::{LiveAsset, ownership};
+use crate::plan::classify::{Action, Change, Plan, Summary, apply_rank};
+use crate::plan::{Address, AssetKind, LiveAsset, ownership};
 
-/// The version of this document's format.
-pub const FORMAT_VERSION: &str = "1.0";
+/// The version of this document's format (1.1 added `root` and
+/// `targets[].scope`).
+pub const FORMAT_VERSION: &str = "1.1";
 /// The major version readers of this build accept.
 pub const FORMAT_MAJOR: &str = "1";
 
@@ -39,10 +40,84 @@ pub struct Target {
     pub api_level: u64,
     pub account: Option<String>,
     pub domain: Option<String>,
-    /// Hash over every live asset's address and config (an empty server has one too).
+    /// Hash over the address and config of every live asset in `scope`
+    /// (an empty server has one too).
     pub fingerprint: String,
-    /// Each live asset's config hash, to name what changed when the plan is stale.
+    /// Each live asset's config hash, to name what changed when the plan is
+    /// stale: the assets in `scope` (every asset when there is no scope).
     pub assets: BTreeMap<String, String>,
+    /// What the plan depends on in the live state; a plan without one
+    /// (format 1.0) depends on every asset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+}
+
+/// The live assets a plan depends on: a saved plan is stale when one of
+/// them changed, appeared or went, and only then.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Scope {
+    /// The assets it declares or changes, and the streams its consumers read.
+    pub addresses: BTreeSet<String>,
+    /// When it prunes, the owner whose every asset it depends on: a newly
+    /// managed asset would be deleted by a new plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Streams it deletes or replaces (backing stream names): every
+    /// consumer on them goes with them.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub streams_losing_consumers: BTreeSet<String>,
+}
+
+impl Scope {
+    /// The scope of `plan`, made from the `declared` assets; `owner` when
+    /// it prunes.
+    pub fn of(declared: &[Address], plan: &Plan, owner: Option<&str>) -> Self {
+        let mut addresses = BTreeSet::new();
+        for address in declared
+            .iter()
+            .chain(plan.changes.iter().map(|c| &c.address))
+        {
+            addresses.insert(address.to_string());
+            if address.kind == AssetKind::Consumer {
+                addresses.insert(Address::from_stream_name(&address.name).to_string());
+            }
+        }
+        let streams_losing_consumers = plan
+            .changes
+            .iter()
+            .filter(|change| {
+                change.address.kind.is_stream_like()
+                    && matches!(change.action, Action::Replace | Action::Delete)
+            })
+            .map(|change| change.address.stream_name())
+            .collect();
+        Self {
+            addresses,
+            owner: owner.map(str::to_string),
+            streams_losing_consumers,
+        }
+    }
+
+    /// True when the plan depends on `asset`.
+    pub fn covers(&self, asset: &LiveAsset) -> bool {
+        let address = &asset.address;
+        self.addresses.contains(&address.to_string())
+            || (address.kind == AssetKind::Consumer
+                && self.streams_losing_consumers.contains(&address.name))
+            || self
+                .owner
+                .as_deref()
+                .is_some_and(|owner| ownership::live_owner(&asset.config).as_deref() == Some(owner))
+    }
+}
+
+/// Where the paths of a saved plan's `sources` start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SourceRoot {
+    /// `git`: the top of the Git work tree; `plan`: the plan file's directory.
+    pub kind: String,
+    /// That directory where the plan was made (used when no other is found).
+    pub path: String,
 }
 
 /// A manifest file the plan was made from.
@@ -97,6 +172,10 @@ pub struct PlanDocument {
     pub target: Option<Target>,
     /// Every target, one per connection group.
     pub targets: Vec<Target>,
+    /// Where the paths of `sources` start (saved plans); without it they
+    /// are relative to the directory the plan was made in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<SourceRoot>,
     pub sources: Vec<SourceDigest>,
     pub options: Options,
     pub summary: Summary,
@@ -113,12 +192,19 @@ pub struct GroupInput<'a> {
     pub server: &'a crate::nats::ServerIdentity,
     pub live: &'a [LiveAsset],
     pub plan: &'a Plan,
+    /// The assets declared for this group.
+    pub declared: &'a [Address],
 }
 
-/// The fingerprint of a live state and each asset's hash.
-pub fn fingerprint(live: &[LiveAsset]) -> (String, BTreeMap<String, String>) {
+/// The fingerprint of the live assets `scope` covers (all without one), and
+/// each one's hash.
+pub fn fingerprint(
+    live: &[LiveAsset],
+    scope: Option<&Scope>,
+) -> (String, BTreeMap<String, String>) {
     let assets: BTreeMap<String, String> = live
         .iter()
+        .filter(|asset| scope.is_none_or(|scope| scope.covers(asset)))
         .map(|asset| {
             (
                 asset.address.to_string(),
@@ -199,7 +285,9 @@ pub fn document(
     let mut all_diagnostics: Vec<DocumentDiagnostic> =
         diagnostics.iter().map(document_diagnostic).collect();
     for group in groups {
-        let (fingerprint, assets) = fingerprint(group.live);
+        let owner = options.prune.then_some(options.owner.as_str());
+        let scope = Scope::of(group.declared, group.plan, owner);
+        let (fingerprint, assets) = fingerprint(group.live, Some(&scope));
         targets.push(Target {
             connection: group.connection.clone(),
             server: group.server.url_redacted.clone(),
@@ -209,6 +297,7 @@ pub fn document(
             domain: group.server.domain.clone(),
             fingerprint,
             assets,
+            scope: Some(scope),
         });
         summary += group.plan.summary();
         for change in &group.plan.changes {
@@ -229,6 +318,7 @@ pub fn document(
         },
         target: targets.first().cloned(),
         targets,
+        root: None,
         sources: sources
             .iter()
             .filter(|source| source.name != crate::manifest::STDIN_NAME)

@@ -6,7 +6,8 @@
 use std::fmt::Write;
 
 use super::human::{
-    created_fields, describe_full_loss, display_value, is_long_change, value_line_diff,
+    declared_fields, describe_full_loss, field_values, fields_in_order, is_long_change,
+    value_line_diff,
 };
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
@@ -509,14 +510,12 @@ fn list_item(change: &Change) -> String {
 fn detail(change: &Change) -> Option<Detail> {
     let mut lines: Vec<String> = Vec::new();
     if change.action == Action::Create {
-        if let Some(after) = &change.after {
-            for (field, value) in created_fields(change.address.kind, after) {
-                lines.push(one_line(&format!("+ {field}: {value}")));
-            }
+        for (field, value) in declared_fields(change) {
+            lines.push(one_line(&format!("+ {field}: {value}")));
         }
     } else {
-        for field in &change.diff {
-            field_lines(&mut lines, field);
+        for field in fields_in_order(change) {
+            field_lines(&mut lines, change, field);
         }
     }
     if lines.is_empty() {
@@ -559,15 +558,14 @@ fn detail(change: &Change) -> Option<Detail> {
 
 /// A field as diff lines: `- path: before` / `+ path: after`, or for long
 /// values the line diff of their JSON under the field name.
-fn field_lines(lines: &mut Vec<String>, field: &FieldChange) {
+fn field_lines(lines: &mut Vec<String>, change: &Change, field: &FieldChange) {
     let note = if field.forces_replacement {
         "  # forces replacement"
     } else {
         ""
     };
     if !is_long_change(field) {
-        let before = display_value(&field.json_field, &field.before);
-        let after = display_value(&field.json_field, &field.after);
+        let (before, after) = field_values(change, field);
         lines.push(one_line(&format!("- {}: {before}", field.path)));
         lines.push(one_line(&format!("+ {}: {after}{note}", field.path)));
         return;

@@ -224,6 +224,15 @@ impl Duration {
     }
 }
 
+impl Duration {
+    /// This duration in the one unit `written` uses (`168h` for 7 days
+    /// when `written` is `24h`), when `written` has one unit that divides
+    /// it exactly; None otherwise (`1h30m`, or 90 minutes in hours).
+    pub fn in_unit_of(&self, written: &str) -> Option<String> {
+        in_unit_of(self.nanos, written, &DURATION_UNITS)
+    }
+}
+
 impl From<Duration> for std::time::Duration {
     fn from(duration: Duration) -> Self {
         duration.as_std()
@@ -414,6 +423,25 @@ impl Size {
             .find(|(_, bytes_per_unit)| self.bytes.is_multiple_of(*bytes_per_unit))
             .map(|(unit, bytes_per_unit)| (self.bytes / bytes_per_unit, *unit))
     }
+}
+
+impl Size {
+    /// This size in the unit `written` uses (`2GiB` when `written` is
+    /// `1GiB`, plain bytes when it has none), when that unit divides it
+    /// exactly; None otherwise.
+    pub fn in_unit_of(&self, written: &str) -> Option<String> {
+        in_unit_of(self.bytes, written, &SIZE_UNITS)
+    }
+}
+
+/// `amount` as a count of the one unit (among `units`) that `written`
+/// ends in, when that unit divides it exactly.
+fn in_unit_of(amount: u64, written: &str, units: &[(&str, u64)]) -> Option<String> {
+    let (_, unit) = DecimalNumber::split_off(written)?;
+    let (name, per_unit) = units.iter().find(|(name, _)| *name == unit)?;
+    amount
+        .is_multiple_of(*per_unit)
+        .then(|| format!("{}{name}", amount / per_unit))
 }
 
 impl FromStr for Size {
@@ -644,6 +672,23 @@ mod tests {
             Ok(value) => panic!("`{text}` should be rejected, got {value}"),
             Err(error) => error,
         }
+    }
+
+    #[test]
+    fn a_value_is_shown_in_the_one_unit_a_written_value_uses_when_it_divides() {
+        assert_eq!(duration("7d").in_unit_of("24h").as_deref(), Some("168h"));
+        assert_eq!(duration("7d").in_unit_of("7d").as_deref(), Some("7d"));
+        assert_eq!(duration("90m").in_unit_of("1.5h"), None);
+        assert_eq!(duration("2h").in_unit_of("1h30m"), None);
+        assert_eq!(
+            size("2GiB").in_unit_of("512MiB").as_deref(),
+            Some("2048MiB")
+        );
+        assert_eq!(
+            size("1GiB").in_unit_of("1048576").as_deref(),
+            Some("1073741824")
+        );
+        assert_eq!(size("1500").in_unit_of("1KiB"), None);
     }
 
     fn json_error<T: for<'de> Deserialize<'de> + fmt::Debug>(json: &str) -> String {
