@@ -385,7 +385,16 @@ pub fn main() -> ExitCode {
         Command::Crds(args) => crds(args),
         Command::Schema(args) if args.plan => print_json(&crate::render::json::plan_schema()),
         Command::Schema(_) => print_json(&schema::manifest_schema()),
-        Command::Controller(args) => crate::controller::run(args),
+        Command::Controller(args) => {
+            let ansi = match cli.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            crate::controller::run(args, ansi)
+        }
         Command::Completion(args) => completion(args.shell),
         Command::Man(args) => man(args),
     };

@@ -17,9 +17,12 @@ pub mod types {
     pub const STALLED: &str = "Stalled";
     /// The live asset differed from the spec at the last check.
     pub const DRIFTED: &str = "Drifted";
+    /// A `NatsConnection`'s JetStream advisories arrive, so out-of-band
+    /// changes are noticed at once (else at the periodic check).
+    pub const WATCHING: &str = "Watching";
 
     /// The order conditions are listed in.
-    pub const ALL: [&str; 4] = [READY, RECONCILING, STALLED, DRIFTED];
+    pub const ALL: [&str; 5] = [READY, RECONCILING, STALLED, DRIFTED, WATCHING];
 }
 
 /// Condition reasons (CamelCase).
@@ -64,6 +67,10 @@ pub mod reasons {
     pub const IN_SYNC: &str = "InSync";
     /// Drift could not be checked (no connection, invalid spec, …).
     pub const NOT_CHECKED: &str = "NotChecked";
+    /// The connection is subscribed to JetStream's advisories.
+    pub const ADVISORIES_SUBSCRIBED: &str = "AdvisoriesSubscribed";
+    /// The server refused the subscription to JetStream's advisories.
+    pub const ADVISORIES_REFUSED: &str = "AdvisoriesRefused";
     /// `--read-only`: changes are planned and reported, never written.
     pub const READ_ONLY: &str = "ReadOnly";
 }

@@ -20,6 +20,7 @@ use k8s_openapi::api::core::v1::Secret as KubeSecret;
 use kube::{Api, Client};
 use sha2::{Digest, Sha256};
 
+use super::advisories::{self, Touch, WatchState};
 use crate::nats::{self, ConnectError, ConnectOptions, Connection, Secret};
 use crate::spec::NatsConnection;
 use crate::spec::connection::{NatsConnectionSpec, SecretSource};
@@ -292,6 +293,15 @@ struct Pooled {
     connection: Connection,
     _files: Option<KeyFiles>,
     last_used: Instant,
+    /// The task reading this connection's advisories, and whether they arrive.
+    advisories: tokio::task::JoinHandle<()>,
+    watch: tokio::sync::watch::Receiver<WatchState>,
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        self.advisories.abort();
+    }
 }
 
 #[derive(Default)]
@@ -309,7 +319,12 @@ pub struct ConnectionPool {
     salt: String,
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
     users: Mutex<HashMap<String, String>>,
+    touches: tokio::sync::broadcast::Sender<Touch>,
 }
+
+/// Touches kept for a subscriber that lags behind (older ones are dropped;
+/// the periodic check still finds what they told).
+const TOUCHES_KEPT: usize = 4096;
 
 /// How long a failed connect is reported again without a new attempt.
 const FAILURE_MEMORY: Duration = Duration::from_secs(1);
@@ -328,7 +343,65 @@ impl ConnectionPool {
             salt: format!("{}-{nanos}", std::process::id()),
             slots: Mutex::new(HashMap::new()),
             users: Mutex::new(HashMap::new()),
+            touches: tokio::sync::broadcast::channel(TOUCHES_KEPT).0,
         }
+    }
+
+    /// The assets changed on the pooled connections' servers (read from
+    /// their advisories, or told by [`ConnectionPool::touched`]) from now on.
+    pub fn touches(&self) -> tokio::sync::broadcast::Receiver<Touch> {
+        self.touches.subscribe()
+    }
+
+    /// Tells the touch subscribers that an asset changed (the controller's
+    /// own write that other resources depend on).
+    pub fn touched(&self, touch: Touch) {
+        let _ = self.touches.send(touch);
+    }
+
+    /// The pool key of the connection `user` (a resource) used last.
+    pub fn key_of(&self, user: &str) -> Option<String> {
+        self.users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned()
+    }
+
+    /// Whether the advisories of `profile`'s pooled connection arrive,
+    /// waiting (briefly) until its subscription is settled; None without a
+    /// pooled connection.
+    pub async fn watch_state(&self, profile: &Profile) -> Option<WatchState> {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&self.key(profile))
+            .cloned()?;
+        let mut watch = slot.lock().await.pooled.as_ref()?.watch.clone();
+        let settled = tokio::time::timeout(
+            Duration::from_secs(2),
+            watch.wait_for(|state| *state != WatchState::Starting),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|state| state.clone());
+        Some(settled.unwrap_or_else(|| watch.borrow().clone()))
+    }
+
+    /// Pooled connections whose advisories the server refused.
+    pub fn unwatched(&self) -> usize {
+        self.all_slots()
+            .iter()
+            .filter(|slot| {
+                slot.try_lock().is_ok_and(|s| {
+                    s.pooled
+                        .as_ref()
+                        .is_some_and(|p| matches!(*p.watch.borrow(), WatchState::Refused(_)))
+                })
+            })
+            .count()
     }
 
     /// The pool key of a profile: `default`, or a salted hash of the
@@ -386,10 +459,19 @@ impl ConnectionPool {
                     "connected to NATS"
                 );
                 slot.failed = None;
+                let (state, watch) = tokio::sync::watch::channel(WatchState::Starting);
+                let advisories = tokio::spawn(advisories::watch(
+                    connection.clone(),
+                    key.clone(),
+                    self.touches.clone(),
+                    state,
+                ));
                 slot.pooled = Some(Pooled {
                     connection: connection.clone(),
                     _files: files,
                     last_used: Instant::now(),
+                    advisories,
+                    watch,
                 });
                 Ok(connection)
             }
@@ -512,16 +594,18 @@ impl ConnectionPool {
         closed
     }
 
-    /// Connections open now.
-    pub fn open(&self) -> usize {
-        let slots: Vec<Arc<tokio::sync::Mutex<Slot>>> = self
-            .slots
+    fn all_slots(&self) -> Vec<Arc<tokio::sync::Mutex<Slot>>> {
+        self.slots
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
             .cloned()
-            .collect();
-        slots
+            .collect()
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.all_slots()
             .iter()
             .filter(|slot| slot.try_lock().map_or(true, |s| s.pooled.is_some()))
             .count()

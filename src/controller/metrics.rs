@@ -47,6 +47,8 @@ pub struct Metrics {
     drift_corrected: Family<KindLabels, Counter>,
     managed_assets: Family<KindLabels, Gauge>,
     connections_open: Gauge,
+    connections_unwatched: Gauge,
+    touched: Family<KindLabels, Counter>,
     connection_failures: Family<ReasonLabels, Counter>,
     leader: Gauge,
     managed: Mutex<HashMap<String, BTreeSet<String>>>,
@@ -100,6 +102,18 @@ impl Metrics {
             "Pooled NATS connections open (one per distinct connection profile)",
             connections_open.clone(),
         );
+        let connections_unwatched = Gauge::default();
+        registry.register(
+            "nats_connections_without_advisories",
+            "Pooled NATS connections whose subscription to JetStream advisories the server refused (their out-of-band changes wait for the periodic check)",
+            connections_unwatched.clone(),
+        );
+        let touched = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "advisory_reconciles",
+            "Reconciles asked for at once because an advisory (or the controller's own stream replacement) named the resource's asset, by kind",
+            touched.clone(),
+        );
         let connection_failures = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "nats_connection_failures",
@@ -120,6 +134,8 @@ impl Metrics {
             drift_corrected,
             managed_assets,
             connections_open,
+            connections_unwatched,
+            touched,
             connection_failures,
             leader,
             managed: Mutex::new(HashMap::new()),
@@ -184,6 +200,21 @@ impl Metrics {
             .set(i64::try_from(open).unwrap_or(i64::MAX));
     }
 
+    /// Sets the number of pooled connections without advisories.
+    pub fn connections_unwatched(&self, unwatched: usize) {
+        self.connections_unwatched
+            .set(i64::try_from(unwatched).unwrap_or(i64::MAX));
+    }
+
+    /// Counts `count` reconciles of `kind` asked for by a touch.
+    pub fn touched(&self, kind: &str, count: usize) {
+        self.touched
+            .get_or_create(&KindLabels {
+                kind: kind.to_string(),
+            })
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+    }
+
     /// Sets whether this replica leads.
     pub fn leader(&self, leading: bool) {
         self.leader.set(i64::from(leading));
@@ -211,6 +242,8 @@ mod tests {
         metrics.managed("Stream", "a/events", false);
         metrics.connection_failed("AuthRefused");
         metrics.connections_open(2);
+        metrics.connections_unwatched(1);
+        metrics.touched("Consumer", 3);
         metrics.leader(true);
 
         let text = metrics.encode();
@@ -222,6 +255,8 @@ mod tests {
             r#"jetsync_managed_assets{kind="Stream"} 1"#,
             r#"jetsync_nats_connection_failures_total{reason="AuthRefused"} 1"#,
             "jetsync_nats_connections 2",
+            "jetsync_nats_connections_without_advisories 1",
+            r#"jetsync_advisory_reconciles_total{kind="Consumer"} 3"#,
             "jetsync_leader 1",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");

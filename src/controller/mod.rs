@@ -9,12 +9,15 @@
 //! The decisions are plain functions (`status`, `conditions`), the
 //! Kubernetes and NATS calls sit in `reconcile`, the wiring is here.
 
+pub mod advisories;
 pub mod conditions;
 pub mod connections;
+pub mod followers;
 pub mod http;
 pub mod leader;
 pub mod live;
 pub mod metrics;
+pub mod owned_status;
 pub mod reconcile;
 pub mod resource;
 pub mod status;
@@ -96,6 +99,8 @@ pub struct Context {
     pub pool: ConnectionPool,
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
+    /// Consumers whose stream the controller deleted or replaced.
+    pub followers: followers::Followers,
     retries: Mutex<HashMap<String, u32>>,
 }
 
@@ -121,6 +126,7 @@ impl Context {
             pool,
             metrics,
             recorder,
+            followers: followers::Followers::default(),
             retries: Mutex::new(HashMap::new()),
         })
     }
@@ -161,11 +167,14 @@ pub fn jittered(interval: Duration) -> Duration {
     interval.mul_f64(0.9 + f64::from(nanos % 1000) / 5000.0)
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr; text logs carry ANSI colours only when `ansi` (stderr
+/// is a terminal and `--color never` was not given, or `--color always`).
+fn init_logging(format: LogFormat, ansi: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi && format == LogFormat::Text)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -175,8 +184,8 @@ fn init_logging(format: LogFormat) {
 
 /// `jetsync controller`: runs until SIGTERM (or Ctrl-C), exit 0; exit 1
 /// when it cannot start or loses the leader Lease.
-pub fn run(args: ControllerArgs) -> ExitStatus {
-    init_logging(args.log_format);
+pub fn run(args: ControllerArgs, ansi: bool) -> ExitStatus {
+    init_logging(args.log_format, ansi);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -196,6 +205,17 @@ pub fn run(args: ControllerArgs) -> ExitStatus {
             tracing::error!(%error, "controller failed");
             ExitStatus::Failure
         }
+    }
+}
+
+/// Why the first request to the API server failed: the CRDs hint only when
+/// the API server says it does not know the resource type.
+pub fn startup_failure(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) if status.code == 404 => format!(
+            "the API server does not know jetsync Streams: are the CRDs installed? (kubectl apply -k manifests/): {error}"
+        ),
+        _ => format!("cannot list jetsync Streams: {error}"),
     }
 }
 
@@ -272,7 +292,7 @@ async fn serve(args: ControllerArgs) -> Result<(), String> {
     probe
         .list(&kube::api::ListParams::default().limit(1))
         .await
-        .map_err(|e| format!("cannot list jetsync Streams (are the CRDs installed? kubectl apply -k manifests/): {e}"))?;
+        .map_err(|e| startup_failure(&e))?;
 
     let (stop, shutdown) = watch::channel(false);
     tokio::spawn(signals(stop));
@@ -346,6 +366,7 @@ async fn sweep_connections(ctx: Arc<Context>) {
         tick.tick().await;
         ctx.pool.sweep(Duration::from_secs(120)).await;
         ctx.metrics.connections_open(ctx.pool.open());
+        ctx.metrics.connections_unwatched(ctx.pool.unwatched());
     }
 }
 
@@ -443,7 +464,9 @@ fn asset_controller<K: AssetResource>(
 ) -> BoxFuture<'static, ()> {
     let controller = Controller::new(scoped::<K>(&ctx.client, scope), watcher::Config::default());
     let store = controller.store();
+    let touched = touched_resources(Arc::clone(ctx), controller.store());
     controller
+        .reconcile_on(touched)
         .watches(
             scoped::<NatsConnection>(&ctx.client, scope),
             watcher::Config::default(),
@@ -471,6 +494,56 @@ pub fn dependents<K: AssetResource>(
         .state()
         .iter()
         .filter(|obj| obj.namespace() == namespace && obj.policies().connection() == Some(&name))
+        .map(|obj| ObjectRef::from_obj(obj.as_ref()))
+        .collect()
+}
+
+/// The resources of `store` each touch concerns, as they come (the
+/// controller's `reconcile_on` trigger): those whose
+/// asset it names and whose last connection was the touched one.
+pub fn touched_resources<K: AssetResource>(
+    ctx: Arc<Context>,
+    store: Store<K>,
+) -> impl futures::Stream<Item = ObjectRef<K>> + Send + 'static {
+    let touches = futures::stream::unfold(ctx.pool.touches(), |mut touches| async move {
+        loop {
+            match touches.recv().await {
+                Ok(touch) => return Some((touch, touches)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "advisories came faster than they were read; the periodic check covers the missed ones"
+                    );
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    touches.flat_map(move |touch| {
+        let found = concerned(&store, &touch, |user| ctx.pool.key_of(user));
+        ctx.metrics.touched(K::KIND.as_str(), found.len());
+        futures::stream::iter(found)
+    })
+}
+
+/// The resources in `store` that `touch` concerns: their asset is named and
+/// `pool_of` (a resource's key to the pool key of its last connection) says
+/// they use the touched connection.
+pub fn concerned<K: AssetResource>(
+    store: &Store<K>,
+    touch: &advisories::Touch,
+    pool_of: impl Fn(&str) -> Option<String>,
+) -> Vec<ObjectRef<K>> {
+    if !touch.may_concern(K::KIND == crate::spec::Kind::Consumer) {
+        return Vec::new();
+    }
+    store
+        .state()
+        .iter()
+        .filter(|obj| touch.concerns(&obj.address()))
+        .filter(|obj| {
+            pool_of(&reconcile::resource_key(obj.as_ref())).as_deref() == Some(&touch.pool)
+        })
         .map(|obj| ObjectRef::from_obj(obj.as_ref()))
         .collect()
 }
@@ -598,6 +671,32 @@ mod tests {
         let touched = connections_using(&connections, &secret);
 
         assert_eq!(names(touched), vec!["a/prod"]);
+    }
+
+    #[test]
+    fn the_crds_hint_is_given_only_when_the_api_server_does_not_know_the_type() {
+        let unknown = kube::Error::Api(Box::new(kube::core::Status {
+            code: 404,
+            reason: "NotFound".into(),
+            message: "the server could not find the requested resource".into(),
+            ..kube::core::Status::default()
+        }));
+        let refused = kube::Error::Service(Box::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "tcp connect error: Connection refused (os error 111)",
+        )));
+        let forbidden = kube::Error::Api(Box::new(kube::core::Status {
+            code: 403,
+            reason: "Forbidden".into(),
+            ..kube::core::Status::default()
+        }));
+
+        assert!(startup_failure(&unknown).contains("are the CRDs installed?"));
+        for other in [refused, forbidden] {
+            let text = startup_failure(&other);
+            assert!(!text.contains("CRD"), "{text}");
+            assert!(text.starts_with("cannot list jetsync Streams: "), "{text}");
+        }
     }
 
     #[test]

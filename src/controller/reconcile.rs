@@ -4,7 +4,6 @@
 //! `error_policy` logs, counts and backs off. Every field is compared at
 //! every reconcile, whatever triggered it.
 
-use crate::spec::common::LiveSummary;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,9 +19,11 @@ use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use super::Context;
+use super::advisories::{Reach, Touch, WatchState};
 use super::conditions::{self, Judgement, events, reasons, types};
 use super::connections::{Profile, ProfileError, load_profile, resolve_profile};
 use super::live::{LiveLookup, lookup};
+use super::owned_status::{Counts, next_status};
 use super::resource::{ADDRESS_ANNOTATION, AssetResource, describe, owner_of, recorded_address};
 use super::status::{self, Assessment, Conclusion, Next, Note, NoteType, Verdict};
 use crate::apply::{self, Outcome};
@@ -34,7 +35,9 @@ use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
 use crate::spec::common::{DeletionPolicy, OnImmutableChange};
 use crate::spec::validate::validate;
-use crate::spec::{AssetSpec, Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
+use crate::spec::{
+    AssetSpec, AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream,
+};
 
 /// The finalizer the controller puts on every resource it reconciles.
 pub const FINALIZER: &str = "jetsync.dev/cleanup";
@@ -212,25 +215,15 @@ pub async fn apply_asset<K: AssetResource>(
 ) -> Result<Action, Error> {
     let started = Instant::now();
     let key = resource_key(obj.as_ref());
-    let mut summary = None;
-    let conclusion = assess_and_apply(api, obj.as_ref(), ctx, &mut summary).await?;
+    let mut counts = Counts::Unknown;
+    let conclusion = assess_and_apply(api, obj.as_ref(), ctx, &mut counts).await?;
     let kind = K::KIND.as_str();
     let previous = obj
         .asset_status()
         .map(|s| s.conditions.clone())
         .unwrap_or_default();
-    let observed = obj.asset_status().and_then(|s| s.observed_generation);
     let judgements = with_drift_default(&conclusion, &previous);
-    let previous_summary = obj.asset_status().and_then(|s| s.summary.clone());
-    let summary = summary.filter(|now| summary_due(previous_summary.as_ref(), now));
-    let merged = write_status(
-        api,
-        obj.as_ref(),
-        (observed, &previous),
-        &judgements,
-        summary.as_ref(),
-    )
-    .await?;
+    let merged = write_status(api, obj.as_ref(), obj.asset_status(), &judgements, counts).await?;
     let published = publish(ctx, obj.as_ref(), &conclusion.notes, &previous, &merged).await;
     if published.contains(&events::DRIFT_DETECTED) {
         ctx.metrics
@@ -277,7 +270,7 @@ async fn assess_and_apply<K: AssetResource>(
     api: &Api<K>,
     obj: &K,
     ctx: &Context,
-    summary: &mut Option<LiveSummary>,
+    counts: &mut Counts,
 ) -> Result<Conclusion, Error> {
     let key = resource_key(obj);
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
@@ -290,6 +283,7 @@ async fn assess_and_apply<K: AssetResource>(
         Ok(connection) => connection,
         Err(conclusion) => return Ok(conclusion),
     };
+    let pool = ctx.pool.key_of(&key).unwrap_or_default();
     let server = match engine::server_version(&connection) {
         Ok(server) => server,
         Err(message) => {
@@ -334,12 +328,8 @@ async fn assess_and_apply<K: AssetResource>(
                         }),
                 );
             }
-            let report = apply::apply(
-                api_js,
-                &single(delete_change(old, old_asset.holdings)),
-                &ctx.settings.apply,
-            )
-            .await;
+            let delete = delete_change(old, old_asset.holdings);
+            let report = write_followed(ctx, api_js, &pool, &delete).await;
             if let Some(Outcome::Failed(error)) = report.results.first().map(|r| &r.2) {
                 return Ok(Conclusion::waiting(
                     reasons::APPLY_FAILED,
@@ -355,6 +345,20 @@ async fn assess_and_apply<K: AssetResource>(
         Ok(found) => found,
         Err(error) => return Ok(request_conclusion(&error)),
     };
+    *counts = match &live.asset {
+        Some(asset) => {
+            tracing::debug!(resource = %key, holds = %status::summary(address.kind, asset, live.consumer_count), "live asset");
+            Counts::Read(status::live_summary(
+                address.kind,
+                asset,
+                live.consumer_count,
+            ))
+        }
+        None => Counts::Gone,
+    };
+    if address.consumer.is_some() && live.asset.is_some() {
+        ctx.followers.consumer_seen(&key);
+    }
     if live.stream_missing(&address) {
         return Ok(Conclusion::waiting(
             reasons::STREAM_NOT_READY,
@@ -363,14 +367,6 @@ async fn assess_and_apply<K: AssetResource>(
                 address.name
             ),
             Next::Soon,
-        ));
-    }
-    if let Some(asset) = &live.asset {
-        tracing::debug!(resource = %key, holds = %status::summary(address.kind, asset, live.consumer_count), "live asset");
-        *summary = Some(status::live_summary(
-            address.kind,
-            asset,
-            live.consumer_count,
         ));
     }
     let plan = plan_one(obj, &spec, &address, &live, &owner, server);
@@ -382,16 +378,36 @@ async fn assess_and_apply<K: AssetResource>(
             drift_policy: policies.drift_policy(),
             adopt: policies.adopt(),
             reconciled_before,
+            went_with_stream: address.consumer.is_some()
+                && live.asset.is_none()
+                && ctx
+                    .followers
+                    .went_with_stream(&pool, &address.stream_name(), &key),
         },
     );
     let outcome = match &assessment {
         Assessment::Write { change, .. } if !ctx.settings.read_only => {
-            let report =
-                apply::apply(api_js, &single((**change).clone()), &ctx.settings.apply).await;
+            let report = write_followed(ctx, api_js, &pool, change).await;
             report.results.into_iter().next().map(|result| result.2)
         }
         _ => None,
     };
+    if address.consumer.is_some() && matches!(outcome, Some(Outcome::Done)) {
+        ctx.followers.consumer_seen(&key);
+    }
+    if let (Assessment::Write { change, .. }, Some(Outcome::Done)) = (&assessment, &outcome)
+        && matches!(change.action, PlanAction::Create | PlanAction::Replace)
+    {
+        // Made anew: the counts read before are not its own.
+        *counts = match lookup(api_js, &address).await {
+            Ok(LiveLookup {
+                asset: Some(asset),
+                consumer_count,
+                ..
+            }) => Counts::Read(status::live_summary(address.kind, &asset, consumer_count)),
+            _ => Counts::Gone,
+        };
+    }
     let mut conclusion = status::conclude(&assessment, outcome.as_ref(), ctx.settings.read_only);
     if let Some((old, holdings)) = replaced_old {
         conclusion = conclusion.with_note(Note {
@@ -412,6 +428,38 @@ async fn assess_and_apply<K: AssetResource>(
         record_address(api, obj, &address).await?;
     }
     Ok(conclusion)
+}
+
+/// Applies one change; when it makes, replaces or deletes a stream (or a
+/// bucket's), the consumers on it follow: marked as going with it before,
+/// reconciled at once after.
+async fn write_followed(
+    ctx: &Context,
+    api: &crate::nats::JsApi,
+    pool: &str,
+    change: &Change,
+) -> apply::ApplyReport {
+    let address = &change.address;
+    let stream_like = address.consumer.is_none();
+    let stream = address.stream_name();
+    if stream_like && matches!(change.action, PlanAction::Replace | PlanAction::Delete) {
+        ctx.followers.stream_going(pool, &stream);
+    }
+    let report = apply::apply(api, &single(change.clone()), &ctx.settings.apply).await;
+    let done = matches!(report.results.first().map(|r| &r.2), Some(Outcome::Done));
+    let moves = matches!(
+        change.action,
+        PlanAction::Create | PlanAction::Replace | PlanAction::Delete
+    );
+    if stream_like && done && moves {
+        ctx.pool.touched(Touch {
+            pool: pool.to_string(),
+            stream,
+            consumer: None,
+            reach: Reach::Consumers,
+        });
+    }
+    report
 }
 
 /// The plan of one resource's asset against its live state.
@@ -494,32 +542,24 @@ async fn record_address<K: AssetResource>(
     Ok(())
 }
 
-/// Writes `observedGeneration` and the conditions with server-side apply,
-/// when they differ from what the resource carries. Returns the conditions.
+/// Applies the whole status the controller owns (server-side apply deletes
+/// any field left out), when it differs from what the resource carries.
+/// Returns the conditions.
 async fn write_status<K>(
     api: &Api<K>,
     obj: &K,
-    (observed, previous): (Option<i64>, &[Condition]),
+    previous: Option<&AssetStatus>,
     judgements: &[Judgement],
-    summary: Option<&LiveSummary>,
+    counts: Counts,
 ) -> Result<Vec<Condition>, Error>
 where
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     let generation = obj.meta().generation;
-    let merged = conditions::merge(previous, judgements, generation, Timestamp::now());
-    if merged == previous && observed == generation && summary.is_none() {
-        return Ok(merged);
-    }
-    let mut status = json!({
-        "observedGeneration": generation,
-        "conditions": merged,
-    });
-    if let Some(summary) = summary {
-        let mut summary = summary.clone();
-        summary.observed_at = Some(Timestamp::now().to_string());
-        status["summary"] = serde_json::to_value(summary).expect("summaries serialize");
-    }
+    let Some(status) = next_status(previous, generation, judgements, counts, Timestamp::now())
+    else {
+        return Ok(previous.map(|s| s.conditions.clone()).unwrap_or_default());
+    };
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
@@ -531,28 +571,7 @@ where
         &Patch::Apply(&patch),
     )
     .await?;
-    Ok(merged)
-}
-
-/// Least time between two writes of changed counts.
-const SUMMARY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Whether `now` should be written over `previous`: the counts changed and
-/// the last write is older than a minute (counts move with every message;
-/// writing each change would re-trigger the controller at message rate).
-fn summary_due(previous: Option<&LiveSummary>, now: &LiveSummary) -> bool {
-    let Some(previous) = previous else {
-        return true;
-    };
-    let counts = |s: &LiveSummary| (s.messages, s.bytes, s.consumers, s.pending, s.ack_pending);
-    if counts(previous) == counts(now) {
-        return false;
-    }
-    let written = previous
-        .observed_at
-        .as_deref()
-        .and_then(|at| at.parse::<Timestamp>().ok());
-    written.is_none_or(|at| Timestamp::now().duration_since(at).unsigned_abs() >= SUMMARY_INTERVAL)
+    Ok(status.conditions)
 }
 
 /// True when the condition `type_` differs in status or reason.
@@ -622,6 +641,7 @@ pub async fn cleanup_asset<K: AssetResource>(obj: Arc<K>, ctx: &Context) -> Resu
     let reference = obj.object_ref(&());
     let kind = K::KIND.as_str();
     let done = |ctx: &Context| {
+        ctx.followers.forget(&key);
         ctx.pool.release(&key);
         ctx.metrics.managed(kind, &key, false);
         ctx.reset_retries(&key);
@@ -667,8 +687,9 @@ pub async fn cleanup_asset<K: AssetResource>(obj: Arc<K>, ctx: &Context) -> Resu
     {
         addresses.insert(0, recorded);
     }
+    let pool = ctx.pool.key_of(&key).unwrap_or_default();
     for address in addresses {
-        let note = cleanup_one(&connection, &address, &owner, policy, ctx)
+        let note = cleanup_one(&connection, &address, &owner, (policy, &pool), ctx)
             .await
             .map_err(|reason| Error::Cleanup {
                 resource: key.clone(),
@@ -703,7 +724,7 @@ async fn cleanup_one(
     connection: &Connection,
     address: &Address,
     owner: &str,
-    policy: DeletionPolicy,
+    (policy, pool): (DeletionPolicy, &str),
     ctx: &Context,
 ) -> Result<Option<Note>, String> {
     let api = connection.api();
@@ -723,12 +744,8 @@ async fn cleanup_one(
     }
     match policy {
         DeletionPolicy::Delete => {
-            let report = apply::apply(
-                api,
-                &single(delete_change(address, asset.holdings)),
-                &ctx.settings.apply,
-            )
-            .await;
+            let report =
+                write_followed(ctx, api, pool, &delete_change(address, asset.holdings)).await;
             match report.results.into_iter().next().map(|r| r.2) {
                 Some(Outcome::Done) => Ok(Some(Note {
                     type_: NoteType::Normal,
@@ -824,6 +841,8 @@ async fn apply_connection(
                     // changes this status, which re-reconciles the dependents.
                     Ok(connection) => {
                         ctx.metrics.connections_open(ctx.pool.open());
+                        let watching = watching(ctx, ctx.pool.watch_state(&profile).await);
+                        ctx.metrics.connections_unwatched(ctx.pool.unwatched());
                         Conclusion::ready(
                             reasons::CONNECTED,
                             format!(
@@ -832,6 +851,7 @@ async fn apply_connection(
                                 ctx.pool.key(&profile)
                             ),
                         )
+                        .with_judgement(watching)
                     }
                     Err(error) => {
                         let (conclusion, reason) = connection_conclusion(&error);
@@ -842,18 +862,31 @@ async fn apply_connection(
             }
         }
     };
+    let conclusion = if conclusion
+        .judgements
+        .iter()
+        .any(|j| j.type_ == types::WATCHING)
+    {
+        conclusion
+    } else {
+        let reason = conclusion.judgements[0].reason;
+        conclusion.with_judgement(Judgement::unknown(
+            types::WATCHING,
+            reason,
+            "not connected: advisories are read once the connection is up",
+        ))
+    };
     let previous = obj
         .status
         .as_ref()
         .map(|s| s.conditions.clone())
         .unwrap_or_default();
-    let observed = obj.status.as_ref().and_then(|s| s.observed_generation);
     let merged = write_status(
         api,
         obj.as_ref(),
-        (observed, &previous),
+        obj.status.as_ref(),
         &conclusion.judgements,
-        None,
+        Counts::Unknown,
     )
     .await?;
     publish(ctx, obj.as_ref(), &conclusion.notes, &previous, &merged).await;
@@ -866,6 +899,32 @@ async fn apply_connection(
         ctx.reset_retries(&key);
     }
     Ok(Action::requeue(ctx.retry_after(&key, conclusion.next)))
+}
+
+/// The `Watching` condition of a connection whose advisories are `state`.
+fn watching(ctx: &Context, state: Option<WatchState>) -> Judgement {
+    match state {
+        Some(WatchState::Watching) => Judgement::yes(
+            types::WATCHING,
+            reasons::ADVISORIES_SUBSCRIBED,
+            "subscribed to JetStream advisories: out-of-band changes are noticed at once",
+        ),
+        Some(WatchState::Refused(refusal)) => Judgement::no(
+            types::WATCHING,
+            reasons::ADVISORIES_REFUSED,
+            format!(
+                "cannot subscribe to JetStream advisories ({refusal}): out-of-band changes are noticed at the periodic check only (every {}); allow subscribing to $JS.EVENT.ADVISORY.>",
+                crate::spec::units::Duration::from_nanos(
+                    u64::try_from(ctx.settings.drift_interval.as_nanos()).unwrap_or(u64::MAX)
+                )
+            ),
+        ),
+        Some(WatchState::Starting) | None => Judgement::unknown(
+            types::WATCHING,
+            reasons::CONNECTED,
+            "the subscription to JetStream advisories is not settled yet",
+        ),
+    }
 }
 
 fn describe_server(connection: &Connection) -> String {
@@ -921,35 +980,4 @@ pub async fn connection_users(
     users.extend(users_of::<ObjectStore>(client, namespace, name).await?);
     users.extend(users_of::<Consumer>(client, namespace, name).await?);
     Ok(users)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn counts(messages: u64, observed_at: Option<String>) -> LiveSummary {
-        LiveSummary {
-            messages: Some(messages),
-            bytes: Some(messages * 10),
-            observed_at,
-            ..LiveSummary::default()
-        }
-    }
-
-    #[test]
-    fn live_counts_are_written_first_then_only_when_changed_and_a_minute_old() {
-        assert!(summary_due(None, &counts(1, None)));
-        let just_now = Some(Timestamp::now().to_string());
-        assert!(!summary_due(
-            Some(&counts(1, just_now.clone())),
-            &counts(1, None)
-        ));
-        assert!(!summary_due(Some(&counts(1, just_now)), &counts(2, None)));
-        let long_ago = Some("2020-01-01T00:00:00Z".to_string());
-        assert!(summary_due(
-            Some(&counts(1, long_ago.clone())),
-            &counts(2, None)
-        ));
-        assert!(!summary_due(Some(&counts(2, long_ago)), &counts(2, None)));
-    }
 }

@@ -174,6 +174,12 @@ impl Conclusion {
         self
     }
 
+    /// The same conclusion with one more condition.
+    pub fn with_judgement(mut self, judgement: Judgement) -> Self {
+        self.judgements.push(judgement);
+        self
+    }
+
     /// The same conclusion with one more event.
     pub fn with_note(mut self, note: Note) -> Self {
         self.notes.push(note);
@@ -203,10 +209,13 @@ pub enum Assessment {
     /// leaves it deleted.
     DeletionReported,
     /// The change to write. `corrects_drift`: the live asset was changed
-    /// (or deleted) outside jetsync since jetsync last wrote it.
+    /// (or deleted) outside jetsync since jetsync last wrote it;
+    /// `went_with_stream`: a consumer made again after the controller
+    /// deleted or replaced its stream.
     Write {
         change: Box<Change>,
         corrects_drift: bool,
+        went_with_stream: bool,
     },
 }
 
@@ -220,6 +229,9 @@ pub struct Intent {
     /// This resource's asset was reconciled at this address before (so a
     /// missing asset was deleted out of band).
     pub reconciled_before: bool,
+    /// The missing consumer went with its stream, which the controller
+    /// itself deleted or replaced: made again, not reported as drift.
+    pub went_with_stream: bool,
 }
 
 /// Assesses the plan of one resource; `live` is the asset as observed.
@@ -243,12 +255,13 @@ pub fn assess(plan: &Plan, live: Option<&LiveAsset>, intent: Intent) -> Assessme
             Assessment::ReplaceRefused(replace_refusal(change))
         };
     }
-    if change.action == Action::Create && intent.reconciled_before {
+    if change.action == Action::Create && intent.reconciled_before && !intent.went_with_stream {
         return match intent.drift_policy {
             DriftPolicy::Report => Assessment::DeletionReported,
             DriftPolicy::Correct => Assessment::Write {
                 change: Box::new(change.clone()),
                 corrects_drift: true,
+                went_with_stream: false,
             },
         };
     }
@@ -262,6 +275,7 @@ pub fn assess(plan: &Plan, live: Option<&LiveAsset>, intent: Intent) -> Assessme
     Assessment::Write {
         change: Box::new(change.clone()),
         corrects_drift: change.drift,
+        went_with_stream: change.action == Action::Create && intent.went_with_stream,
     }
 }
 
@@ -315,7 +329,22 @@ pub fn conclude(assessment: &Assessment, outcome: Option<&Outcome>, read_only: b
         Assessment::Write {
             change,
             corrects_drift,
-        } => conclude_write(change, *corrects_drift, outcome, read_only),
+            went_with_stream,
+        } => {
+            let mut conclusion = conclude_write(change, *corrects_drift, outcome, read_only);
+            if *went_with_stream && matches!(outcome, Some(Outcome::Done)) && !read_only {
+                let message = format!(
+                    "recreated {} {}: it went with its stream, which jetsync deleted or replaced",
+                    noun(change.address.kind),
+                    change.address
+                );
+                conclusion.judgements[0].message = message.clone();
+                for note in &mut conclusion.notes {
+                    note.message = message.clone();
+                }
+            }
+            conclusion
+        }
     }
 }
 
@@ -682,6 +711,7 @@ mod tests {
             drift_policy,
             adopt: false,
             reconciled_before,
+            went_with_stream: false,
         }
     }
 
@@ -811,6 +841,34 @@ mod tests {
                 .unwrap()
                 .message
                 .contains("deleted outside jetsync")
+        );
+    }
+
+    #[test]
+    fn a_consumer_that_went_with_its_replaced_stream_is_made_again_without_blame() {
+        let mut created = change(Action::Create);
+        created.address = Address::consumer("ORDERS", "worker");
+        let followed = Intent {
+            went_with_stream: true,
+            ..intent(DriftPolicy::Report, true)
+        };
+
+        let assessment = assess(&plan_of(created), None, followed);
+        let conclusion = conclude(&assessment, Some(&Outcome::Done), false);
+
+        assert!(matches!(
+            assessment,
+            Assessment::Write {
+                corrects_drift: false,
+                ..
+            }
+        ));
+        let reasons: Vec<&str> = conclusion.notes.iter().map(|n| n.reason).collect();
+        assert_eq!(reasons, vec![events::CREATED]);
+        assert_eq!(conclusion.drift().unwrap().reason, reasons::IN_SYNC);
+        assert_eq!(
+            conclusion.judgements[0].message,
+            "recreated consumer consumer/ORDERS/worker: it went with its stream, which jetsync deleted or replaced"
         );
     }
 

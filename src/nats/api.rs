@@ -50,6 +50,12 @@ impl JsApi {
         self
     }
 
+    /// The server's "Permissions Violation …" errors on this connection from
+    /// now on (None when they are not watched).
+    pub fn violations(&self) -> Option<broadcast::Receiver<String>> {
+        self.violations.as_ref().map(broadcast::Sender::subscribe)
+    }
+
     /// The subject prefix, `$JS.API` or `$JS.<domain>.API`.
     pub fn prefix(&self) -> &str {
         &self.prefix

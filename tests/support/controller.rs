@@ -209,6 +209,32 @@ impl Object {
         change(&mut state);
     }
 
+    /// A user's `kubectl apply` of a new spec: the generation moves.
+    pub fn set_spec(&self, field: &str, value: Value) {
+        self.edit(|object| {
+            object["spec"][field] = value;
+            let generation = object["metadata"]["generation"].as_i64().unwrap();
+            object["metadata"]["generation"] = json!(generation + 1);
+        });
+    }
+
+    /// `kubectl delete`: the deletion timestamp is set.
+    pub fn delete(&self) {
+        self.edit(|object| {
+            object["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+        });
+    }
+
+    /// The finalizer is removed with a JSON patch after cleanup.
+    pub fn removes_finalizer(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", self.path(), move |patch| {
+            assert_eq!(patch[1]["op"], "remove", "{patch}");
+            object.edit(|o| o["metadata"]["finalizers"] = json!([]));
+            (200, object.value())
+        })
+    }
+
     pub fn status(&self) -> AssetStatus {
         serde_json::from_value(self.value()["status"].clone()).unwrap_or_default()
     }
@@ -253,11 +279,29 @@ impl Object {
         })
     }
 
-    /// The status is written by server-side apply.
+    /// The status is written by server-side apply under one field manager,
+    /// whole: the API server deletes a field its only manager stops
+    /// applying (as this one does), so every field written before is sent.
     pub fn writes_status(&self) -> Expect {
         let object = self.clone();
         expect("PATCH", format!("{}/status", self.path()), move |patch| {
-            assert!(patch["status"]["conditions"].is_array(), "{patch}");
+            assert_whole_status(&object.value()["status"], &patch["status"]);
+            object.edit(|o| o["status"] = patch["status"].clone());
+            (200, object.value())
+        })
+    }
+
+    /// The status is applied whole except for the live counts, removed on
+    /// purpose: the asset is gone.
+    pub fn writes_status_without_counts(&self) -> Expect {
+        let object = self.clone();
+        expect("PATCH", format!("{}/status", self.path()), move |patch| {
+            let mut before = object.value()["status"].clone();
+            if let Some(status) = before.as_object_mut() {
+                status.remove("summary");
+            }
+            assert_whole_status(&before, &patch["status"]);
+            assert!(patch["status"].get("summary").is_none(), "{patch}");
             object.edit(|o| o["status"] = patch["status"].clone());
             (200, object.value())
         })
@@ -267,6 +311,35 @@ impl Object {
     pub fn is_read(&self) -> Expect {
         let object = self.clone();
         expect("GET", self.path(), move |_| (200, object.value()))
+    }
+}
+
+/// Fails unless `applied` holds `observedGeneration`, the conditions, and
+/// every field and condition type of `before` (the status as written).
+pub fn assert_whole_status(before: &Value, applied: &Value) {
+    assert!(applied["observedGeneration"].is_i64(), "{applied}");
+    assert!(applied["conditions"].is_array(), "{applied}");
+    for field in before.as_object().into_iter().flatten().map(|(k, _)| k) {
+        assert!(
+            applied.get(field).is_some(),
+            "status.{field} was written before and is left out of this apply (the API server would delete it): {applied}"
+        );
+    }
+    let types = |status: &Value| -> Vec<String> {
+        let mut types: Vec<String> = status["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["type"].as_str().map(str::to_string))
+            .collect();
+        types.sort();
+        types
+    };
+    for type_ in types(before) {
+        assert!(
+            types(applied).contains(&type_),
+            "the {type_} condition is left out of this apply: {applied}"
+        );
     }
 }
 
@@ -301,6 +374,11 @@ pub fn secret_is_read(name: &str, data: &[(&str, &str)]) -> Expect {
 }
 
 pub fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
+    context_with(server, Settings::default())
+}
+
+/// A context with `settings` (writes are tried once).
+pub fn context_with(server: &NatsServer, settings: Settings) -> (Arc<Context>, Kube) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     // The default connection has no credentials: only the profile's work.
@@ -316,7 +394,7 @@ pub fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
             attempts: 1,
             ..Default::default()
         },
-        ..Settings::default()
+        ..settings
     };
     let ctx = Context::new(
         client,

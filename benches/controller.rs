@@ -1,0 +1,453 @@
+//! `cargo bench --bench controller [-- --tenth]`: the controller's reconcile
+//! path at workload W (4,100 resources; `--tenth`: 410) against a real
+//! nats-server 2.15.1, with the Kubernetes side in memory: the resources are
+//! handed to the reconciler as the controller's watch would, and every
+//! request it sends the API server (status applies, address annotations,
+//! Events) is answered and counted by an in-memory API server, never sent.
+//!
+//! It prints, for the same workload in the same run:
+//! - the time to all Ready from empty against `jetsync apply` from empty on
+//!   a fresh server (target ≤ 1.5×), and the NATS API requests and status
+//!   writes per resource;
+//! - the idle cost: NATS requests and status writes of one drift interval
+//!   in sync (every resource re-checked once), per resource and per idle
+//!   minute at the default 5 min interval;
+//! - the latency from an out-of-band change to its correction through the
+//!   advisories, over 100 changes (p50, p95, max; target p95 ≤ 1 s);
+//! - the peak memory of this process with W cached.
+//!
+//! The reconciles run `--concurrency` (default 4) at a time per kind, kinds
+//! side by side, as the controller does; a consumer found waiting for its
+//! stream is reconciled again once the streams are made (the controller
+//! does it at once on the touch its stream's creation sends).
+
+#[path = "scale/server.rs"]
+#[allow(dead_code)]
+mod server;
+#[path = "scale/workload.rs"]
+#[allow(dead_code)]
+mod workload;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use http::{Request, Response};
+use jetsync::controller::connections::ConnectionPool;
+use jetsync::controller::metrics::Metrics;
+use jetsync::controller::reconcile::{FINALIZER, reconcile};
+use jetsync::controller::resource::AssetResource;
+use jetsync::controller::{Context, Settings, touched_resources};
+use jetsync::nats::ConnectOptions;
+use jetsync::spec::{Consumer, KeyValue, Stream};
+use kube::client::Body;
+use kube::runtime::reflector;
+use kube::runtime::watcher;
+use serde_json::{Value, json};
+use server::Server;
+use workload::Scale;
+
+const JETSYNC: &str = env!("CARGO_BIN_EXE_jetsync");
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+const NAMESPACE: &str = "bench";
+const CHANGES: usize = 100;
+
+/// What the in-memory API server was asked.
+#[derive(Default)]
+struct ApiCounts {
+    status_writes: AtomicUsize,
+    annotations: AtomicUsize,
+    events: AtomicUsize,
+    other: AtomicUsize,
+}
+
+impl ApiCounts {
+    fn status_writes(&self) -> usize {
+        self.status_writes.load(Ordering::Relaxed)
+    }
+}
+
+/// The resources as the API server holds them, by path.
+type Objects = Arc<Mutex<HashMap<String, Value>>>;
+
+fn path_of(object: &Value) -> String {
+    let plural = match object["kind"].as_str().unwrap_or_default() {
+        "Stream" => "streams",
+        "Consumer" => "consumers",
+        "KeyValue" => "keyvalues",
+        other => panic!("no plural for {other}"),
+    };
+    format!(
+        "/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/{plural}/{}",
+        object["metadata"]["name"].as_str().unwrap_or_default()
+    )
+}
+
+/// Answers the controller's requests from memory: a status apply replaces
+/// the status (one field manager), an apply of the resource merges its
+/// annotations, an Event is taken; each is counted.
+async fn serve(
+    mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
+    objects: Objects,
+    counts: Arc<ApiCounts>,
+) {
+    while let Some((request, send)) = handle.next_request().await {
+        let method = request.method().to_string();
+        let path = request.uri().path().to_string();
+        let bytes = request
+            .into_body()
+            .collect_bytes()
+            .await
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let reply = if path.contains("/events") {
+            counts.events.fetch_add(1, Ordering::Relaxed);
+            Some(body)
+        } else if let Some(resource) = path.strip_suffix("/status") {
+            counts.status_writes.fetch_add(1, Ordering::Relaxed);
+            let mut objects = objects.lock().unwrap();
+            objects.get_mut(resource).map(|object| {
+                object["status"] = body["status"].clone();
+                object.clone()
+            })
+        } else if method == "PATCH" {
+            counts.annotations.fetch_add(1, Ordering::Relaxed);
+            let mut objects = objects.lock().unwrap();
+            objects.get_mut(&path).map(|object| {
+                for (key, value) in body["metadata"]["annotations"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                {
+                    object["metadata"]["annotations"][key] = value.clone();
+                }
+                object.clone()
+            })
+        } else {
+            counts.other.fetch_add(1, Ordering::Relaxed);
+            None
+        };
+        let (status, reply) = match reply {
+            Some(reply) => (200, reply),
+            None => (
+                404,
+                json!({"kind": "Status", "code": 404, "reason": "NotFound"}),
+            ),
+        };
+        send.send_response(
+            Response::builder()
+                .status(status)
+                .body(Body::from(serde_json::to_vec(&reply).unwrap()))
+                .unwrap(),
+        );
+    }
+}
+
+/// The workload's documents as resources the API server holds (the
+/// finalizer already on, as after the controller's first look).
+fn resources(manifests: &Path) -> Vec<Value> {
+    let mut files: Vec<PathBuf> = ["streams", "kv"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(manifests.join(dir)).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    let mut resources = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for mut document in serde_saphyr::from_multiple::<Value>(&text).unwrap() {
+            if document.is_null() {
+                continue;
+            }
+            let name = document["metadata"]["name"].as_str().unwrap().to_string();
+            document["metadata"] = json!({
+                "name": name, "namespace": NAMESPACE, "uid": format!("uid-{name}"),
+                "generation": 1, "resourceVersion": "1", "finalizers": [FINALIZER],
+                "annotations": {},
+            });
+            resources.push(document);
+        }
+    }
+    resources
+}
+
+fn ready(object: &Value) -> bool {
+    object["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+/// Reconciles every resource of kind `K` in `objects` (`concurrency` at a
+/// time); returns those not Ready after it.
+async fn reconcile_kind<K: AssetResource>(
+    ctx: &Arc<Context>,
+    objects: &Objects,
+    paths: Vec<String>,
+    concurrency: usize,
+) -> Vec<String> {
+    futures::stream::iter(paths)
+        .map(|path| {
+            let ctx = Arc::clone(ctx);
+            let objects = Arc::clone(objects);
+            async move {
+                let object = objects.lock().unwrap()[&path].clone();
+                let resource: K = serde_json::from_value(object).unwrap();
+                reconcile(Arc::new(resource), ctx).await.unwrap();
+                let now = objects.lock().unwrap()[&path].clone();
+                (!ready(&now)).then_some(path)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .filter_map(|not_ready| async move { not_ready })
+        .collect()
+        .await
+}
+
+fn paths_of(objects: &Objects, kind: &str) -> Vec<String> {
+    let objects = objects.lock().unwrap();
+    let mut paths: Vec<String> = objects
+        .iter()
+        .filter(|(_, o)| o["kind"] == kind)
+        .map(|(p, _)| p.clone())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// One pass over every resource, kinds side by side; consumers that were
+/// waiting for their stream are passed again until all are Ready.
+async fn reconcile_all(ctx: &Arc<Context>, objects: &Objects, concurrency: usize) {
+    let (_, _, mut waiting) = tokio::join!(
+        reconcile_kind::<Stream>(ctx, objects, paths_of(objects, "Stream"), concurrency),
+        reconcile_kind::<KeyValue>(ctx, objects, paths_of(objects, "KeyValue"), concurrency),
+        reconcile_kind::<Consumer>(ctx, objects, paths_of(objects, "Consumer"), concurrency),
+    );
+    while !waiting.is_empty() {
+        waiting = reconcile_kind::<Consumer>(ctx, objects, waiting, concurrency).await;
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kb| kb.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn percentile(sorted: &[Duration], share: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * share).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn nats_server_bin() -> PathBuf {
+    std::env::var_os("NATS_SERVER_BIN")
+        .filter(|bin| !bin.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(MANIFEST_DIR).join("target/tools/nats-server-2.15.1/bin/nats-server")
+        })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let scale = if args.iter().any(|a| a == "--tenth") {
+        Scale::TENTH
+    } else {
+        Scale::W
+    };
+    let concurrency = args
+        .iter()
+        .position(|a| a == "--concurrency")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4);
+    let bin = nats_server_bin();
+    let work = tempfile::Builder::new()
+        .prefix("controller-bench-")
+        .tempdir_in(std::env::temp_dir())
+        .unwrap();
+    let workload = workload::write(work.path(), scale).unwrap();
+    println!(
+        "controller benchmark: {} ({} resources), nats-server {}, --concurrency {concurrency}",
+        scale.label,
+        scale.assets(),
+        bin.display()
+    );
+
+    // The CLI's apply from empty, on its own fresh server.
+    let cli_server = Server::start(&bin, work.path()).unwrap();
+    let started = Instant::now();
+    let status = Command::new(JETSYNC)
+        .args(["apply", "--yes", "--color", "never", "-f"])
+        .arg(&workload.manifests)
+        .args(["--server", &cli_server.url()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    let cli_apply = started.elapsed();
+    assert!(status.success(), "jetsync apply failed");
+    drop(cli_server);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(controller(
+        &bin,
+        work.path(),
+        &workload,
+        concurrency,
+        cli_apply,
+    ));
+}
+
+async fn controller(
+    bin: &Path,
+    work: &Path,
+    workload: &workload::Workload,
+    concurrency: usize,
+    cli_apply: Duration,
+) {
+    let server = Server::start(bin, work).unwrap();
+    let objects: Objects = Arc::new(Mutex::new(
+        resources(&workload.manifests)
+            .into_iter()
+            .map(|o| (path_of(&o), o))
+            .collect(),
+    ));
+    let resources = objects.lock().unwrap().len();
+    let counts = Arc::new(ApiCounts::default());
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    tokio::spawn(serve(handle, Arc::clone(&objects), Arc::clone(&counts)));
+    let pool = ConnectionPool::new(
+        ConnectOptions {
+            servers: vec![server.url()],
+            ..ConnectOptions::default()
+        },
+        Duration::from_secs(10),
+    );
+    let ctx = Context::new(
+        kube::Client::new(service, NAMESPACE),
+        Settings::default(),
+        pool,
+        Arc::new(Metrics::new()),
+        None,
+    );
+
+    // From empty to all Ready.
+    let before = server.counters().unwrap();
+    let started = Instant::now();
+    reconcile_all(&ctx, &objects, concurrency).await;
+    let to_ready = started.elapsed();
+    let made = server.counters().unwrap().since(&before);
+    let writes = counts.status_writes();
+    let per = |n: f64| n / resources as f64;
+    println!("\nfrom empty to all Ready:");
+    println!(
+        "  controller {:.2} s, jetsync apply {:.2} s: {:.2}× (target ≤ 1.5×)",
+        to_ready.as_secs_f64(),
+        cli_apply.as_secs_f64(),
+        to_ready.as_secs_f64() / cli_apply.as_secs_f64()
+    );
+    println!(
+        "  NATS API requests {} ({:.2} per resource), status writes {} ({:.2} per resource), events {}",
+        made.api_requests,
+        per(made.api_requests as f64),
+        writes,
+        per(writes as f64),
+        counts.events.load(Ordering::Relaxed)
+    );
+
+    // Idle: the first re-check after a write moves Ready's message to
+    // "in sync" (one status write each); the second is the steady state.
+    reconcile_all(&ctx, &objects, concurrency).await;
+    let before = server.counters().unwrap();
+    let writes_before = counts.status_writes();
+    let started = Instant::now();
+    reconcile_all(&ctx, &objects, concurrency).await;
+    let pass = started.elapsed();
+    let idle = server.counters().unwrap().since(&before);
+    let idle_writes = counts.status_writes() - writes_before;
+    println!("\nidle, one drift interval in sync (every resource re-checked once):");
+    println!(
+        "  {:.2} s, NATS API requests {} ({:.2} per resource; {:.0} per idle minute at the 5 min interval), status writes {idle_writes}",
+        pass.as_secs_f64(),
+        idle.api_requests,
+        per(idle.api_requests as f64),
+        idle.api_requests as f64 / 5.0
+    );
+
+    // Out-of-band changes corrected through the advisories.
+    let (reader, mut writer) = reflector::store::<Stream>();
+    for path in paths_of(&objects, "Stream") {
+        let object = objects.lock().unwrap()[&path].clone();
+        writer.apply_watcher_event(&watcher::Event::Apply(
+            serde_json::from_value(object).unwrap(),
+        ));
+    }
+    let mut touched = Box::pin(touched_resources(Arc::clone(&ctx), reader));
+    let other = async_nats::connect(server.url()).await.unwrap();
+    let mut latencies = Vec::new();
+    for index in 0..CHANGES.min(workload.stream_names.len()) {
+        let name = &workload.stream_names[index];
+        let info = other
+            .request(format!("$JS.API.STREAM.INFO.{name}"), "".into())
+            .await
+            .unwrap();
+        let mut config = serde_json::from_slice::<Value>(&info.payload).unwrap()["config"].clone();
+        config["max_age"] = json!(7_200_000_000_000u64);
+        let started = Instant::now();
+        other
+            .request(
+                format!("$JS.API.STREAM.UPDATE.{name}"),
+                serde_json::to_vec(&config).unwrap().into(),
+            )
+            .await
+            .unwrap();
+        let found = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let found = touched.next().await.unwrap();
+                if found.name == *name {
+                    return found;
+                }
+            }
+        })
+        .await
+        .expect("an advisory named the changed stream");
+        let path = format!(
+            "/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/streams/{}",
+            found.name
+        );
+        let object = objects.lock().unwrap()[&path].clone();
+        let resource: Stream = serde_json::from_value(object).unwrap();
+        reconcile(Arc::new(resource), Arc::clone(&ctx))
+            .await
+            .unwrap();
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "\nout-of-band change → corrected, through the advisories ({} changes, drift interval 5 min):",
+        latencies.len()
+    );
+    let debounce = Duration::from_millis(500);
+    println!(
+        "  p50 {:?}, p95 {:?}, max {:?}; with the running controller's {debounce:?} debounce, p95 {:?} (target ≤ 1 s)",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.95),
+        latencies.last().unwrap(),
+        percentile(&latencies, 0.95) + debounce
+    );
+    println!(
+        "\npeak memory of this process with W cached: {:.1} MiB",
+        peak_rss_mib()
+    );
+}
