@@ -14,29 +14,16 @@ use serde_json::{Value, json};
 
 const NAMESPACE: &str = "jetsync-system";
 
+#[path = "support/venv.rs"]
+mod venv;
+use venv::venv;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn chart_dir() -> PathBuf {
     repo().join("charts/jetsync")
-}
-
-/// The venv `scripts/test` installs; under `CI=true` a missing venv fails
-/// the test, elsewhere the test says it skipped.
-fn venv() -> Option<PathBuf> {
-    match std::env::var_os("JETSYNC_VENV").map(PathBuf::from) {
-        Some(path) if path.join("bin/python").exists() => Some(path),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("JETSYNC_VENV is not set to an installed venv; scripts/test installs it")
-        }
-        _ => {
-            eprintln!(
-                "SKIPPED: JETSYNC_VENV not set (run scripts/test to install helm-python-sdk and kubernetes-validate)"
-            );
-            None
-        }
-    }
 }
 
 /// Runs `check_chart.py` with `args`; None when the venv is missing.
@@ -986,6 +973,43 @@ fn optional_objects_render_only_when_enabled() {
     let budget = min_available.one("PodDisruptionBudget");
     assert_eq!(budget["spec"]["minAvailable"], "50%");
     assert!(budget["spec"]["maxUnavailable"].is_null());
+}
+
+#[test]
+fn the_argo_cd_health_checks_render_for_every_kind_only_when_enabled() {
+    let Some(default) = render(json!({})) else {
+        return;
+    };
+    assert!(!default.has("ConfigMap"));
+    let Some(rendered) =
+        render(json!({"argocd": {"healthChecks": {"enabled": true, "namespace": "argocd"}}}))
+    else {
+        return;
+    };
+    let config_map = rendered.one("ConfigMap");
+    assert_eq!(config_map["metadata"]["namespace"], "argocd");
+    let script = std::fs::read_to_string(chart_dir().join("files/argocd-health.lua")).unwrap();
+    let data = config_map["data"].as_object().unwrap();
+    let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    let mut expected: Vec<String> = [
+        "Stream",
+        "Consumer",
+        "KeyValue",
+        "ObjectStore",
+        "NatsConnection",
+    ]
+    .iter()
+    .map(|kind| format!("resource.customizations.health.jetsync.dev_{kind}"))
+    .collect();
+    expected.sort();
+    assert_eq!(keys, expected);
+    for value in data.values() {
+        assert_eq!(
+            value.as_str().unwrap(),
+            script,
+            "the tested script, unchanged"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- chart metadata, README, image
