@@ -61,9 +61,11 @@ pub enum PersistMode {
 pub struct Placement {
     /// Name of the cluster the replicas must be placed in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::NOT_BLANK))]
     pub cluster: Option<String>,
     /// Server tags every replica's server must carry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::admission::NOT_BLANK)))]
     pub tags: Vec<String>,
 }
 
@@ -86,6 +88,7 @@ pub struct Republish {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Subject the messages are republished to.
+    #[schemars(length(min = 1))]
     pub destination: String,
     /// Republish headers only, without the payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +98,7 @@ pub struct Republish {
 /// The JetStream API of another account or domain a mirror or source reads from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::EXTERNAL)))]
 pub struct ExternalStream {
     /// API prefix of the other JetStream, e.g. `$JS.hub.API`.
     pub api_prefix: String,
@@ -117,8 +121,10 @@ pub struct SourceConsumer {
 /// A stream (or, for KV and object stores, a bucket) this one copies messages from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::SOURCE)))]
 pub struct StreamSource {
     /// Name of the origin stream (for a KeyValue: the origin bucket).
+    #[schemars(pattern(super::admission::ASSET_NAME), length(max = 255))]
     pub name: String,
     /// Start copying at this sequence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +155,7 @@ pub struct ConsumerLimits {
     pub inactive_threshold: Option<Duration>,
     /// Default and maximum of unacknowledged messages per consumer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub max_ack_pending: Option<u64>,
 }
 

@@ -28,9 +28,11 @@ use super::units::{Duration, Size};
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::OBJECT_STORE)))]
 pub struct ObjectStoreSpec {
     /// Bucket name; defaults to `metadata.name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::BUCKET_NAME), length(max = 251))]
     pub name: Option<String>,
     /// Free-text description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +48,7 @@ pub struct ObjectStoreSpec {
     pub storage: Option<StorageType>,
     /// Number of replicas, 1 to 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 5))]
     pub replicas: Option<u32>,
     /// Cluster and tags the replicas are placed by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,10 +58,12 @@ pub struct ObjectStoreSpec {
     pub compression: Option<bool>,
     /// JetStream metadata; `jetsync.dev/*` and `_nats.*` keys are reserved.
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    #[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::METADATA)))]
     pub metadata: Metadata,
 
     /// Name of the `NatsConnection` to use instead of the default connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::OBJECT_NAME), length(max = 253))]
     pub connection: Option<String>,
     /// Take over an existing object store not managed by this owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]

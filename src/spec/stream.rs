@@ -29,15 +29,18 @@ use super::units::{Duration, Size};
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::STREAM)))]
 pub struct StreamSpec {
     /// JetStream stream name; defaults to `metadata.name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::ASSET_NAME), length(max = 255))]
     pub name: Option<String>,
     /// Free-text description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Subjects the stream stores; the stream name when empty (and no mirror or sources).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::admission::FILTER_SUBJECT)), extend("x-kubernetes-list-type" = "set"))]
     pub subjects: Vec<String>,
     /// `limits` (default), `interest` or `workqueue`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +50,7 @@ pub struct StreamSpec {
     pub storage: Option<StorageType>,
     /// Number of replicas, 1 to 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 5))]
     pub replicas: Option<u32>,
     /// Most consumers the stream may have; unlimited when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +126,7 @@ pub struct StreamSpec {
     pub consumer_limits: Option<ConsumerLimits>,
     /// JetStream metadata; `jetsync.dev/*` and `_nats.*` keys are reserved.
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    #[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::METADATA)))]
     pub metadata: Metadata,
     /// Allow per-message TTLs with the `Nats-TTL` header (nats-server 2.11+); enable only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -147,6 +152,7 @@ pub struct StreamSpec {
 
     /// Name of the `NatsConnection` to use instead of the default connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::OBJECT_NAME), length(max = 253))]
     pub connection: Option<String>,
     /// Take over an existing stream not managed by this owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
