@@ -398,15 +398,10 @@ async fn assess_and_apply<K: AssetResource>(
     if let (Assessment::Write { change, .. }, Some(Outcome::Done)) = (&assessment, &outcome)
         && matches!(change.action, PlanAction::Create | PlanAction::Replace)
     {
-        // Made anew: the counts read before are not its own.
-        *counts = match lookup(api_js, &address).await {
-            Ok(LiveLookup {
-                asset: Some(asset),
-                consumer_count,
-                ..
-            }) => Counts::Read(status::live_summary(address.kind, &asset, consumer_count)),
-            _ => Counts::Gone,
-        };
+        // Made anew: the counts read before are not its own. They are read
+        // at the next look, which follows at once (this status write is
+        // watched) and writes them with the status it changes anyway.
+        *counts = Counts::Unknown;
     }
     let mut conclusion = status::conclude(&assessment, outcome.as_ref(), ctx.settings.read_only);
     if let Some((old, holdings)) = replaced_old {
