@@ -195,6 +195,16 @@ fn cases() -> Vec<Case> {
                 "Progressing",
             ),
             case(
+                "observe-only with differences",
+                "Stream",
+                Conclusion::read_only("would update").with_judgement(Judgement::no(
+                    types::READY,
+                    reasons::OBSERVE_ONLY,
+                    "would update",
+                )),
+                "Degraded",
+            ),
+            case(
                 "read-only with changes pending",
                 "ObjectStore",
                 Conclusion::read_only("read-only: would create object store"),
@@ -248,6 +258,20 @@ fn cases() -> Vec<Case> {
             Some(&written(Some(&ready_then_changed), 2, &in_sync)),
         ),
         health: "Healthy",
+    });
+    all.push(Case {
+        what: "suspended, as the controller writes it",
+        resource: resource(
+            "Consumer",
+            1,
+            json!({"suspend": true}),
+            Some(&written(
+                Some(&ready_then_changed),
+                1,
+                &Conclusion::suspended(),
+            )),
+        ),
+        health: "Suspended",
     });
     all.push(Case {
         what: "spec.suspend",

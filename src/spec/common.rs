@@ -189,6 +189,18 @@ pub enum DriftPolicy {
     Report,
 }
 
+/// What jetsync may write to the asset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update, correct drift (per `driftPolicy`) and delete (per
+    /// `deletionPolicy`): the default.
+    #[default]
+    Full,
+    /// Never write: differences, a missing asset and drift are only
+    /// reported, and deleting the resource leaves the asset as it is.
+    Observe,
+}
+
 /// What jetsync does with the durable consumers it does not manage (another
 /// application's) when replacing or deleting their stream would destroy them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -216,6 +228,12 @@ pub trait AssetPolicies {
     fn deletion_policy(&self) -> DeletionPolicy;
     /// What to do when the live asset drifted from the spec.
     fn drift_policy(&self) -> DriftPolicy;
+    /// `spec.suspend`: leave the asset and the resource alone.
+    fn suspended(&self) -> bool;
+    /// What jetsync may write to the asset.
+    fn management_policy(&self) -> ManagementPolicy;
+    /// Spec fields left out of updates and drift.
+    fn ignore_fields(&self) -> &[String];
     /// What to do with other applications' consumers when the stream goes
     /// (None: not set, or a kind without consumers of its own).
     fn unmanaged_consumers(&self) -> Option<UnmanagedConsumers> {
@@ -246,6 +264,15 @@ macro_rules! impl_asset_policies {
             fn on_immutable_change(&self) -> $crate::spec::common::OnImmutableChange {
                 self.on_immutable_change.unwrap_or_default()
             }
+            fn suspended(&self) -> bool {
+                self.suspend.unwrap_or(false)
+            }
+            fn management_policy(&self) -> $crate::spec::common::ManagementPolicy {
+                self.management_policy.unwrap_or_default()
+            }
+            fn ignore_fields(&self) -> &[String] {
+                &self.ignore_fields
+            }
             fn deletion_policy(&self) -> $crate::spec::common::DeletionPolicy {
                 self.deletion_policy.unwrap_or_default()
             }
@@ -271,6 +298,10 @@ pub struct AssetStatus {
     /// What the live asset held at the last check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<LiveSummary>,
+    /// The value of the `reconcile.jetsync.dev/requestedAt` annotation the
+    /// last finished reconcile saw (Flux's convention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }
 
 /// What a live asset holds: messages and bytes for streams, buckets and

@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    AssetStatus, DeletionPolicy, DriftPolicy, Metadata, OnImmutableChange, Placement, StorageType,
-    UnmanagedConsumers, impl_asset_policies,
+    AssetStatus, DeletionPolicy, DriftPolicy, ManagementPolicy, Metadata, OnImmutableChange,
+    Placement, StorageType, UnmanagedConsumers, impl_asset_policies,
 };
 use super::units::{Duration, Size};
 
@@ -25,6 +25,7 @@ use super::units::{Duration, Size};
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name":"Messages","type":"integer","jsonPath":".status.summary.messages"}"#,
     printcolumn = r#"{"name":"Bytes","type":"integer","jsonPath":".status.summary.bytes"}"#,
+    printcolumn = r#"{"name":"Suspended","type":"boolean","jsonPath":".spec.suspend","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -77,6 +78,18 @@ pub struct ObjectStoreSpec {
     /// `Correct` (default) or `Report` changes made outside jetsync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_policy: Option<DriftPolicy>,
+    /// Stop reconciling: nothing is written to NATS, and only a condition
+    /// saying so to the status, until this is false again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// `Full` (default): create, update, correct drift and delete;
+    /// `Observe`: never write, only report differences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+    /// Spec fields left out of updates and drift, e.g. `pauseUntil`: the
+    /// live value stays as it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_fields: Vec<String>,
     /// `Refuse` (default), `Recreate` or `Delete` other applications'
     /// durable consumers when replacing or deleting this object store destroys them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
