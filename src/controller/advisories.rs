@@ -13,6 +13,13 @@
 //! audit is read for every change made through the API (it names the client,
 //! so the controller's own requests are recognised and skipped), and the
 //! `DELETED` advisories for deletions the server makes by itself.
+//!
+//! Before nats-server 2.11.2 the audit names a token-authenticated client
+//! by its token, in clear (nats-server#6808 redacted it): on those servers
+//! the audit is not read, so that no token reaches the controller (its
+//! client logs payloads at TRACE). The specific advisories stand in for it:
+//! they carry no client, so the controller's own writes come back as one
+//! in-sync re-check each, and a consumer update waits for the periodic check.
 
 use std::time::Duration;
 
@@ -22,6 +29,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::nats::Connection;
 use crate::plan::Address;
+use crate::plan::capabilities::ServerVersion;
 
 /// The subjects each pooled connection subscribes to.
 pub const SUBJECTS: [&str; 3] = [
@@ -29,6 +37,27 @@ pub const SUBJECTS: [&str; 3] = [
     "$JS.EVENT.ADVISORY.STREAM.DELETED.*",
     "$JS.EVENT.ADVISORY.CONSUMER.DELETED.*.*",
 ];
+
+/// The subjects on a server whose audit shows tokens (before 2.11.2).
+pub const SUBJECTS_WITHOUT_AUDIT: [&str; 5] = [
+    "$JS.EVENT.ADVISORY.STREAM.CREATED.*",
+    "$JS.EVENT.ADVISORY.STREAM.UPDATED.*",
+    "$JS.EVENT.ADVISORY.STREAM.DELETED.*",
+    "$JS.EVENT.ADVISORY.CONSUMER.CREATED.*.*",
+    "$JS.EVENT.ADVISORY.CONSUMER.DELETED.*.*",
+];
+
+/// The first nats-server whose API audit redacts tokens.
+pub const AUDIT_REDACTS_TOKENS: ServerVersion = ServerVersion::new(2, 11, 2);
+
+/// The subjects to subscribe to on nats-server `version`.
+pub fn subjects(version: ServerVersion) -> &'static [&'static str] {
+    if version >= AUDIT_REDACTS_TOKENS {
+        &SUBJECTS
+    } else {
+        &SUBJECTS_WITHOUT_AUDIT
+    }
+}
 
 /// How long a refused subscription takes at most to be reported by the
 /// server (its "Permissions Violation" follows the SUB at once; this bounds
@@ -102,15 +131,23 @@ pub fn read(subject: &str, payload: &[u8], me: &Me) -> Option<(String, Option<St
     }
     let tokens: Vec<&str> = subject.split('.').collect();
     match tokens.as_slice() {
-        ["$JS", "EVENT", "ADVISORY", "STREAM", "DELETED", stream] => {
-            Some((stream.to_string(), None, Reach::AssetAndConsumers))
+        ["$JS", "EVENT", "ADVISORY", "STREAM", "UPDATED", stream] => {
+            Some((stream.to_string(), None, Reach::Asset))
         }
         [
             "$JS",
             "EVENT",
             "ADVISORY",
+            "STREAM",
+            "CREATED" | "DELETED",
+            stream,
+        ] => Some((stream.to_string(), None, Reach::AssetAndConsumers)),
+        [
+            "$JS",
+            "EVENT",
+            "ADVISORY",
             "CONSUMER",
-            "DELETED",
+            "CREATED" | "DELETED",
             stream,
             consumer,
         ] => Some((stream.to_string(), Some(consumer.to_string()), Reach::Asset)),
@@ -203,9 +240,10 @@ pub async fn watch(
 ) {
     let client = connection.client.clone();
     let mut violations = connection.api().violations();
+    let version = ServerVersion::parse(&connection.server.version).unwrap_or_default();
     let mut subscriptions = Vec::new();
-    for subject in SUBJECTS {
-        match client.subscribe(subject).await {
+    for subject in subjects(version) {
+        match client.subscribe(*subject).await {
             Ok(subscription) => subscriptions.push(subscription),
             Err(error) => {
                 refused(&state, &pool, format!("subscribing to {subject}: {error}"));
@@ -371,6 +409,22 @@ mod tests {
         assert_eq!(
             touched("$JS.EVENT.ADVISORY.STREAM.DELETED.KV_config", b"{}"),
             Some(("KV_config".into(), None, Reach::AssetAndConsumers))
+        );
+    }
+
+    #[test]
+    fn the_audit_is_read_only_where_it_redacts_tokens() {
+        assert_eq!(subjects(ServerVersion::new(2, 15, 1)), &SUBJECTS);
+        assert_eq!(subjects(ServerVersion::new(2, 11, 2)), &SUBJECTS);
+        assert!(!subjects(ServerVersion::new(2, 11, 1)).contains(&SUBJECTS[0]));
+        assert!(!subjects(ServerVersion::new(2, 10, 26)).contains(&SUBJECTS[0]));
+        assert_eq!(
+            touched("$JS.EVENT.ADVISORY.STREAM.UPDATED.ORDERS", b"{}"),
+            Some(("ORDERS".into(), None, Reach::Asset))
+        );
+        assert_eq!(
+            touched("$JS.EVENT.ADVISORY.CONSUMER.CREATED.ORDERS.worker", b"{}"),
+            Some(("ORDERS".into(), Some("worker".into()), Reach::Asset))
         );
     }
 
