@@ -836,6 +836,51 @@ async fn deletion_policy_orphan_leaves_the_stream_without_the_ownership_marker()
 }
 
 #[tokio::test]
+async fn observe_only_neither_updates_nor_deletes_a_stream_it_created() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = created_stream(&mut kube, &ctx, orders_spec()).await;
+
+    orders.set_spec("managementPolicy", json!("Observe"));
+    orders.set_spec("maxAge", json!("2h"));
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let ready = orders.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::OBSERVE_ONLY)
+    );
+    assert!(ready.message.contains("maxAge"), "{}", ready.message);
+
+    orders.delete();
+    let (action, _) = kube
+        .run(
+            vec![orders.removes_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let client = client(&nats).await;
+    let info = stream_info(&client, "ORDERS").await;
+    assert_eq!(
+        info["config"]["max_age"],
+        json!(HOUR),
+        "not updated: {info}"
+    );
+    assert!(
+        info["config"]["metadata"]
+            .get("jetsync.dev/owner")
+            .is_some(),
+        "left exactly as it was: {info}"
+    );
+}
+
+#[tokio::test]
 async fn cleanup_never_deletes_an_asset_it_does_not_own() {
     let nats = require_nats!();
     let (ctx, mut kube) = context(&nats);
