@@ -42,6 +42,7 @@ const REFUSED_ONLY_BY_JETSYNC: &[&str] = &[
     "rules-republish-into-own-subjects",
     "rules-subject-transform-bad-mapping",
     "subjects-overlapping",
+    "subjects-in-the-jetstream-api",
     "rules-sources-repeated",
     // The stream name defaulted from metadata.name.
     "names-stream-name-taken-from-metadata-with-a-dot",
