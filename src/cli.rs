@@ -71,6 +71,10 @@ pub struct ControllerArgs {
     /// Watch only this namespace (repeatable); all namespaces when omitted.
     #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
     pub namespaces: Vec<String>,
+    /// Read Secrets only in this namespace (repeatable); every watched namespace
+    /// when none is given. A NatsConnection elsewhere cannot use a Secret reference.
+    #[arg(long = "secret-namespace", value_name = "NAMESPACE")]
+    pub secret_namespaces: Vec<String>,
     /// How often every resource is re-checked for drift besides watch events (jittered ±10%).
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     pub drift_interval: crate::spec::units::Duration,

@@ -14,29 +14,16 @@ use serde_json::{Value, json};
 
 const NAMESPACE: &str = "jetsync-system";
 
+#[path = "support/venv.rs"]
+mod venv;
+use venv::venv;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn chart_dir() -> PathBuf {
     repo().join("charts/jetsync")
-}
-
-/// The venv `scripts/test` installs; under `CI=true` a missing venv fails
-/// the test, elsewhere the test says it skipped.
-fn venv() -> Option<PathBuf> {
-    match std::env::var_os("JETSYNC_VENV").map(PathBuf::from) {
-        Some(path) if path.join("bin/python").exists() => Some(path),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("JETSYNC_VENV is not set to an installed venv; scripts/test installs it")
-        }
-        _ => {
-            eprintln!(
-                "SKIPPED: JETSYNC_VENV not set (run scripts/test to install helm-python-sdk and kubernetes-validate)"
-            );
-            None
-        }
-    }
 }
 
 /// Runs `check_chart.py` with `args`; None when the venv is missing.
@@ -547,6 +534,11 @@ fn grants(rules: &Value) -> Vec<(String, String, Vec<String>)> {
 }
 
 fn assert_least_privilege(rules: &Value) {
+    assert_least_privilege_reading_secrets(rules, true);
+}
+
+/// The controller's rules, with or without reading Secrets.
+fn assert_least_privilege_reading_secrets(rules: &Value, secrets: bool) {
     let kinds = [
         "streams",
         "consumers",
@@ -578,15 +570,13 @@ fn assert_least_privilege(rules: &Value) {
         ));
     }
     expected.push((
-        "".into(),
-        "secrets".into(),
-        verbs(&["get", "list", "watch"]),
-    ));
-    expected.push((
         "events.k8s.io".into(),
         "events".into(),
         verbs(&["create", "patch"]),
     ));
+    if secrets {
+        expected.push(secret_reads());
+    }
     assert_eq!(grants(rules), expected, "the controller's rules changed");
     let text = rules.to_string();
     assert!(!text.contains("\"*\""), "no wildcard: {text}");
@@ -628,11 +618,7 @@ fn namespaced_mode_binds_roles_in_each_watched_namespace_only() {
     };
     assert!(!rendered.has("ClusterRole") && !rendered.has("ClusterRoleBinding"));
     let roles = rendered.all("Role");
-    let namespaces: Vec<&str> = roles
-        .iter()
-        .map(|r| r["metadata"]["namespace"].as_str().unwrap())
-        .collect();
-    assert_eq!(namespaces, ["team-a", "team-b"]);
+    assert_eq!(namespaces_of(&roles), ["team-a", "team-b"]);
     for role in roles {
         assert_least_privilege(&role["rules"]);
     }
@@ -647,6 +633,66 @@ fn namespaced_mode_binds_roles_in_each_watched_namespace_only() {
     };
     assert_eq!(own.one("Role")["metadata"]["namespace"], NAMESPACE);
     assert_eq!(own.controller_args().namespaces, [NAMESPACE]);
+}
+
+fn namespaces_of<'a>(objects: &[&'a Value]) -> Vec<&'a str> {
+    objects
+        .iter()
+        .map(|o| o["metadata"]["namespace"].as_str().unwrap())
+        .collect()
+}
+
+fn secret_reads() -> (String, String, Vec<String>) {
+    (
+        "".into(),
+        "secrets".into(),
+        vec!["get".into(), "list".into(), "watch".into()],
+    )
+}
+
+#[test]
+fn secret_reads_can_be_limited_to_listed_namespaces_with_roles() {
+    let Some(rendered) = render(json!({"rbac": {"secretNamespaces": ["team-a", "team-b"]}})) else {
+        return;
+    };
+    assert_least_privilege_reading_secrets(&rendered.one("ClusterRole")["rules"], false);
+    let roles = rendered.all("Role");
+    assert_eq!(namespaces_of(&roles), ["team-a", "team-b"]);
+    for role in &roles {
+        assert_eq!(grants(&role["rules"]), [secret_reads()]);
+    }
+    for binding in rendered.all("RoleBinding") {
+        assert_eq!(binding["roleRef"]["kind"], "Role");
+        assert_eq!(binding["roleRef"]["name"], roles[0]["metadata"]["name"]);
+        assert_eq!(
+            binding["subjects"],
+            json!([{"kind": "ServiceAccount", "name": "jetsync", "namespace": NAMESPACE}])
+        );
+    }
+    let args = rendered.controller_args();
+    assert_eq!(args.secret_namespaces, ["team-a", "team-b"]);
+    assert!(
+        args.namespaces.is_empty(),
+        "every namespace is still watched"
+    );
+
+    let Some(namespaced) = render(json!({
+        "namespaced": true,
+        "watchNamespaces": ["team-a", "team-b"],
+        "rbac": {"secretNamespaces": ["team-a"]},
+    })) else {
+        return;
+    };
+    for role in namespaced.all("Role") {
+        let reads_secrets = role["metadata"]["namespace"] == "team-a";
+        assert_least_privilege_reading_secrets(&role["rules"], reads_secrets);
+    }
+    assert_eq!(namespaced.controller_args().secret_namespaces, ["team-a"]);
+
+    let Some(default) = render(json!({})) else {
+        return;
+    };
+    assert!(default.controller_args().secret_namespaces.is_empty());
 }
 
 #[test]
@@ -986,6 +1032,43 @@ fn optional_objects_render_only_when_enabled() {
     let budget = min_available.one("PodDisruptionBudget");
     assert_eq!(budget["spec"]["minAvailable"], "50%");
     assert!(budget["spec"]["maxUnavailable"].is_null());
+}
+
+#[test]
+fn the_argo_cd_health_checks_render_for_every_kind_only_when_enabled() {
+    let Some(default) = render(json!({})) else {
+        return;
+    };
+    assert!(!default.has("ConfigMap"));
+    let Some(rendered) =
+        render(json!({"argocd": {"healthChecks": {"enabled": true, "namespace": "argocd"}}}))
+    else {
+        return;
+    };
+    let config_map = rendered.one("ConfigMap");
+    assert_eq!(config_map["metadata"]["namespace"], "argocd");
+    let script = std::fs::read_to_string(chart_dir().join("files/argocd-health.lua")).unwrap();
+    let data = config_map["data"].as_object().unwrap();
+    let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    let mut expected: Vec<String> = [
+        "Stream",
+        "Consumer",
+        "KeyValue",
+        "ObjectStore",
+        "NatsConnection",
+    ]
+    .iter()
+    .map(|kind| format!("resource.customizations.health.jetsync.dev_{kind}"))
+    .collect();
+    expected.sort();
+    assert_eq!(keys, expected);
+    for value in data.values() {
+        assert_eq!(
+            value.as_str().unwrap(),
+            script,
+            "the tested script, unchanged"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- chart metadata, README, image

@@ -414,6 +414,25 @@ fn requeue_secs(action: &Action) -> Option<f64> {
     number.parse::<f64>().ok().map(|n| n * scale)
 }
 
+/// A stream resource taken through the finalizer and a first status that
+/// writes nothing to NATS (suspended, observed, read-only).
+async fn left_alone_stream(kube: &mut Kube, ctx: &Arc<Context>, orders: &Object) {
+    kube.run(
+        vec![orders.adds_finalizer()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    kube.run(
+        vec![orders.writes_status()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+}
+
 /// A stream resource taken through the finalizer and its creation.
 async fn created_stream(kube: &mut Kube, ctx: &Arc<Context>, spec: Value) -> Object {
     let orders = Object::stream("orders", spec);
@@ -915,6 +934,51 @@ async fn deletion_policy_orphan_leaves_the_stream_without_the_ownership_marker()
 }
 
 #[tokio::test]
+async fn observe_only_neither_updates_nor_deletes_a_stream_it_created() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context(&nats);
+    let orders = created_stream(&mut kube, &ctx, orders_spec()).await;
+
+    orders.set_spec("managementPolicy", json!("Observe"));
+    orders.set_spec("maxAge", json!("2h"));
+    let (action, _) = kube
+        .run(
+            vec![orders.writes_status()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let ready = orders.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::OBSERVE_ONLY)
+    );
+    assert!(ready.message.contains("maxAge"), "{}", ready.message);
+
+    orders.delete();
+    let (action, _) = kube
+        .run(
+            vec![orders.removes_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    let client = client(&nats).await;
+    let info = stream_info(&client, "ORDERS").await;
+    assert_eq!(
+        info["config"]["max_age"],
+        json!(HOUR),
+        "not updated: {info}"
+    );
+    assert!(
+        info["config"]["metadata"]
+            .get("jetsync.dev/owner")
+            .is_some(),
+        "left exactly as it was: {info}"
+    );
+}
+
+#[tokio::test]
 async fn cleanup_never_deletes_an_asset_it_does_not_own() {
     let nats = require_nats!();
     let (ctx, mut kube) = context(&nats);
@@ -1214,21 +1278,7 @@ async fn read_only_plans_and_reports_but_writes_nothing() {
         },
     );
     let orders = Object::stream("orders", orders_spec());
-    kube.run(
-        vec![orders.adds_finalizer()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
-
-    let (action, _) = kube
-        .run(
-            vec![orders.writes_status()],
-            reconcile(orders.get::<Stream>(), ctx.clone()),
-        )
-        .await;
-    action.unwrap();
+    left_alone_stream(&mut kube, &ctx, &orders).await;
 
     let ready = orders.condition(types::READY);
     assert_eq!(
@@ -1237,6 +1287,62 @@ async fn read_only_plans_and_reports_but_writes_nothing() {
     );
     assert!(
         ready.message.contains("would create stream stream/ORDERS"),
+        "{}",
+        ready.message
+    );
+    let client = client(&nats).await;
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["error"]["err_code"],
+        10059
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_stream_is_left_alone_says_so_and_answers_a_reconcile_request() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context_with(&nats.url(), settings());
+    let mut spec = orders_spec();
+    spec["suspend"] = json!(true);
+    let orders = Object::stream("orders", spec);
+    orders.edit(|object| {
+        object["metadata"]["annotations"] =
+            json!({"reconcile.jetsync.dev/requestedAt": "2026-12-06T21:00:00Z"})
+    });
+    left_alone_stream(&mut kube, &ctx, &orders).await;
+
+    let ready = orders.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("Unknown", reasons::SUSPENDED)
+    );
+    assert_eq!(
+        orders.status().last_handled_reconcile_at.as_deref(),
+        Some("2026-12-06T21:00:00Z")
+    );
+    let client = client(&nats).await;
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["error"]["err_code"],
+        10059,
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn observe_only_reports_a_missing_stream_and_creates_nothing() {
+    let nats = require_nats!();
+    let (ctx, mut kube) = context_with(&nats.url(), settings());
+    let mut spec = orders_spec();
+    spec["managementPolicy"] = json!("Observe");
+    let orders = Object::stream("orders", spec);
+    left_alone_stream(&mut kube, &ctx, &orders).await;
+
+    let ready = orders.condition(types::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reasons::OBSERVE_ONLY)
+    );
+    assert!(
+        ready.message.contains("would create stream"),
         "{}",
         ready.message
     );

@@ -621,6 +621,64 @@ async fn a_sealed_stream_is_created_then_sealed_and_then_plans_nothing() {
 }
 
 #[tokio::test]
+async fn a_pause_made_outside_jetsync_stays_when_pause_until_is_an_ignored_field() {
+    let server = require_nats!();
+    if server.version().starts_with("2.10.") {
+        eprintln!("consumer pause needs nats-server 2.11");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let consumer = |ack_wait: &str| {
+        format!(
+            "{STREAM}---\napiVersion: jetsync.dev/v1alpha1\nkind: Consumer\nmetadata:\n  name: worker\nspec:\n  streamName: ORDERS\n  ackWait: {ack_wait}\n  ignoreFields: [pauseUntil]\n"
+        )
+    };
+    let file = write(dir.path(), "c.yaml", &consumer("20s"));
+    let path = file.to_str().unwrap();
+    let client = client(&server).await;
+    assert_eq!(jetsync(&server.url(), &["apply", "-f", path]).code, 0);
+
+    // An operator pauses the consumer during an incident.
+    let paused = api(
+        &client,
+        "CONSUMER.PAUSE.ORDERS.worker",
+        json!({"pause_until": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(paused["paused"], true, "{paused}");
+    let plan = jetsync(&server.url(), &["plan", "--detailed-exitcode", "-f", path]);
+    assert_eq!(
+        plan.code,
+        0,
+        "the pause is neither drift nor undone: {}",
+        plan.all()
+    );
+
+    write(dir.path(), "c.yaml", &consumer("30s"));
+    assert_eq!(jetsync(&server.url(), &["apply", "-f", path]).code, 0);
+    let info = api(&client, "CONSUMER.INFO.ORDERS.worker", Value::Null).await;
+    assert_eq!(info["config"]["ack_wait"], json!(30_000_000_000u64));
+    assert_eq!(info["paused"], true, "an update keeps the pause: {info}");
+}
+
+#[tokio::test]
+async fn a_suspended_document_is_not_planned_and_the_plan_says_so() {
+    let server = require_nats!();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "s.yaml", &format!("{STREAM}  suspend: true\n"));
+    let path = file.to_str().unwrap();
+    let plan = jetsync(&server.url(), &["plan", "--detailed-exitcode", "-f", path]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(plan.all().contains("suspended"), "{}", plan.all());
+    assert_eq!(jetsync(&server.url(), &["apply", "-f", path]).code, 0);
+    let client = client(&server).await;
+    assert_eq!(
+        stream_info(&client, "ORDERS").await["error"]["err_code"],
+        10059
+    );
+}
+
+#[tokio::test]
 async fn a_consumer_pause_is_set_changed_and_lifted_through_the_pause_api() {
     let server = require_nats!();
     if server.version().starts_with("2.10.") {

@@ -73,6 +73,10 @@ pub mod reasons {
     pub const ADVISORIES_REFUSED: &str = "AdvisoriesRefused";
     /// `--read-only`: changes are planned and reported, never written.
     pub const READ_ONLY: &str = "ReadOnly";
+    /// `managementPolicy: Observe` with differences: reported, never written.
+    pub const OBSERVE_ONLY: &str = "ObserveOnly";
+    /// `spec.suspend: true`: nothing is reconciled.
+    pub const SUSPENDED: &str = "Suspended";
 }
 
 /// Event reasons (CamelCase), shown by `kubectl describe` and `kubectl events`.

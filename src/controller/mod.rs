@@ -72,6 +72,9 @@ pub struct Settings {
     pub owner_prefix: Option<String>,
     /// How writes are retried within one reconcile.
     pub apply: ApplyOptions,
+    /// The only namespaces whose Secrets are read (`--secret-namespace`);
+    /// every watched namespace when empty.
+    pub secret_namespaces: Vec<String>,
 }
 
 impl Default for Settings {
@@ -87,6 +90,7 @@ impl Default for Settings {
                 attempts: 3,
                 ..ApplyOptions::default()
             },
+            secret_namespaces: Vec::new(),
         }
     }
 }
@@ -302,6 +306,7 @@ async fn serve(args: ControllerArgs) -> Result<(), String> {
         drift_interval: args.drift_interval.as_std(),
         max_backoff: args.max_retry_interval.as_std(),
         owner_prefix: args.owner_prefix.clone().filter(|p| !p.is_empty()),
+        secret_namespaces: args.secret_namespaces.clone(),
         ..Settings::default()
     };
     let default_connection = crate::commands::connect_options(&args.connection);
@@ -387,6 +392,22 @@ fn controller_config(concurrency: u16) -> ControllerConfig {
         .debounce(Duration::from_millis(500))
 }
 
+/// Where the `NatsConnection` controller of `scope` watches Secrets: the
+/// scope itself, narrowed to `secret_namespaces` when those are listed.
+fn secret_scopes<'a>(
+    scope: Option<&'a str>,
+    secret_namespaces: &'a [String],
+) -> Vec<Option<&'a str>> {
+    if secret_namespaces.is_empty() {
+        return vec![scope];
+    }
+    match scope {
+        None => secret_namespaces.iter().map(|n| Some(n.as_str())).collect(),
+        Some(namespace) if secret_namespaces.iter().any(|n| n == namespace) => vec![scope],
+        Some(_) => Vec::new(),
+    }
+}
+
 /// Runs every controller for every scope until shutdown.
 pub async fn run_controllers(
     ctx: Arc<Context>,
@@ -406,15 +427,17 @@ pub async fn run_controllers(
             scoped::<NatsConnection>(client, scope),
             watcher::Config::default(),
         );
-        let connection_store = connections.store();
-        let store = connection_store.clone();
+        let mut connections = connections;
+        for secrets in secret_scopes(scope, &ctx.settings.secret_namespaces) {
+            let store = connections.store();
+            connections = connections.watches(
+                scoped::<KubeSecret>(client, secrets),
+                watcher::Config::default(),
+                move |secret| connections_using(&store, &secret),
+            );
+        }
         running.push(
             connections
-                .watches(
-                    scoped::<KubeSecret>(client, scope),
-                    watcher::Config::default(),
-                    move |secret| connections_using(&store, &secret),
-                )
                 .with_config(controller_config(concurrency))
                 .graceful_shutdown_on(stopped(shutdown))
                 .run(
@@ -588,6 +611,19 @@ mod tests {
     use super::*;
     use crate::spec::connection::{AuthConfig, SecretKeyRef, SecretSource};
     use crate::spec::{NatsConnectionSpec, StreamSpec};
+
+    #[test]
+    fn secrets_are_watched_only_in_the_listed_namespaces() {
+        let listed = ["team-a".to_string(), "team-b".to_string()];
+        assert_eq!(secret_scopes(None, &[]), [None]);
+        assert_eq!(secret_scopes(Some("team-a"), &[]), [Some("team-a")]);
+        assert_eq!(
+            secret_scopes(None, &listed),
+            [Some("team-a"), Some("team-b")]
+        );
+        assert_eq!(secret_scopes(Some("team-b"), &listed), [Some("team-b")]);
+        assert!(secret_scopes(Some("team-c"), &listed).is_empty());
+    }
 
     fn in_store<K>(objects: Vec<K>) -> Store<K>
     where

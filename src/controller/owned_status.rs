@@ -45,6 +45,7 @@ pub fn next_status(
         observed_generation: generation,
         conditions: conditions::merge(&previous.conditions, judgements, generation, now),
         summary: previous.summary.clone(),
+        last_handled_reconcile_at: previous.last_handled_reconcile_at.clone(),
     };
     let fresh = match counts {
         Counts::Unknown => None,

@@ -24,7 +24,9 @@ use super::conditions::{self, Judgement, events, reasons, types};
 use super::connections::{Profile, ProfileError, load_profile, resolve_profile};
 use super::live::{LiveLookup, lookup};
 use super::owned_status::{Counts, next_status};
-use super::resource::{ADDRESS_ANNOTATION, AssetResource, describe, owner_of, recorded_address};
+use super::resource::{
+    ADDRESS_ANNOTATION, AssetResource, describe, owner_of, recorded_address, requested_at,
+};
 use super::status::{self, Assessment, Conclusion, Next, Note, NoteType, Verdict};
 use crate::apply::{self, Outcome};
 use crate::engine;
@@ -33,7 +35,9 @@ use crate::nats::{ConnectError, Connection};
 use crate::plan::classify::{self, Action as PlanAction, Change, Plan, PlanOptions};
 use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
-use crate::spec::common::{DeletionPolicy, OnImmutableChange, UnmanagedConsumers};
+use crate::spec::common::{
+    DeletionPolicy, ManagementPolicy, OnImmutableChange, UnmanagedConsumers,
+};
 use crate::spec::validate::validate;
 use crate::spec::{
     AssetSpec, AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream,
@@ -216,13 +220,21 @@ pub async fn apply_asset<K: AssetResource>(
     let started = Instant::now();
     let key = resource_key(obj.as_ref());
     let mut counts = Counts::Unknown;
-    let conclusion = assess_and_apply(api, obj.as_ref(), ctx, &mut counts).await?;
+    let conclusion = if obj.policies().suspended() {
+        Conclusion::suspended()
+    } else {
+        assess_and_apply(api, obj.as_ref(), ctx, &mut counts).await?
+    };
     let kind = K::KIND.as_str();
     let previous = obj
         .asset_status()
         .map(|s| s.conditions.clone())
         .unwrap_or_default();
-    let judgements = with_drift_default(&conclusion, &previous);
+    let judgements = if obj.policies().suspended() {
+        conclusion.judgements.clone()
+    } else {
+        with_drift_default(&conclusion, &previous)
+    };
     let merged = write_status(api, obj.as_ref(), obj.asset_status(), &judgements, counts).await?;
     let published = publish(ctx, obj.as_ref(), &conclusion.notes, &previous, &merged).await;
     if published.contains(&events::DRIFT_DETECTED) {
@@ -392,6 +404,7 @@ async fn assess_and_apply<K: AssetResource>(
             drift_policy: policies.drift_policy(),
             adopt: policies.adopt(),
             reconciled_before,
+            observe: policies.management_policy() == ManagementPolicy::Observe,
             went_with_stream: address.consumer.is_some()
                 && live.asset.is_none()
                 && ctx
@@ -562,10 +575,14 @@ where
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     let generation = obj.meta().generation;
-    let Some(status) = next_status(previous, generation, judgements, counts, Timestamp::now())
-    else {
-        return Ok(previous.map(|s| s.conditions.clone()).unwrap_or_default());
-    };
+    let mut status = next_status(previous, generation, judgements, counts, Timestamp::now())
+        .unwrap_or_else(|| previous.cloned().unwrap_or_default());
+    if let Some(requested) = requested_at(obj) {
+        status.last_handled_reconcile_at = Some(requested);
+    }
+    if Some(&status) == previous {
+        return Ok(status.conditions);
+    }
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
@@ -655,6 +672,11 @@ pub async fn cleanup_asset<K: AssetResource>(obj: Arc<K>, ctx: &Context) -> Resu
     };
     if ctx.settings.read_only {
         tracing::info!(resource = %key, "read-only: the asset is left on the server");
+        return done(ctx);
+    }
+    if obj.policies().suspended() || obj.policies().management_policy() == ManagementPolicy::Observe
+    {
+        tracing::info!(resource = %key, "suspended or observe-only: the asset is left on the server");
         return done(ctx);
     }
     let connection = match connection_for(ctx, &namespace, obj.policies().connection(), &key).await

@@ -19,6 +19,20 @@ use crate::spec::{
 /// old asset instead of silently orphaning it.
 pub const ADDRESS_ANNOTATION: &str = "jetsync.dev/address";
 
+/// Set to any new value (`kubectl annotate --overwrite`) to ask for a
+/// reconcile now; answered in `status.lastHandledReconcileAt`.
+pub const REQUESTED_AT_ANNOTATION: &str = "reconcile.jetsync.dev/requestedAt";
+
+/// The `reconcile.jetsync.dev/requestedAt` annotation's value, if set.
+pub fn requested_at<K: Resource>(resource: &K) -> Option<String> {
+    resource
+        .meta()
+        .annotations
+        .as_ref()
+        .and_then(|annotations| annotations.get(REQUESTED_AT_ANNOTATION))
+        .cloned()
+}
+
 /// A custom resource the controller turns into one JetStream asset.
 pub trait AssetResource:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>

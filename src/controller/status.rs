@@ -169,6 +169,22 @@ impl Conclusion {
         }
     }
 
+    /// `spec.suspend: true`: only `Ready` says so; nothing else is written.
+    pub fn suspended() -> Self {
+        Self {
+            verdict: Verdict::Waiting,
+            judgements: vec![Judgement::unknown(
+                types::READY,
+                reasons::SUSPENDED,
+                "spec.suspend is true: jetsync neither reads nor writes the asset",
+            )],
+            notes: Vec::new(),
+            next: Next::Recheck,
+            drift_detected: false,
+            drift_corrected: false,
+        }
+    }
+
     fn drifted(mut self, judgement: Judgement) -> Self {
         self.judgements.push(judgement);
         self
@@ -208,6 +224,8 @@ pub enum Assessment {
     /// The asset was deleted outside jetsync and `driftPolicy: Report`
     /// leaves it deleted.
     DeletionReported,
+    /// `managementPolicy: Observe`: what would be written, only reported.
+    Observed(Box<Change>),
     /// The change to write. `corrects_drift`: the live asset was changed
     /// (or deleted) outside jetsync since jetsync last wrote it;
     /// `went_with_stream`: a consumer made again after the controller
@@ -229,6 +247,8 @@ pub struct Intent {
     /// This resource's asset was reconciled at this address before (so a
     /// missing asset was deleted out of band).
     pub reconciled_before: bool,
+    /// `spec.managementPolicy: Observe`: nothing may be written.
+    pub observe: bool,
     /// The missing consumer went with its stream, which the controller
     /// itself deleted or replaced: made again, not reported as drift.
     pub went_with_stream: bool,
@@ -248,6 +268,9 @@ pub fn assess(plan: &Plan, live: Option<&LiveAsset>, intent: Intent) -> Assessme
     let Some(change) = plan.changes.first() else {
         return Assessment::InSync;
     };
+    if intent.observe {
+        return Assessment::Observed(Box::new(change.clone()));
+    }
     if let Some(refused) = &change.refused {
         return if change.action == Action::Adopt && !intent.adopt {
             Assessment::AdoptRefused(format!("{}: {}; {refused}", change.address, change.reason))
@@ -312,6 +335,25 @@ pub fn conclude(assessment: &Assessment, outcome: Option<&Outcome>, read_only: b
                 ))
                 .with_note(Note::warning(events::DRIFT_DETECTED, message).once_per(types::DRIFTED));
             conclusion.drift_detected = true;
+            conclusion
+        }
+        Assessment::Observed(change) => {
+            let message = format!(
+                "observe-only (managementPolicy: Observe): would {}",
+                describe_change(change)
+            );
+            let mut conclusion = Conclusion::read_only(message.clone());
+            for judgement in &mut conclusion.judgements {
+                judgement.reason = reasons::OBSERVE_ONLY;
+            }
+            if change.drift {
+                conclusion.drift_detected = true;
+                conclusion = conclusion.drifted(Judgement::yes(
+                    types::DRIFTED,
+                    reasons::DRIFT_REPORTED,
+                    message,
+                ));
+            }
             conclusion
         }
         Assessment::DeletionReported => {
@@ -728,7 +770,23 @@ mod tests {
             adopt: false,
             reconciled_before,
             went_with_stream: false,
+            observe: false,
         }
+    }
+
+    #[test]
+    fn observe_only_reports_what_it_would_write_and_writes_nothing() {
+        let observing = Intent {
+            observe: true,
+            ..intent(DriftPolicy::Correct, true)
+        };
+        let assessment = assess(&plan_of(change(Action::Create)), None, observing);
+        assert!(matches!(assessment, Assessment::Observed(_)));
+        let conclusion = conclude(&assessment, None, false);
+        let ready = &conclusion.judgements[0];
+        assert_eq!(ready.reason, reasons::OBSERVE_ONLY);
+        assert_eq!(ready.status, crate::controller::conditions::Status::False);
+        assert!(ready.message.contains("managementPolicy: Observe"));
     }
 
     #[test]

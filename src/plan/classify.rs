@@ -19,7 +19,7 @@ use super::ownership;
 use super::restore;
 use super::wire;
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::spec::common::{DriftPolicy, UnmanagedConsumers};
+use crate::spec::common::{DriftPolicy, ManagementPolicy, UnmanagedConsumers};
 
 /// What applying the plan does to one asset.
 #[derive(
@@ -315,6 +315,7 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         .filter(|a| a.address.kind.is_stream_like())
         .filter(|a| {
             in_scope(&a.address)
+                && not_suspended(a, &mut plan)
                 && supported(a, options, &mut plan)
                 && fits_server(a, options, &mut plan)
         })
@@ -373,6 +374,7 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         .filter(|a| a.address.kind == AssetKind::Consumer)
     {
         if !in_scope(&asset.address)
+            || !not_suspended(asset, &mut plan)
             || !supported(asset, options, &mut plan)
             || !fits_server(asset, options, &mut plan)
         {
@@ -773,6 +775,55 @@ fn at(diagnostic: Diagnostic, declared_at: &DeclaredAt) -> Diagnostic {
     declared_at.point(diagnostic)
 }
 
+/// A suspended asset (`spec.suspend: true`) is left out of the plan with a
+/// note; it stays declared, so it is never pruned either.
+fn not_suspended(asset: &DesiredAsset, plan: &mut Plan) -> bool {
+    if asset.suspended {
+        plan.diagnostics.push(at(
+            Diagnostic::new(
+                Severity::Note,
+                format!(
+                    "{}: suspended (spec.suspend: true); not planned",
+                    asset.address
+                ),
+            )
+            .with_help("set spec.suspend to false (or remove it) to reconcile it again")
+            .with_field("spec.suspend"),
+            &asset.declared_at,
+        ));
+    }
+    !asset.suspended
+}
+
+/// `live`'s values of the spec fields in `ignored` written over `declared`:
+/// those fields then neither differ nor change.
+fn keep_ignored(kind: AssetKind, declared: &Value, live: &Value, ignored: &[String]) -> Value {
+    let mut kept = declared.clone();
+    let (Some(kept_fields), Some(live_fields)) = (kept.as_object_mut(), live.as_object()) else {
+        return kept;
+    };
+    let is_ignored = |wire: &str| ignored.iter().any(|field| *field == spec_field(kind, wire));
+    kept_fields.retain(|wire, _| !is_ignored(wire) || live_fields.contains_key(wire));
+    for (wire, value) in live_fields {
+        if is_ignored(wire) {
+            kept_fields.insert(wire.clone(), value.clone());
+        }
+    }
+    kept
+}
+
+/// Under `managementPolicy: Observe` a change is reported, never made.
+fn observed(mut change: Change) -> Change {
+    change.reason = format!(
+        "{}; left as it is (managementPolicy: Observe)",
+        change.reason
+    );
+    change.reported = true;
+    change.refused = None;
+    change.config = None;
+    change
+}
+
 /// Fields the server is too old for are errors naming the field and the
 /// version; such an asset is left out of the plan.
 fn supported(asset: &DesiredAsset, options: &PlanOptions, plan: &mut Plan) -> bool {
@@ -813,10 +864,32 @@ fn classify(
     stream_limits: Option<&Value>,
     options: &PlanOptions,
 ) -> Option<Change> {
+    let change = classify_managed(asset, live, stream_limits, options)?;
+    Some(match asset.management_policy {
+        ManagementPolicy::Full => change,
+        ManagementPolicy::Observe => observed(change),
+    })
+}
+
+fn classify_managed(
+    asset: &DesiredAsset,
+    live: Option<&LiveAsset>,
+    stream_limits: Option<&Value>,
+    options: &PlanOptions,
+) -> Option<Change> {
     let kind = asset.address.kind;
     let live_config = live.map(|live| live.config.value());
     // KV buckets and object stores keep what their spec leaves open.
     let declared = wire::settle(kind, &asset.config, live_config.as_ref());
+    let declared = match &live_config {
+        Some(live_config) if !asset.ignore_fields.is_empty() => Cow::Owned(keep_ignored(
+            kind,
+            &declared,
+            live_config,
+            &asset.ignore_fields,
+        )),
+        _ => declared,
+    };
     let after = comparable(kind, &declared, stream_limits);
     // The config to send, with its markers: only for an asset that changes.
     let to_send = |after: &Value| {
@@ -845,7 +918,7 @@ fn classify(
     let before = comparable(kind, &live_config, stream_limits);
     let mut diff = field_changes(kind, &before, &after, &options.server);
     if kind == AssetKind::Consumer {
-        diff.extend(pause_change(&asset.config, &live_config));
+        diff.extend(pause_change(&declared, &live_config));
     }
     let owner = ownership::owner_of(&live_config);
     let managed = owner == Some(options.owner.as_str());
@@ -1064,6 +1137,9 @@ mod tests {
             declared_at: DeclaredAt::default(),
             labels: BTreeMap::new(),
             connection: None,
+            suspended: false,
+            management_policy: ManagementPolicy::Full,
+            ignore_fields: Vec::new(),
         }
     }
 
@@ -1216,6 +1292,77 @@ mod tests {
         assert_eq!(three_of_four.summary().refused, 3);
         let one_of_four = plan(&streams[..3], &live, &options);
         assert_eq!(one_of_four.summary().delete, 1);
+    }
+
+    #[test]
+    fn an_ignored_field_changed_outside_jetsync_is_neither_drift_nor_changed_back() {
+        let mut desired = desired_stream("S", "file");
+        desired.ignore_fields = vec!["maxAge".to_string()];
+        let mut live = applied(&desired);
+        let mut config = live.config.value();
+        config["max_age"] = json!(1_000_000_000u64);
+        live.config = LiveConfig::new(&config);
+        assert!(
+            plan(&[desired.clone()], &[live.clone()], &options())
+                .changes
+                .is_empty()
+        );
+
+        desired.config["storage"] = json!("memory");
+        let changed = plan(&[desired], &[live], &options());
+        let change = &changed.changes[0];
+        let fields: Vec<&str> = change.diff.iter().map(|f| f.path.as_str()).collect();
+        assert!(!fields.contains(&"maxAge"), "{fields:?}");
+        assert_eq!(
+            change.after.as_ref().unwrap()["max_age"],
+            json!(1_000_000_000u64)
+        );
+    }
+
+    #[test]
+    fn observe_only_reports_a_missing_asset_and_drift_and_writes_nothing() {
+        let mut desired = desired_stream("S", "file");
+        desired.management_policy = ManagementPolicy::Observe;
+        let missing = plan(&[desired.clone()], &[], &options());
+        assert_eq!(missing.changes[0].action, Action::Create);
+        assert!(missing.changes[0].reported && missing.changes[0].config.is_none());
+        assert!(!missing.has_writes());
+
+        let mut live = applied(&desired);
+        let mut config = live.config.value();
+        config["max_age"] = json!(1_000_000_000u64);
+        live.config = LiveConfig::new(&config);
+        let drifted = plan(&[desired], &[live], &options());
+        assert!(drifted.changes[0].reported);
+        assert!(
+            drifted.changes[0]
+                .reason
+                .contains("managementPolicy: Observe")
+        );
+        assert!(!drifted.has_writes());
+    }
+
+    #[test]
+    fn a_suspended_asset_is_neither_planned_nor_pruned() {
+        let mut desired = desired_stream("S", "file");
+        desired.suspended = true;
+        let mut live = applied(&desired);
+        let mut config = live.config.value();
+        config["max_age"] = json!(1_000_000_000u64);
+        live.config = LiveConfig::new(&config);
+        let options = PlanOptions {
+            prune: true,
+            ..options()
+        };
+        let suspended = plan(&[desired], &[live], &options);
+        assert!(suspended.changes.is_empty());
+        assert!(
+            suspended
+                .diagnostics
+                .iter()
+                .any(|d| d.summary.contains("suspended")),
+            "the plan says so"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::model::{Address, AssetKind, DeclaredAt};
 use super::wire;
 use crate::manifest::Declared;
-use crate::spec::common::{DriftPolicy, OnImmutableChange, UnmanagedConsumers};
+use crate::spec::common::{DriftPolicy, ManagementPolicy, OnImmutableChange, UnmanagedConsumers};
 use crate::spec::{AssetSpec, Kind};
 
 /// One asset as declared.
@@ -32,6 +32,12 @@ pub struct DesiredAsset {
     pub labels: BTreeMap<String, String>,
     /// `spec.connection`, if the asset names one.
     pub connection: Option<String>,
+    /// `spec.suspend`: declared, but neither planned nor pruned.
+    pub suspended: bool,
+    /// `spec.managementPolicy`: what may be written.
+    pub management_policy: ManagementPolicy,
+    /// `spec.ignoreFields`: spec fields left out of updates and drift.
+    pub ignore_fields: Vec<String>,
 }
 
 /// Every asset among the documents (connections are not assets), in
@@ -89,6 +95,9 @@ pub fn desired_from_spec(
         declared_at,
         labels: BTreeMap::new(),
         connection: policies.connection().map(str::to_string),
+        suspended: policies.suspended(),
+        management_policy: policies.management_policy(),
+        ignore_fields: policies.ignore_fields().to_vec(),
     })
 }
 

@@ -61,9 +61,11 @@ pub enum PersistMode {
 pub struct Placement {
     /// Name of the cluster the replicas must be placed in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::NOT_BLANK))]
     pub cluster: Option<String>,
     /// Server tags every replica's server must carry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::admission::NOT_BLANK)))]
     pub tags: Vec<String>,
 }
 
@@ -86,6 +88,7 @@ pub struct Republish {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Subject the messages are republished to.
+    #[schemars(length(min = 1))]
     pub destination: String,
     /// Republish headers only, without the payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +98,7 @@ pub struct Republish {
 /// The JetStream API of another account or domain a mirror or source reads from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::EXTERNAL)))]
 pub struct ExternalStream {
     /// API prefix of the other JetStream, e.g. `$JS.hub.API`.
     pub api_prefix: String,
@@ -117,8 +121,10 @@ pub struct SourceConsumer {
 /// A stream (or, for KV and object stores, a bucket) this one copies messages from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::SOURCE)))]
 pub struct StreamSource {
     /// Name of the origin stream (for a KeyValue: the origin bucket).
+    #[schemars(pattern(super::admission::ASSET_NAME), length(max = 255))]
     pub name: String,
     /// Start copying at this sequence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +155,7 @@ pub struct ConsumerLimits {
     pub inactive_threshold: Option<Duration>,
     /// Default and maximum of unacknowledged messages per consumer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub max_ack_pending: Option<u64>,
 }
 
@@ -182,6 +189,18 @@ pub enum DriftPolicy {
     Report,
 }
 
+/// What jetsync may write to the asset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update, correct drift (per `driftPolicy`) and delete (per
+    /// `deletionPolicy`): the default.
+    #[default]
+    Full,
+    /// Never write: differences, a missing asset and drift are only
+    /// reported, and deleting the resource leaves the asset as it is.
+    Observe,
+}
+
 /// What jetsync does with the durable consumers it does not manage (another
 /// application's) when replacing or deleting their stream would destroy them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -209,6 +228,12 @@ pub trait AssetPolicies {
     fn deletion_policy(&self) -> DeletionPolicy;
     /// What to do when the live asset drifted from the spec.
     fn drift_policy(&self) -> DriftPolicy;
+    /// `spec.suspend`: leave the asset and the resource alone.
+    fn suspended(&self) -> bool;
+    /// What jetsync may write to the asset.
+    fn management_policy(&self) -> ManagementPolicy;
+    /// Spec fields left out of updates and drift.
+    fn ignore_fields(&self) -> &[String];
     /// What to do with other applications' consumers when the stream goes
     /// (None: not set, or a kind without consumers of its own).
     fn unmanaged_consumers(&self) -> Option<UnmanagedConsumers> {
@@ -239,6 +264,15 @@ macro_rules! impl_asset_policies {
             fn on_immutable_change(&self) -> $crate::spec::common::OnImmutableChange {
                 self.on_immutable_change.unwrap_or_default()
             }
+            fn suspended(&self) -> bool {
+                self.suspend.unwrap_or(false)
+            }
+            fn management_policy(&self) -> $crate::spec::common::ManagementPolicy {
+                self.management_policy.unwrap_or_default()
+            }
+            fn ignore_fields(&self) -> &[String] {
+                &self.ignore_fields
+            }
             fn deletion_policy(&self) -> $crate::spec::common::DeletionPolicy {
                 self.deletion_policy.unwrap_or_default()
             }
@@ -264,6 +298,10 @@ pub struct AssetStatus {
     /// What the live asset held at the last check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<LiveSummary>,
+    /// The value of the `reconcile.jetsync.dev/requestedAt` annotation the
+    /// last finished reconcile saw (Flux's convention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }
 
 /// What a live asset holds: messages and bytes for streams, buckets and

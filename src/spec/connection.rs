@@ -14,6 +14,7 @@ pub struct SecretKeyRef {
     /// Name of the Secret.
     pub name: String,
     /// Key within the Secret.
+    #[schemars(pattern(super::admission::SECRET_KEY))]
     pub key: String,
 }
 
@@ -21,6 +22,7 @@ pub struct SecretKeyRef {
 /// controller, or a file path for the CLI. Exactly one of the two.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::SECRET_SOURCE)))]
 pub struct SecretSource {
     /// A key of a Secret in the same namespace (controller).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,6 +35,7 @@ pub struct SecretSource {
 /// TLS settings of a connection.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::TLS)))]
 pub struct TlsConfig {
     /// CA certificate(s) to verify the server with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +56,7 @@ pub struct TlsConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserPassword {
     /// The user name (not a secret).
+    #[schemars(pattern(super::admission::NOT_BLANK))]
     pub user: String,
     /// Where the password comes from.
     pub password: SecretSource,
@@ -61,6 +65,7 @@ pub struct UserPassword {
 /// How the connection authenticates; at most one method.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::AUTH)))]
 pub struct AuthConfig {
     /// A `.creds` file (JWT and nkey seed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,9 +99,11 @@ pub struct AuthConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NatsConnectionSpec {
     /// Server URLs, e.g. `nats://nats.messaging:4222`, without credentials.
+    #[schemars(length(min = 1), inner(pattern(super::admission::SERVER_URL)))]
     pub servers: Vec<String>,
     /// JetStream domain to address (`$JS.<domain>.API`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::JS_DOMAIN))]
     pub js_domain: Option<String>,
     /// TLS settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]

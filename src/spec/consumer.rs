@@ -5,7 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    AssetStatus, DeletionPolicy, DriftPolicy, Metadata, OnImmutableChange, impl_asset_policies,
+    AssetStatus, DeletionPolicy, DriftPolicy, ManagementPolicy, Metadata, OnImmutableChange,
+    impl_asset_policies,
 };
 use super::units::{Duration, Size};
 
@@ -69,14 +70,18 @@ pub enum PriorityPolicy {
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name":"Pending","type":"integer","jsonPath":".status.summary.pending"}"#,
     printcolumn = r#"{"name":"AckPending","type":"integer","jsonPath":".status.summary.ackPending"}"#,
+    printcolumn = r#"{"name":"Suspended","type":"boolean","jsonPath":".spec.suspend","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::CONSUMER)))]
 pub struct ConsumerSpec {
     /// The JetStream stream this consumer reads.
+    #[schemars(pattern(super::admission::ASSET_NAME), length(max = 255))]
     pub stream_name: String,
     /// Durable consumer name; defaults to `metadata.name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::ASSET_NAME), length(max = 255))]
     pub name: Option<String>,
     /// Free-text description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +92,7 @@ pub struct ConsumerSpec {
     pub deliver_policy: Option<DeliverPolicy>,
     /// Start sequence for `deliverPolicy: byStartSequence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub opt_start_seq: Option<u64>,
     /// Start time (RFC 3339) for `deliverPolicy: byStartTime`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,15 +106,18 @@ pub struct ConsumerSpec {
     pub ack_wait: Option<Duration>,
     /// Most delivery attempts per message; unlimited when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub max_deliver: Option<u64>,
     /// Redelivery delays, one per attempt; no longer than `maxDeliver`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backoff: Vec<Duration>,
     /// Deliver only messages on this subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::FILTER_SUBJECT))]
     pub filter_subject: Option<String>,
     /// Deliver only messages on these subjects (instead of `filterSubject`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::admission::FILTER_SUBJECT)), extend("x-kubernetes-list-type" = "set"))]
     pub filter_subjects: Vec<String>,
     /// `instant` (default) or `original`; never changeable in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,12 +127,14 @@ pub struct ConsumerSpec {
     pub rate_limit_bps: Option<u64>,
     /// Percentage of acknowledgements sampled for observability, 0 to 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
     pub sample_freq: Option<u8>,
     /// Pull only: most pull requests waiting at once; 512 by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_waiting: Option<u64>,
     /// Most unacknowledged messages outstanding; 1000 by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub max_ack_pending: Option<u64>,
     /// Deliver headers only, without payloads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,15 +153,18 @@ pub struct ConsumerSpec {
     pub inactive_threshold: Option<Duration>,
     /// Replicas of the consumer's state; the stream's when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 5))]
     pub replicas: Option<u32>,
     /// Keep the consumer's state in memory; never changeable in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_storage: Option<bool>,
     /// JetStream metadata; `jetsync.dev/*` and `_nats.*` keys are reserved.
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    #[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::METADATA)))]
     pub metadata: Metadata,
     /// Push only: the subject messages are delivered to. Makes this a push consumer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::PUBLISH_SUBJECT))]
     pub deliver_subject: Option<String>,
     /// Push only: queue group that shares the deliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,6 +177,7 @@ pub struct ConsumerSpec {
     pub flow_control: Option<bool>,
     /// Pull only: priority group names (nats-server 2.11+).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::admission::PRIORITY_GROUP)), extend("x-kubernetes-list-type" = "set"))]
     pub priority_groups: Vec<String>,
     /// Pull only: `none`, `overflow`, `pinnedClient` or `prioritized` (nats-server 2.11+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +191,7 @@ pub struct ConsumerSpec {
 
     /// Name of the `NatsConnection` to use instead of the default connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::OBJECT_NAME), length(max = 253))]
     pub connection: Option<String>,
     /// Take over an existing consumer not managed by this owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,6 +205,18 @@ pub struct ConsumerSpec {
     /// `Correct` (default) or `Report` changes made outside jetsync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_policy: Option<DriftPolicy>,
+    /// Stop reconciling: nothing is written to NATS, and only a condition
+    /// saying so to the status, until this is false again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// `Full` (default): create, update, correct drift and delete;
+    /// `Observe`: never write, only report differences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+    /// Spec fields left out of updates and drift, e.g. `pauseUntil`: the
+    /// live value stays as it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_fields: Vec<String>,
 }
 
 impl_asset_policies!(ConsumerSpec);

@@ -1,6 +1,7 @@
 //! The desired-state model: the kinds users declare, their units and validation.
 //! Pure code: no NATS, no Kubernetes API calls.
 
+pub mod admission;
 pub mod common;
 pub mod connection;
 pub mod consumer;

@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    AssetStatus, DeletionPolicy, DriftPolicy, Metadata, OnImmutableChange, Placement, StorageType,
-    UnmanagedConsumers, impl_asset_policies,
+    AssetStatus, DeletionPolicy, DriftPolicy, ManagementPolicy, Metadata, OnImmutableChange,
+    Placement, StorageType, UnmanagedConsumers, impl_asset_policies,
 };
 use super::units::{Duration, Size};
 
@@ -25,12 +25,15 @@ use super::units::{Duration, Size};
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name":"Messages","type":"integer","jsonPath":".status.summary.messages"}"#,
     printcolumn = r#"{"name":"Bytes","type":"integer","jsonPath":".status.summary.bytes"}"#,
+    printcolumn = r#"{"name":"Suspended","type":"boolean","jsonPath":".spec.suspend","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::OBJECT_STORE)))]
 pub struct ObjectStoreSpec {
     /// Bucket name; defaults to `metadata.name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::BUCKET_NAME), length(max = 251))]
     pub name: Option<String>,
     /// Free-text description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +49,7 @@ pub struct ObjectStoreSpec {
     pub storage: Option<StorageType>,
     /// Number of replicas, 1 to 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 5))]
     pub replicas: Option<u32>,
     /// Cluster and tags the replicas are placed by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,10 +59,12 @@ pub struct ObjectStoreSpec {
     pub compression: Option<bool>,
     /// JetStream metadata; `jetsync.dev/*` and `_nats.*` keys are reserved.
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    #[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::METADATA)))]
     pub metadata: Metadata,
 
     /// Name of the `NatsConnection` to use instead of the default connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::OBJECT_NAME), length(max = 253))]
     pub connection: Option<String>,
     /// Take over an existing object store not managed by this owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +78,18 @@ pub struct ObjectStoreSpec {
     /// `Correct` (default) or `Report` changes made outside jetsync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_policy: Option<DriftPolicy>,
+    /// Stop reconciling: nothing is written to NATS, and only a condition
+    /// saying so to the status, until this is false again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// `Full` (default): create, update, correct drift and delete;
+    /// `Observe`: never write, only report differences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+    /// Spec fields left out of updates and drift, e.g. `pauseUntil`: the
+    /// live value stays as it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_fields: Vec<String>,
     /// `Refuse` (default), `Recreate` or `Delete` other applications'
     /// durable consumers when replacing or deleting this object store destroys them.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,9 +5,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    AssetStatus, Compression, ConsumerLimits, DeletionPolicy, DiscardPolicy, DriftPolicy, Metadata,
-    OnImmutableChange, PersistMode, Placement, Republish, RetentionPolicy, StorageType,
-    StreamSource, SubjectTransform, UnmanagedConsumers, impl_asset_policies,
+    AssetStatus, Compression, ConsumerLimits, DeletionPolicy, DiscardPolicy, DriftPolicy,
+    ManagementPolicy, Metadata, OnImmutableChange, PersistMode, Placement, Republish,
+    RetentionPolicy, StorageType, StreamSource, SubjectTransform, UnmanagedConsumers,
+    impl_asset_policies,
 };
 use super::units::{Duration, Size};
 
@@ -26,18 +27,22 @@ use super::units::{Duration, Size};
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name":"Messages","type":"integer","jsonPath":".status.summary.messages"}"#,
     printcolumn = r#"{"name":"Bytes","type":"integer","jsonPath":".status.summary.bytes"}"#,
+    printcolumn = r#"{"name":"Suspended","type":"boolean","jsonPath":".spec.suspend","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::STREAM)))]
 pub struct StreamSpec {
     /// JetStream stream name; defaults to `metadata.name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::ASSET_NAME), length(max = 255))]
     pub name: Option<String>,
     /// Free-text description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Subjects the stream stores; the stream name when empty (and no mirror or sources).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::admission::FILTER_SUBJECT)), extend("x-kubernetes-list-type" = "set"))]
     pub subjects: Vec<String>,
     /// `limits` (default), `interest` or `workqueue`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +52,7 @@ pub struct StreamSpec {
     pub storage: Option<StorageType>,
     /// Number of replicas, 1 to 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 5))]
     pub replicas: Option<u32>,
     /// Most consumers the stream may have; unlimited when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +128,7 @@ pub struct StreamSpec {
     pub consumer_limits: Option<ConsumerLimits>,
     /// JetStream metadata; `jetsync.dev/*` and `_nats.*` keys are reserved.
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    #[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::METADATA)))]
     pub metadata: Metadata,
     /// Allow per-message TTLs with the `Nats-TTL` header (nats-server 2.11+); enable only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -147,6 +154,7 @@ pub struct StreamSpec {
 
     /// Name of the `NatsConnection` to use instead of the default connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(super::admission::OBJECT_NAME), length(max = 253))]
     pub connection: Option<String>,
     /// Take over an existing stream not managed by this owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -160,6 +168,18 @@ pub struct StreamSpec {
     /// `Correct` (default) or `Report` changes made outside jetsync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_policy: Option<DriftPolicy>,
+    /// Stop reconciling: nothing is written to NATS, and only a condition
+    /// saying so to the status, until this is false again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// `Full` (default): create, update, correct drift and delete;
+    /// `Observe`: never write, only report differences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+    /// Spec fields left out of updates and drift, e.g. `pauseUntil`: the
+    /// live value stays as it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_fields: Vec<String>,
     /// `Refuse` (default), `Recreate` or `Delete` other applications'
     /// durable consumers when replacing or deleting this stream destroys them.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -48,6 +48,37 @@ const API_SUBJECTS: [(&str, &str, &str); 4] = [
     ("$SYS.>", "$SYS.ACCOUNT.>", "system API"),
 ];
 
+/// Spec fields that are not JetStream config: names and jetsync's policies.
+const NOT_CONFIG: [&str; 11] = [
+    "name",
+    "streamName",
+    "connection",
+    "adopt",
+    "onImmutableChange",
+    "deletionPolicy",
+    "driftPolicy",
+    "unmanagedConsumers",
+    "suspend",
+    "managementPolicy",
+    "ignoreFields",
+];
+
+/// The top-level spec fields of `T` that `ignoreFields` may name.
+pub fn config_fields<T: schemars::JsonSchema>() -> Vec<String> {
+    let schema = schemars::schema_for!(T);
+    schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .map(|properties| {
+            properties
+                .keys()
+                .filter(|field| !NOT_CONFIG.contains(&field.as_str()))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether a problem stops the document from being applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ProblemSeverity {
@@ -372,6 +403,31 @@ impl Checker {
                 ),
             )
             .help("shorten the description");
+        }
+    }
+
+    /// `spec.ignoreFields` names JetStream config fields of the kind.
+    fn ignore_fields<T: schemars::JsonSchema>(&mut self, fields: &[String]) {
+        if fields.is_empty() {
+            return;
+        }
+        let known = config_fields::<T>();
+        for (index, field) in fields.iter().enumerate() {
+            if !known.contains(field) {
+                self.error(
+                    at("ignoreFields").index(index),
+                    format!("{} is not a config field of this kind", quoted(field)),
+                )
+                .help(format!(
+                    "name top-level spec fields such as {}",
+                    known
+                        .iter()
+                        .take(3)
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         }
     }
 
@@ -821,6 +877,7 @@ impl Checker {
         self.description(spec.description.as_deref());
         self.metadata(&spec.metadata);
         self.connection(spec.connection.as_deref());
+        self.ignore_fields::<StreamSpec>(&spec.ignore_fields);
         self.placement(spec.placement.as_ref());
         self.replicas(
             spec.replicas,
@@ -1171,6 +1228,7 @@ impl Checker {
         self.description(spec.description.as_deref());
         self.metadata(&spec.metadata);
         self.connection(spec.connection.as_deref());
+        self.ignore_fields::<ConsumerSpec>(&spec.ignore_fields);
         self.replicas(
             spec.replicas,
             "leave replicas out to use the stream's replicas",
@@ -1514,6 +1572,7 @@ impl Checker {
         self.description(spec.description.as_deref());
         self.metadata(&spec.metadata);
         self.connection(spec.connection.as_deref());
+        self.ignore_fields::<KeyValueSpec>(&spec.ignore_fields);
         self.placement(spec.placement.as_ref());
         self.replicas(
             spec.replicas,
@@ -1600,6 +1659,7 @@ impl Checker {
         self.description(spec.description.as_deref());
         self.metadata(&spec.metadata);
         self.connection(spec.connection.as_deref());
+        self.ignore_fields::<ObjectStoreSpec>(&spec.ignore_fields);
         self.placement(spec.placement.as_ref());
         self.replicas(
             spec.replicas,
@@ -2138,6 +2198,27 @@ mod tests {
     }
 
     // ----- names, metadata, descriptions -----
+
+    #[test]
+    fn ignore_fields_must_name_config_fields_of_the_kind() {
+        assert_clean(
+            &consumer()
+                .with(|s| s.ignore_fields = strings(&["pauseUntil"]))
+                .problems(),
+        );
+        assert_refused(
+            &consumer()
+                .with(|s| s.ignore_fields = strings(&["pausedUntil"]))
+                .problems(),
+            "spec.ignoreFields[0]",
+        );
+        assert_refused(
+            &stream()
+                .with(|s| s.ignore_fields = strings(&["driftPolicy"]))
+                .problems(),
+            "spec.ignoreFields[0]",
+        );
+    }
 
     #[test]
     fn metadata_name_must_be_a_dns_1123_name() {

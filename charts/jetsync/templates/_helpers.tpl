@@ -114,10 +114,14 @@ more than one is given (the controller would refuse or pick one silently).
 - apiGroups: ["jetsync.dev"]
   resources: ["streams/finalizers", "consumers/finalizers", "keyvalues/finalizers", "objectstores/finalizers", "natsconnections/finalizers"]
   verbs: ["update"]
-- apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end }}
+
+{{/* Reading Secrets (a NatsConnection's credentials; watched so that a rotation re-reconciles). */}}
+{{- define "jetsync.secretRules" -}}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
 {{- end }}
