@@ -5,40 +5,20 @@
 //! server cannot do. Through the `jetsync` binary, against a real server,
 //! with the other application's consumer made by async-nats itself.
 
+#[path = "support/cli.rs"]
+mod cli;
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-
 use async_nats::jetstream::{self, consumer};
+use cli::{Run, write};
 use serde_json::{Value, json};
 use support::{NatsServer, js_api};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
+/// `jetsync ARGS` against `server` as `owner`, from the system's temporary directory.
 fn jetsync(server: &NatsServer, owner: &str, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_jetsync"))
-        .args(args)
-        .args(["--server", &server.url(), "--owner", owner])
-        .env("NO_COLOR", "1")
-        .env_remove("NATS_URL")
-        .env_remove("JETSYNC_OWNER")
-        .env("XDG_CONFIG_HOME", "/nonexistent-jetsync-test")
-        .output()
-        .expect("jetsync runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).unwrap();
+    let mut args = args.to_vec();
+    args.extend(["--owner", owner]);
+    cli::jetsync(&std::env::temp_dir(), &server.url(), &args)
 }
 
 fn stream_doc(name: &str, extra: &str) -> String {
@@ -199,7 +179,7 @@ async fn replacing_a_stream_lists_every_consumer_and_keeps_other_applications_co
             "recreate",
         ],
     );
-    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert_eq!(applied.code, 0, "{}", applied.all());
     let info = js_api(&client, "STREAM.INFO.REPL", Value::Null).await;
     assert_eq!(info["config"]["storage"], "memory");
     let after =
@@ -246,7 +226,7 @@ async fn replacing_a_stream_lists_every_consumer_and_keeps_other_applications_co
             "delete",
         ],
     );
-    assert_eq!(deleted.code, 0, "{}\n{}", deleted.stdout, deleted.stderr);
+    assert_eq!(deleted.code, 0, "{}", deleted.all());
     assert!(!exists(&client, "CONSUMER.INFO.REPL.other-app").await);
     assert!(exists(&client, "CONSUMER.INFO.REPL.worker").await);
 }
@@ -276,7 +256,7 @@ async fn spec_unmanaged_consumers_consents_for_its_own_stream() {
         ),
     );
     let applied = jetsync(&server, owner, &["apply", "-f", d]);
-    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert_eq!(applied.code, 0, "{}", applied.all());
     let info = js_api(&client, "STREAM.INFO.SPECR", Value::Null).await;
     assert_eq!(info["config"]["storage"], "memory");
     assert!(exists(&client, "CONSUMER.INFO.SPECR.reader").await);
@@ -408,7 +388,7 @@ async fn prune_over_an_empty_selection_or_most_of_an_owner_needs_prune_all() {
         owner,
         &["apply", "-f", d, "--prune", "--prune-all"],
     );
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}", run.all());
     assert!(!exists(&client, "STREAM.INFO.E4").await);
 
     // Deleting everything, on purpose.
@@ -417,7 +397,7 @@ async fn prune_over_an_empty_selection_or_most_of_an_owner_needs_prune_all() {
         owner,
         &["apply", "-f", e, "--prune", "--prune-all"],
     );
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}", run.all());
     assert!(!exists(&client, "STREAM.INFO.E1").await);
 }
 
@@ -455,7 +435,7 @@ async fn drift_policy_report_is_shown_and_left_as_it_is_by_the_cli() {
     );
     assert_eq!(jetsync(&server, owner, &["diff", "-f", d]).code, 1);
     let applied = jetsync(&server, owner, &["apply", "-f", d]);
-    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert_eq!(applied.code, 0, "{}", applied.all());
     assert!(
         applied.stdout.contains("driftPolicy: Report"),
         "{}",
@@ -568,7 +548,7 @@ async fn a_replacement_cut_off_before_its_consumers_came_back_restores_them_on_t
     );
 
     let applied = jetsync(&server, owner, &["apply", "-f", d, "--prune"]);
-    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert_eq!(applied.code, 0, "{}", applied.all());
     for (stream, before) in [("CUT", &consumer), ("GONE", &gone_consumer)] {
         let restored = js_api(
             &client,
