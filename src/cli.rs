@@ -8,9 +8,11 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::commands;
+use crate::controller::ControllerSettings;
 use crate::diagnostics::Severity;
 use crate::manifest;
 use crate::schema;
+use crate::settings::{ConnectionSettings, EngineSettings, ExitStatus, PlanOutput};
 
 /// Keeps NATS JetStream streams, consumers, key-value buckets and object
 /// stores in the state declared in Git.
@@ -230,8 +232,8 @@ pub struct EngineArgs {
     #[arg(short = 'l', long = "selector", value_name = "KEY=VALUE")]
     pub selectors: Vec<String>,
     /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = PlanOutput::Human)]
-    pub output: PlanOutput,
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanOutputArg::Human)]
+    pub output: PlanOutputArg,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -259,7 +261,7 @@ impl From<UnmanagedConsumersArg> for crate::spec::common::UnmanagedConsumers {
 
 /// How plan, diff and apply print the plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum PlanOutput {
+pub enum PlanOutputArg {
     /// Coloured text with `+ ~ -/+ -` marks, for people.
     Human,
     /// The JSON plan document (`jetsync schema --plan` describes it).
@@ -268,6 +270,77 @@ pub enum PlanOutput {
     Markdown,
     /// GitHub Actions annotations, and the markdown appended to `$GITHUB_STEP_SUMMARY`.
     Github,
+}
+
+impl From<PlanOutputArg> for PlanOutput {
+    fn from(arg: PlanOutputArg) -> Self {
+        match arg {
+            PlanOutputArg::Human => Self::Human,
+            PlanOutputArg::Json => Self::Json,
+            PlanOutputArg::Markdown => Self::Markdown,
+            PlanOutputArg::Github => Self::Github,
+        }
+    }
+}
+
+impl From<ConnectionArgs> for ConnectionSettings {
+    fn from(args: ConnectionArgs) -> Self {
+        Self {
+            servers: args.servers,
+            context: args.context,
+            creds: args.creds,
+            nkey: args.nkey,
+            user: args.user,
+            password: args.password,
+            token: args.token,
+            tls_ca: args.tls_ca,
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
+            tls_first: args.tls_first,
+            js_domain: args.js_domain,
+            timeout: args.timeout,
+        }
+    }
+}
+
+impl From<EngineArgs> for EngineSettings {
+    fn from(args: EngineArgs) -> Self {
+        Self {
+            filenames: args.filenames,
+            paths: args.paths,
+            owner: args.owner,
+            prune: args.prune,
+            prune_all: args.prune_all,
+            unmanaged_consumers: args.unmanaged_consumers.into(),
+            adopt: args.adopt,
+            allow_replace: args.allow_replace,
+            targets: args.targets,
+            selectors: args.selectors,
+            output: args.output.into(),
+            connection: args.connection.into(),
+        }
+    }
+}
+
+impl From<ControllerArgs> for ControllerSettings {
+    fn from(args: ControllerArgs) -> Self {
+        Self {
+            namespaces: args.namespaces,
+            secret_namespaces: args.secret_namespaces,
+            drift_interval: args.drift_interval,
+            max_retry_interval: args.max_retry_interval,
+            read_only: args.read_only,
+            concurrency: args.concurrency,
+            owner_prefix: args.owner_prefix,
+            http_address: args.http_address,
+            no_leader_election: args.no_leader_election,
+            lease_name: args.lease_name,
+            lease_namespace: args.lease_namespace,
+            identity: args.identity,
+            log_format: args.log_format,
+            connection: args.connection.into(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -361,27 +434,6 @@ enum ValidateOutput {
     Json,
 }
 
-/// How a command ended, mapped to the process exit code (DESIGN.md's CLI contract).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// 0: the command did what was asked (`validate`: the manifests are valid).
-    Success,
-    /// 1: the input was invalid or the command failed (`diff`: differences found).
-    Failure,
-    /// 2: `plan --detailed-exitcode` found changes; `diff` failed.
-    Changes,
-}
-
-impl From<ExitStatus> for ExitCode {
-    fn from(status: ExitStatus) -> Self {
-        match status {
-            ExitStatus::Success => ExitCode::SUCCESS,
-            ExitStatus::Failure => ExitCode::from(1),
-            ExitStatus::Changes => ExitCode::from(2),
-        }
-    }
-}
-
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -397,13 +449,13 @@ pub fn main() -> ExitCode {
     let status = match cli.command {
         Command::Validate(args) => validate(args, color),
         Command::Plan(args) => commands::plan(
-            &args.engine,
+            &args.engine.into(),
             args.detailed_exitcode,
             args.out.as_deref(),
             color,
         ),
-        Command::Diff(args) => commands::diff(&args, color),
-        Command::Apply(args) => commands::apply(&args.engine, args.yes, color),
+        Command::Diff(args) => commands::diff(&args.into(), color),
+        Command::Apply(args) => commands::apply(&args.engine.into(), args.yes, color),
         Command::Convert(args) => {
             let mut paths = args.filenames;
             paths.extend(args.paths);
@@ -412,7 +464,12 @@ pub fn main() -> ExitCode {
         Command::Export(args) => {
             // YAML is the only format yet: a second one is a compile error here.
             let ExportOutput::Yaml = args.output;
-            commands::export(&args.connection, &args.owner, args.all, args.out.as_deref())
+            commands::export(
+                &args.connection.into(),
+                &args.owner,
+                args.all,
+                args.out.as_deref(),
+            )
         }
         Command::Crds(args) => crds(args),
         Command::Schema(args) if args.plan => print_json(&crate::render::json::plan_schema()),
@@ -425,7 +482,7 @@ pub fn main() -> ExitCode {
                     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            crate::controller::run(args, ansi)
+            crate::controller::run(args.into(), ansi)
         }
         Command::Completion(args) => completion(args.shell),
         Command::Man(args) => man(args),

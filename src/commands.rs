@@ -8,7 +8,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::apply::{self, ApplyOptions, ApplyReport, Outcome};
-use crate::cli::{ConnectionArgs, EngineArgs, ExitStatus, PlanOutput};
 use crate::diagnostics::Diagnostic;
 use crate::engine;
 use crate::manifest::{self, Declared, Manifests};
@@ -19,6 +18,7 @@ use crate::plan::desired::{DesiredAsset, desired_assets};
 use crate::plan::{Address, export as exporting};
 use crate::render::{github, human, json, markdown};
 use crate::saved_plan;
+use crate::settings::{ConnectionSettings, EngineSettings, ExitStatus, PlanOutput};
 use crate::spec::AssetSpec;
 use crate::spec::connection::{NatsConnectionSpec, SecretSource};
 
@@ -60,7 +60,7 @@ fn error(message: impl std::fmt::Display) {
 }
 
 /// Loads and validates; None (after printing why) when anything is invalid.
-fn load(args: &EngineArgs, color: bool) -> Option<Manifests> {
+fn load(args: &EngineSettings, color: bool) -> Option<Manifests> {
     let mut paths = args.filenames.clone();
     paths.extend(args.paths.iter().cloned());
     if paths.is_empty() {
@@ -141,33 +141,13 @@ fn groups(documents: &[Declared]) -> Vec<Group> {
         .collect()
 }
 
-/// Connection options from the flags.
-pub fn connect_options(args: &ConnectionArgs) -> ConnectOptions {
-    ConnectOptions {
-        servers: args.servers.clone(),
-        context: args.context.clone(),
-        creds: args.creds.clone(),
-        nkey: args.nkey.clone(),
-        user: args.user.clone(),
-        password: args.password.clone(),
-        token: args.token.clone(),
-        tls_ca: args.tls_ca.clone(),
-        tls_cert: args.tls_cert.clone(),
-        tls_key: args.tls_key.clone(),
-        tls_first: args.tls_first,
-        js_domain: args.js_domain.clone(),
-        timeout: args.timeout.as_std(),
-        ..ConnectOptions::default()
-    }
-}
-
 /// Connection options from a `NatsConnection` document: file references are
 /// relative to the document's directory; Secret references need the controller.
 fn profile_options(
     name: &str,
     spec: &NatsConnectionSpec,
     dir: &Path,
-    flags: &ConnectionArgs,
+    flags: &ConnectionSettings,
 ) -> Result<ConnectOptions, String> {
     let file = |source: &SecretSource, what: &str| -> Result<PathBuf, String> {
         match (&source.file, &source.secret_ref) {
@@ -230,10 +210,10 @@ fn profile_options(
 fn group_options(
     group: &Group,
     documents: &[Declared],
-    flags: &ConnectionArgs,
+    flags: &ConnectionSettings,
 ) -> Result<ConnectOptions, String> {
     let Some(name) = &group.connection else {
-        return Ok(connect_options(flags));
+        return Ok(flags.connect_options());
     };
     let profile = documents.iter().find_map(|declared| match &declared.spec {
         AssetSpec::NatsConnection(spec) if declared.metadata.name == *name => {
@@ -287,7 +267,7 @@ async fn connect_and_list(options: &ConnectOptions) -> Result<(Connection, Listi
 /// declared asset, said once on stderr. `--prune` is refused: what else the
 /// owner manages cannot be seen.
 async fn inspect_declared(
-    args: &EngineArgs,
+    args: &EngineSettings,
     connection: &Connection,
     assets: &[DesiredAsset],
     denied: &str,
@@ -322,8 +302,8 @@ async fn inspect_declared(
 struct Prefetch(tokio::task::JoinHandle<Result<(Connection, Listing), String>>);
 
 impl Prefetch {
-    fn start(runtime: &tokio::runtime::Runtime, flags: &ConnectionArgs) -> Self {
-        let options = connect_options(flags);
+    fn start(runtime: &tokio::runtime::Runtime, flags: &ConnectionSettings) -> Self {
+        let options = flags.connect_options();
         Self(runtime.spawn(async move { connect_and_list(&options).await }))
     }
 
@@ -341,7 +321,7 @@ impl Drop for Prefetch {
 }
 
 fn plan_options(
-    args: &EngineArgs,
+    args: &EngineSettings,
     connection: &Connection,
     targets: &Option<BTreeSet<Address>>,
 ) -> Result<PlanOptions, String> {
@@ -353,7 +333,7 @@ fn plan_options(
         server: engine::server_version(connection)?,
         targets: targets.clone(),
         prune_all: args.prune_all,
-        unmanaged_consumers: args.unmanaged_consumers.into(),
+        unmanaged_consumers: args.unmanaged_consumers,
         standalone: connection.server.standalone,
     })
 }
@@ -398,7 +378,7 @@ fn parse_selectors(selectors: &[String]) -> Result<Vec<(String, String)>, String
 /// Loads, connects and plans every group. Errors before planning are
 /// printed and give None; errors found by planning stay in the plans.
 async fn plan_all(
-    args: &EngineArgs,
+    args: &EngineSettings,
     manifests: &mut Manifests,
     mut prefetched: Option<Prefetch>,
 ) -> Option<Vec<Planned>> {
@@ -488,7 +468,11 @@ async fn plan_all(
     Some(planned)
 }
 
-fn document(args: &EngineArgs, manifests: &Manifests, planned: &[Planned]) -> json::PlanDocument {
+fn document(
+    args: &EngineSettings,
+    manifests: &Manifests,
+    planned: &[Planned],
+) -> json::PlanDocument {
     let groups: Vec<json::GroupInput<'_>> = planned
         .iter()
         .map(|group| json::GroupInput {
@@ -517,7 +501,7 @@ fn document(args: &EngineArgs, manifests: &Manifests, planned: &[Planned]) -> js
 
 /// Prints the plans in the chosen format. Diagnostics go to stderr for
 /// people; the JSON document carries them itself.
-fn show(args: &EngineArgs, manifests: &Manifests, planned: &[Planned], color: bool) {
+fn show(args: &EngineSettings, manifests: &Manifests, planned: &[Planned], color: bool) {
     let labelled: Vec<(String, &Plan)> = planned
         .iter()
         .map(|group| (target_label(&group.connection), &group.plan))
@@ -561,7 +545,12 @@ fn has_changes(planned: &[Planned]) -> bool {
 }
 
 /// `jetsync plan`.
-pub fn plan(args: &EngineArgs, detailed: bool, out_file: Option<&Path>, color: bool) -> ExitStatus {
+pub fn plan(
+    args: &EngineSettings,
+    detailed: bool,
+    out_file: Option<&Path>,
+    color: bool,
+) -> ExitStatus {
     let runtime = runtime();
     let prefetched = Prefetch::start(&runtime, &args.connection);
     let Some(mut manifests) = load(args, color) else {
@@ -606,7 +595,7 @@ fn left_for_exit<T>(value: T) {
 }
 
 /// `jetsync diff`: 0 in sync, 1 differences, 2 error.
-pub fn diff(args: &EngineArgs, color: bool) -> ExitStatus {
+pub fn diff(args: &EngineSettings, color: bool) -> ExitStatus {
     let codes = Codes {
         error: ExitStatus::Changes,
     };
@@ -680,7 +669,7 @@ fn render_report(report: &ApplyReport) -> String {
 }
 
 /// A saved plan, when the only path given is one.
-fn saved_plan_path(args: &EngineArgs) -> Option<PathBuf> {
+fn saved_plan_path(args: &EngineSettings) -> Option<PathBuf> {
     let mut paths = args.filenames.iter().chain(&args.paths);
     let (Some(path), None) = (paths.next(), paths.next()) else {
         return None;
@@ -696,7 +685,7 @@ fn saved_plan_path(args: &EngineArgs) -> Option<PathBuf> {
 }
 
 /// `jetsync apply`.
-pub fn apply(args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
+pub fn apply(args: &EngineSettings, yes: bool, color: bool) -> ExitStatus {
     if let Some(path) = saved_plan_path(args) {
         return apply_saved(&path, args, yes, color);
     }
@@ -817,7 +806,7 @@ fn print_applied(mut document: serde_json::Value, reports: &[ApplyReport]) {
 
 /// `jetsync apply FILE` with a saved plan: exactly that plan, or nothing if
 /// the manifests or the live state changed since it was made.
-fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitStatus {
+fn apply_saved(path: &Path, args: &EngineSettings, yes: bool, color: bool) -> ExitStatus {
     let document = match std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
         .and_then(|text| json::PlanDocument::from_json(&text))
@@ -920,12 +909,12 @@ fn apply_saved(path: &Path, args: &EngineArgs, yes: bool, color: bool) -> ExitSt
 
 /// `jetsync export`.
 pub fn export(
-    connection: &ConnectionArgs,
+    connection: &ConnectionSettings,
     owner: &str,
     all: bool,
     out_file: Option<&Path>,
 ) -> ExitStatus {
-    let options = connect_options(connection);
+    let options = connection.connect_options();
     let assets = match runtime().block_on(connect_and_observe(&options)) {
         Ok((_, state)) => engine::live_assets(state),
         Err(message) => {

@@ -17,4 +17,5 @@ pub mod plan;
 pub mod render;
 pub mod saved_plan;
 pub mod schema;
+pub mod settings;
 pub mod spec;

@@ -39,7 +39,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use tokio::sync::watch;
 
 use crate::apply::ApplyOptions;
-use crate::cli::{ControllerArgs, ExitStatus};
+use crate::settings::{ConnectionSettings, ExitStatus};
 use crate::spec::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
 use connections::{ConnectionPool, referenced_secrets};
 use metrics::Metrics;
@@ -53,6 +53,41 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// How `jetsync controller` runs (`cli` fills it from its flags). The
+/// connection settings are the default connection, used by resources that
+/// name no `NatsConnection`.
+#[derive(Clone, Debug)]
+pub struct ControllerSettings {
+    /// Watch only these namespaces; all namespaces when empty.
+    pub namespaces: Vec<String>,
+    /// Read Secrets only in these namespaces; every watched one when empty.
+    pub secret_namespaces: Vec<String>,
+    /// How often every resource is re-checked for drift besides watch events.
+    pub drift_interval: crate::spec::units::Duration,
+    /// Longest wait between retries of a failing resource.
+    pub max_retry_interval: crate::spec::units::Duration,
+    /// Plan and report in status; write nothing to NATS.
+    pub read_only: bool,
+    /// Reconciles running at once, per kind.
+    pub concurrency: u16,
+    /// Prefix of the ownership marker (`<prefix>/<namespace>/<name>`).
+    pub owner_prefix: Option<String>,
+    /// Address of the /metrics, /healthz and /readyz endpoint.
+    pub http_address: std::net::SocketAddr,
+    /// Run without leader election.
+    pub no_leader_election: bool,
+    /// Name of the Lease used for leader election.
+    pub lease_name: String,
+    /// Namespace of the Lease, when given.
+    pub lease_namespace: Option<String>,
+    /// This replica's identity in the election and in events, when given.
+    pub identity: Option<String>,
+    /// How structured logs are written.
+    pub log_format: LogFormat,
+    /// The default connection.
+    pub connection: ConnectionSettings,
 }
 
 /// What the reconcilers need to know about how they run.
@@ -188,7 +223,7 @@ fn init_logging(format: LogFormat, ansi: bool) {
 
 /// `jetsync controller`: runs until SIGTERM (or Ctrl-C), exit 0; exit 1
 /// when it cannot start or loses the leader Lease.
-pub fn run(args: ControllerArgs, ansi: bool) -> ExitStatus {
+pub fn run(args: ControllerSettings, ansi: bool) -> ExitStatus {
     init_logging(args.log_format, ansi);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -247,7 +282,7 @@ async fn signals(stop: watch::Sender<bool>) {
     let _ = stop.send(true);
 }
 
-fn identity(args: &ControllerArgs) -> String {
+fn identity(args: &ControllerSettings) -> String {
     args.identity
         .clone()
         .filter(|i| !i.is_empty())
@@ -261,7 +296,7 @@ fn identity(args: &ControllerArgs) -> String {
         .unwrap_or_else(|| format!("jetsync-{}", std::process::id()))
 }
 
-fn lease_namespace(args: &ControllerArgs) -> String {
+fn lease_namespace(args: &ControllerSettings) -> String {
     args.lease_namespace
         .clone()
         .filter(|n| !n.is_empty())
@@ -274,7 +309,7 @@ fn lease_namespace(args: &ControllerArgs) -> String {
         .unwrap_or_else(|| "default".to_string())
 }
 
-async fn serve(args: ControllerArgs) -> Result<(), String> {
+async fn serve(args: ControllerSettings) -> Result<(), String> {
     let client = Client::try_default()
         .await
         .map_err(|e| format!("no Kubernetes client configuration: {e}"))?;
@@ -309,7 +344,7 @@ async fn serve(args: ControllerArgs) -> Result<(), String> {
         secret_namespaces: args.secret_namespaces.clone(),
         ..Settings::default()
     };
-    let default_connection = crate::commands::connect_options(&args.connection);
+    let default_connection = args.connection.connect_options();
     let pool = ConnectionPool::new(default_connection, args.connection.timeout.as_std());
     let identity = identity(&args);
     let ctx = Context::new(
