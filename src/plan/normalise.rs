@@ -438,8 +438,7 @@ pub fn with_server_choices<'a>(
     let Some(live_direct) = live.and_then(|live| live.get("mirror_direct")) else {
         return declared;
     };
-    let open = declared.get("mirror_direct").is_none_or(Value::is_null);
-    if kind != AssetKind::Stream || !open || !is_local_mirror(&declared) {
+    if server_chosen(kind, &declared).is_empty() {
         return declared;
     }
     let mut config = declared.into_owned();
@@ -447,6 +446,38 @@ pub fn with_server_choices<'a>(
         map.insert("mirror_direct".into(), live_direct.clone());
     }
     Cow::Owned(config)
+}
+
+/// The fields the server may choose by itself for an asset: `mirror_direct`
+/// of a stream that mirrors locally.
+pub fn server_may_choose(kind: AssetKind, config: &Value) -> &'static [&'static str] {
+    if kind == AssetKind::Stream && is_local_mirror(config) {
+        &["mirror_direct"]
+    } else {
+        &[]
+    }
+}
+
+/// The fields a declared config leaves for the server to choose (see
+/// [`with_server_choices`]).
+pub fn server_chosen(kind: AssetKind, declared: &Value) -> &'static [&'static str] {
+    let open = declared.get("mirror_direct").is_none_or(Value::is_null);
+    if open {
+        server_may_choose(kind, declared)
+    } else {
+        &[]
+    }
+}
+
+/// A comparable config with the [`server_may_choose`] fields as a config
+/// that leaves them out compares: what jetsync recorded when it created the
+/// asset, before the server chose.
+pub fn as_left_open(comparable: &Value, chosen: &[&str]) -> Value {
+    let mut map = object(comparable);
+    for &field in chosen {
+        map.insert(field.to_string(), json!(false));
+    }
+    Value::Object(map)
 }
 
 /// The backing-stream fields compared for a KV bucket or object store;
