@@ -882,7 +882,6 @@ fn classify_managed(
     // KV buckets and object stores keep what their spec leaves open.
     let declared = wire::settle(kind, &asset.config, live_config.as_ref());
     // What the server chooses by itself where the spec leaves it open.
-    let chosen = normalise::server_may_choose(kind, &declared);
     let declared = normalise::with_server_choices(kind, declared, live_config.as_ref());
     let declared = match &live_config {
         Some(live_config) if !asset.ignore_fields.is_empty() => Cow::Owned(keep_ignored(
@@ -933,17 +932,13 @@ fn classify_managed(
     let applied = ownership::applied_of(&live_config);
     // The server's own choices are no drift: the hash recorded at create
     // has them as left open.
-    let drift = managed
-        && applied.is_some_and(|applied| {
-            applied != ownership::config_hash(&before)
-                && (chosen.is_empty()
-                    || applied != ownership::config_hash(&normalise::as_left_open(&before, chosen)))
-        });
+    let drift =
+        managed && applied.is_some_and(|applied| !ownership::is_applied(kind, applied, &before));
     // `driftPolicy: Report`: drift alone (the spec is what was last
     // applied) is shown and left as it is.
     if drift
         && asset.drift_policy == DriftPolicy::Report
-        && applied == Some(ownership::config_hash(&after).as_str())
+        && applied.is_some_and(|applied| ownership::is_applied(kind, applied, &after))
     {
         return Some(Change {
             address: asset.address.clone(),
