@@ -746,6 +746,142 @@ async fn assets_made_by_other_clients_adopt_without_a_change_and_export_as_a_fix
     );
 }
 
+// ---------------------------------------------------------------- mirror direct gets
+
+/// An origin with direct gets and a KV bucket (direct gets on, as nats.go
+/// makes it).
+const MIRROR_DIRECT_ORIGINS: &str = r#"
+apiVersion: jetsync.dev/v1alpha1
+kind: Stream
+metadata:
+  name: md-origin
+spec:
+  name: MD_ORIGIN
+  subjects: ["md.>"]
+  allowDirect: true
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: KeyValue
+metadata:
+  name: md-base
+spec:
+  name: md_base
+"#;
+
+/// A mirror of each, neither saying `mirrorDirect`.
+const MIRROR_DIRECT_MIRRORS: &str = r#"
+apiVersion: jetsync.dev/v1alpha1
+kind: Stream
+metadata:
+  name: md-mirror
+spec:
+  name: MD_MIRROR
+  mirror: {name: MD_ORIGIN}
+---
+apiVersion: jetsync.dev/v1alpha1
+kind: KeyValue
+metadata:
+  name: md-copy
+spec:
+  name: md_copy
+  mirror: {name: md_base}
+"#;
+
+/// The mirror another client made, as the manifest for it says it.
+const MIRROR_DIRECT_ADOPTED: &str = r#"
+apiVersion: jetsync.dev/v1alpha1
+kind: Stream
+metadata:
+  name: md-other
+spec:
+  name: MD_OTHER
+  mirror: {name: MD_ORIGIN}
+"#;
+
+#[tokio::test]
+async fn the_servers_mirror_direct_for_a_local_mirror_is_no_difference_but_a_declared_one_is() {
+    let server = require_nats!();
+    let url = server.url();
+    let client = support::client(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // The origins first: a mirror made before its origin exists gets no
+    // mirror_direct from the server.
+    write(dir, "m/origins.yaml", MIRROR_DIRECT_ORIGINS);
+    let apply = jetsync(dir, &url, &["apply", "--yes", "-f", "m"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    write(dir, "m/mirrors.yaml", MIRROR_DIRECT_MIRRORS);
+
+    // Applied by jetsync: the server turns mirror_direct on by itself.
+    let apply = jetsync(dir, &url, &["apply", "--yes", "-f", "m"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let mirror = api(&client, "STREAM.INFO.MD_MIRROR", Value::Null).await;
+    assert_eq!(mirror["config"]["mirror_direct"], true, "{mirror}");
+    let copy = api(&client, "STREAM.INFO.KV_md_copy", Value::Null).await;
+    assert_eq!(copy["config"]["mirror_direct"], true, "{copy}");
+    let again = jetsync(dir, &url, &["plan", "--detailed-exitcode", "-f", "m"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+
+    // The same mirror made by another client (the nats CLI's JSON) adopts
+    // without a differing field.
+    let made = api(
+        &client,
+        "STREAM.CREATE.MD_OTHER",
+        json!({"name": "MD_OTHER", "mirror": {"name": "MD_ORIGIN"}, "storage": "file",
+               "retention": "limits", "num_replicas": 1, "discard": "old"}),
+    )
+    .await;
+    assert_eq!(made["config"]["mirror_direct"], true, "{made}");
+    write(dir, "m/other.yaml", MIRROR_DIRECT_ADOPTED);
+    let plan = jetsync(
+        dir,
+        &url,
+        &["plan", "--adopt", "--output", "json", "-f", "m"],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let document: Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(
+        document["changes"].as_array().unwrap().len(),
+        1,
+        "{document:#}"
+    );
+    let change = first_change(&plan);
+    assert_eq!(change["address"], "stream/MD_OTHER", "{change:#}");
+    assert_eq!(change["action"], "adopt", "{change:#}");
+    assert_eq!(change["diff"], json!([]), "{change:#}");
+    let adopt = jetsync(dir, &url, &["apply", "--adopt", "--yes", "-f", "m"]);
+    assert_eq!(adopt.code, 0, "{}", adopt.all());
+    let again = jetsync(dir, &url, &["plan", "--detailed-exitcode", "-f", "m"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+
+    // A declared mirrorDirect is compared as written.
+    write(
+        dir,
+        "m/mirrors.yaml",
+        &MIRROR_DIRECT_MIRRORS.replace(
+            "  mirror: {name: MD_ORIGIN}\n",
+            "  mirror: {name: MD_ORIGIN}\n  mirrorDirect: false\n",
+        ),
+    );
+    let plan = jetsync(dir, &url, &["plan", "--output", "json", "-f", "m"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let document: Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(
+        document["changes"].as_array().unwrap().len(),
+        1,
+        "{document:#}"
+    );
+    let change = first_change(&plan);
+    assert_eq!(change["address"], "stream/MD_MIRROR", "{change:#}");
+    let paths: Vec<&str> = change["diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["mirrorDirect"], "{change:#}");
+}
+
 // ---------------------------------------------------------------- flow_control acks
 
 const FLOW_CONTROL_MANIFESTS: &str = r#"

@@ -291,7 +291,9 @@ pub fn assess(plan: &Plan, live: Option<&LiveAsset>, intent: Intent) -> Assessme
     let spec_changed = live
         .and_then(|live| ownership::live_applied(&live.config))
         .zip(change.after.as_ref())
-        .is_none_or(|(applied, after)| applied != ownership::config_hash(after));
+        .is_none_or(|(applied, after)| {
+            !ownership::is_applied(change.address.kind, &applied, after)
+        });
     if change.drift && !spec_changed && intent.drift_policy == DriftPolicy::Report {
         return Assessment::DriftReported(change.diff.clone());
     }

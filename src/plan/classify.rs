@@ -14,7 +14,7 @@ use super::desired::DesiredAsset;
 use super::fields::spec_field;
 use super::model::{Address, AssetKind, ConsumerFate, DeclaredAt, LiveAsset, Loss, LostConsumer};
 use super::mutability::{self, Mutability};
-use super::normalise::comparable;
+use super::normalise::{self, comparable};
 use super::ownership;
 use super::restore;
 use super::wire;
@@ -881,6 +881,8 @@ fn classify_managed(
     let live_config = live.map(|live| live.config.value());
     // KV buckets and object stores keep what their spec leaves open.
     let declared = wire::settle(kind, &asset.config, live_config.as_ref());
+    // What the server chooses by itself where the spec leaves it open.
+    let declared = normalise::with_server_choices(kind, declared, live_config.as_ref());
     let declared = match &live_config {
         Some(live_config) if !asset.ignore_fields.is_empty() => Cow::Owned(keep_ignored(
             kind,
@@ -928,13 +930,15 @@ fn classify_managed(
     let replace = diff.iter().any(|field| field.forces_replacement);
     let may_replace = options.allow_replace || asset.allow_replace;
     let applied = ownership::applied_of(&live_config);
+    // The server's own choices are no drift: the hash recorded at create
+    // has them as left open.
     let drift =
-        managed && applied.is_some_and(|applied| applied != ownership::config_hash(&before));
+        managed && applied.is_some_and(|applied| !ownership::is_applied(kind, applied, &before));
     // `driftPolicy: Report`: drift alone (the spec is what was last
     // applied) is shown and left as it is.
     if drift
         && asset.drift_policy == DriftPolicy::Report
-        && applied == Some(ownership::config_hash(&after).as_str())
+        && applied.is_some_and(|applied| ownership::is_applied(kind, applied, &after))
     {
         return Some(Change {
             address: asset.address.clone(),

@@ -3,6 +3,8 @@
 //! sets, "unlimited" spelled one way. A freshly applied spec must compare
 //! equal to what the server reports back, on every supported version.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 
 use super::model::AssetKind;
@@ -406,6 +408,78 @@ pub fn comparable(kind: AssetKind, config: &Value, stream_limits: Option<&Value>
     }
 }
 
+/// Whether a stream config mirrors a stream in its own account and domain:
+/// a mirror with no `external` API prefix or deliver subject.
+fn is_local_mirror(config: &Value) -> bool {
+    config
+        .get("mirror")
+        .filter(|mirror| mirror.is_object())
+        .is_some_and(|mirror| {
+            mirror
+                .get("external")
+                .is_none_or(|e| is_empty(&without_empty(e)))
+        })
+}
+
+/// The declared config with the choices the server makes by itself taken
+/// from the live config where the spec leaves them open, so that they are
+/// no difference. nats-server (2.10.26 and 2.15.1 measured) sets
+/// `mirror_direct` on a local mirror whose origin has `allow_direct`, at
+/// create and at every update, and leaves it as sent on a mirror with an
+/// `external` origin: a stream that mirrors locally and does not declare
+/// `mirror_direct` takes the live value. A declared `mirror_direct` is
+/// compared and sent as written. KV buckets keep their open client choices
+/// already (see [`super::wire::settle`]).
+pub fn with_server_choices<'a>(
+    kind: AssetKind,
+    declared: Cow<'a, Value>,
+    live: Option<&Value>,
+) -> Cow<'a, Value> {
+    let Some(live_direct) = live.and_then(|live| live.get("mirror_direct")) else {
+        return declared;
+    };
+    if server_chosen(kind, &declared).is_empty() {
+        return declared;
+    }
+    let mut config = declared.into_owned();
+    if let Some(map) = config.as_object_mut() {
+        map.insert("mirror_direct".into(), live_direct.clone());
+    }
+    Cow::Owned(config)
+}
+
+/// The fields the server may choose by itself for an asset: `mirror_direct`
+/// of a stream that mirrors locally.
+pub fn server_may_choose(kind: AssetKind, config: &Value) -> &'static [&'static str] {
+    if kind == AssetKind::Stream && is_local_mirror(config) {
+        &["mirror_direct"]
+    } else {
+        &[]
+    }
+}
+
+/// The fields a declared config leaves for the server to choose (see
+/// [`with_server_choices`]).
+pub fn server_chosen(kind: AssetKind, declared: &Value) -> &'static [&'static str] {
+    let open = declared.get("mirror_direct").is_none_or(Value::is_null);
+    if open {
+        server_may_choose(kind, declared)
+    } else {
+        &[]
+    }
+}
+
+/// A comparable config with the [`server_may_choose`] fields as a config
+/// that leaves them out compares: what jetsync recorded when it created the
+/// asset, before the server chose.
+pub fn as_left_open(comparable: &Value, chosen: &[&str]) -> Value {
+    let mut map = object(comparable);
+    for &field in chosen {
+        map.insert(field.to_string(), json!(false));
+    }
+    Value::Object(map)
+}
+
 /// The backing-stream fields compared for a KV bucket or object store;
 /// `None` for streams and consumers, whose every field is compared.
 pub fn compared_fields(kind: AssetKind) -> Option<&'static [&'static str]> {
@@ -466,5 +540,50 @@ mod tests {
             ]
         );
         assert!(differences(&live, &live).is_empty());
+    }
+
+    #[test]
+    fn a_local_mirror_that_leaves_mirror_direct_open_takes_the_servers_choice() {
+        let declared = json!({"name": "M", "mirror": {"name": "O"}});
+        // nats-server's answer: the origin has allow_direct.
+        let live = json!({"name": "M", "mirror": {"name": "O"}, "mirror_direct": true});
+        let settled = with_server_choices(AssetKind::Stream, Cow::Borrowed(&declared), Some(&live));
+        assert_eq!(settled["mirror_direct"], json!(true));
+        assert!(differences(&normalise_stream(&settled), &normalise_stream(&live)).is_empty());
+        // Without the rule the server's choice would show as a change.
+        assert!(!differences(&normalise_stream(&declared), &normalise_stream(&live)).is_empty());
+
+        // A declared value is compared as written.
+        let declared_off = json!({"name": "M", "mirror": {"name": "O"}, "mirror_direct": false});
+        let kept =
+            with_server_choices(AssetKind::Stream, Cow::Borrowed(&declared_off), Some(&live));
+        assert_eq!(kept["mirror_direct"], json!(false));
+        let found = differences(&normalise_stream(&kept), &normalise_stream(&live));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "mirror_direct");
+
+        // An external origin: the server leaves mirror_direct as sent, so a
+        // live true (another client's choice) is a difference.
+        let external =
+            json!({"name": "M", "mirror": {"name": "O", "external": {"api": "$JS.hub.API"}}});
+        let live_external = json!({"name": "M", "mirror": {"name": "O", "external": {"api": "$JS.hub.API"}}, "mirror_direct": true});
+        let untouched = with_server_choices(
+            AssetKind::Stream,
+            Cow::Borrowed(&external),
+            Some(&live_external),
+        );
+        assert!(untouched.get("mirror_direct").is_none());
+
+        // Not a mirror, or nothing live: nothing taken.
+        let plain = json!({"name": "S", "subjects": ["s"]});
+        let plain_live = json!({"name": "S", "subjects": ["s"], "mirror_direct": true});
+        let untouched =
+            with_server_choices(AssetKind::Stream, Cow::Borrowed(&plain), Some(&plain_live));
+        assert!(untouched.get("mirror_direct").is_none());
+        assert!(
+            with_server_choices(AssetKind::Stream, Cow::Borrowed(&declared), None)
+                .get("mirror_direct")
+                .is_none()
+        );
     }
 }

@@ -24,6 +24,19 @@ pub fn config_hash(normalised: &Value) -> String {
         .collect()
 }
 
+/// Whether `applied` (a recorded [`config_hash`]) is the hash of this
+/// comparable config, taking the fields the server may choose by itself as
+/// jetsync recorded them before it chose (see
+/// [`super::normalise::server_may_choose`]).
+pub fn is_applied(kind: super::AssetKind, applied: &str, comparable: &Value) -> bool {
+    if applied == config_hash(comparable) {
+        return true;
+    }
+    let chosen = super::normalise::server_may_choose(kind, comparable);
+    !chosen.is_empty()
+        && applied == config_hash(&super::normalise::as_left_open(comparable, chosen))
+}
+
 fn metadata_value<'a>(config: &'a Value, key: &str) -> Option<&'a str> {
     config.get("metadata")?.get(key)?.as_str()
 }
@@ -84,6 +97,30 @@ pub fn without_markers(config: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_servers_mirror_direct_on_a_local_mirror_is_as_applied() {
+        use super::super::AssetKind::Stream;
+        use super::super::normalise::normalise_stream;
+        // Recorded at create, before the server chose.
+        let created = normalise_stream(&json!({"name": "M", "mirror": {"name": "O"}}));
+        let applied = config_hash(&created);
+        let live =
+            normalise_stream(&json!({"name": "M", "mirror": {"name": "O"}, "mirror_direct": true}));
+        assert!(is_applied(Stream, &applied, &live));
+        // Any other change is still one.
+        let changed = normalise_stream(&json!({
+            "name": "M", "mirror": {"name": "O"}, "mirror_direct": true, "description": "x"
+        }));
+        assert!(!is_applied(Stream, &applied, &changed));
+        // An external origin: the server does not choose.
+        let external =
+            json!({"name": "M", "mirror": {"name": "O", "external": {"api": "$JS.hub.API"}}});
+        let applied = config_hash(&normalise_stream(&external));
+        let mut live = external.clone();
+        live["mirror_direct"] = json!(true);
+        assert!(!is_applied(Stream, &applied, &normalise_stream(&live)));
+    }
 
     #[test]
     fn equal_configs_hash_equal_whatever_the_key_order() {
