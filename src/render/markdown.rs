@@ -235,10 +235,10 @@ impl Comment {
         } else {
             format!(
                 "{} to add, {} to change, {} to replace, {} to destroy{}",
-                totals.create,
-                totals.change,
-                totals.replace,
-                totals.delete,
+                totals.summary.create,
+                totals.summary.update + totals.summary.adopt,
+                totals.summary.replace,
+                totals.summary.delete,
                 lost_consumers(&totals.summary)
             )
         };
@@ -246,13 +246,13 @@ impl Comment {
             counts = format!("{} · {counts}", count(errors, "error", "errors"));
         }
         let mut facts = Vec::new();
-        if totals.refused > 0 {
-            facts.push(format!("**{} refused**", totals.refused));
+        if totals.summary.refused > 0 {
+            facts.push(format!("**{} refused**", totals.summary.refused));
         }
-        if totals.drift > 0 {
-            facts.push(format!("{} changed outside jetsync", totals.drift));
+        if totals.summary.drift > 0 {
+            facts.push(format!("{} changed outside jetsync", totals.summary.drift));
         }
-        facts.push(format!("{} unchanged", totals.unchanged));
+        facts.push(format!("{} unchanged", totals.summary.unchanged));
         if warnings > 0 {
             facts.push(count(warnings, "warning", "warnings"));
         }
@@ -370,30 +370,16 @@ fn lost_consumers(summary: &crate::plan::classify::Summary) -> String {
 /// Counts over every target, as in the human footer.
 #[derive(Default)]
 struct Totals {
+    /// Changes listed, refused and reported ones included.
     changes: usize,
-    create: usize,
-    change: usize,
-    replace: usize,
-    delete: usize,
-    refused: usize,
-    drift: usize,
-    unchanged: usize,
     /// Every count of the plans' summaries, summed.
     summary: crate::plan::classify::Summary,
 }
 
 impl Totals {
     fn add(&mut self, plan: &Plan) {
-        let summary = plan.summary();
         self.changes += plan.changes.len();
-        self.create += summary.create;
-        self.change += summary.update + summary.adopt;
-        self.replace += summary.replace;
-        self.delete += summary.delete;
-        self.refused += summary.refused;
-        self.drift += summary.drift;
-        self.unchanged += summary.unchanged;
-        self.summary += summary;
+        self.summary += plan.summary();
     }
 }
 
