@@ -30,7 +30,6 @@ use jetsync::controller::conditions::{events, reasons, types};
 use jetsync::controller::reconcile::{reconcile, reconcile_connection};
 use jetsync::spec::{NatsConnection, Stream};
 use serde_json::{Value, json};
-use support::{NatsServer, NatsServerBuilder};
 
 const MANIFEST: &str = "apiVersion: jetsync.dev/v1alpha1
 kind: Stream
