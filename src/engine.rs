@@ -9,7 +9,7 @@ use crate::nats::{LiveState, ObserveOptions, Unavailable, UnavailableReason};
 use crate::plan::capabilities::ServerVersion;
 use crate::plan::classify::{self, Action, Plan, PlanOptions};
 use crate::plan::desired::DesiredAsset;
-use crate::plan::{Address, Holdings, LiveAsset};
+use crate::plan::{Address, Holdings, LiveAsset, topology};
 use serde_json::Value;
 
 /// The live assets jetsync plans against: every stream (KV buckets and
@@ -234,6 +234,23 @@ pub fn plan_against(
     let mut plan = classify::plan(desired, &live, options);
     refuse_unavailable(&mut plan, &unavailable);
     (live, plan)
+}
+
+/// How long the cluster's servers may take to describe themselves.
+const TOPOLOGY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Checks the replicas and placement the plan writes against the cluster's
+/// servers, when it writes any and the server is clustered (a standalone
+/// server's limits were checked while planning). Costs one request, and
+/// only then.
+pub async fn check_topology(connection: &Connection, plan: &mut Plan) {
+    if connection.server.standalone || !topology::needs_check(plan) {
+        return;
+    }
+    let servers =
+        crate::nats::topology::read(&connection.client, &connection.server.name, TOPOLOGY_WAIT)
+            .await;
+    topology::check(plan, &servers);
 }
 
 /// Observes the server and plans `desired` against it.

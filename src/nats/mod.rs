@@ -9,6 +9,7 @@ pub mod connect;
 mod context;
 pub mod error;
 pub mod observe;
+pub mod topology;
 
 pub use api::JsApi;
 pub use connect::{
