@@ -456,7 +456,7 @@ async fn plan_all(
             }
         };
         let (live, mut plan) = engine::plan_against(state, &group.assets, &plan_options);
-        engine::warn_account_limits(&mut plan, &connection.server.usage);
+        engine::refuse_past_account_limits(&mut plan, &live, &connection.server.usage);
         engine::check_topology(&connection, &mut plan).await;
         planned.push(Planned {
             connection_name: group.connection,
