@@ -686,13 +686,19 @@ fn plan_errors(url: &str, path: &str) -> (i32, Vec<String>) {
 /// one at a time, because concurrent creates can race past a limit on
 /// nats-server 2.15 (see the stream-limit test). Returns the second apply.
 fn apply_one_past_the_limit(url: &str, dir: &Path, first: &[String], last: &str) -> Run {
-    let file = dir.join("assets.yaml");
-    let file = file.to_str().unwrap();
-    std::fs::write(file, first.join("---\n")).unwrap();
-    let fits = jetsync(url, &["apply", "-y", "-f", file]);
+    let file = apply_then_add(url, dir, first, last);
+    jetsync(url, &["apply", "-y", "-f", &file])
+}
+
+/// Applies `first` (which fits) from `dir/assets.yaml`, then adds `last` to
+/// that file and returns its path.
+fn apply_then_add(url: &str, dir: &Path, first: &[String], last: &str) -> String {
+    let file = dir.join("assets.yaml").to_str().unwrap().to_string();
+    std::fs::write(&file, first.join("---\n")).unwrap();
+    let fits = jetsync(url, &["apply", "-y", "-f", &file]);
     assert_eq!(fits.code, 0, "{}", fits.all());
-    std::fs::write(file, format!("{}---\n{last}", first.join("---\n"))).unwrap();
-    jetsync(url, &["apply", "-y", "-f", file])
+    std::fs::write(&file, format!("{}---\n{last}", first.join("---\n"))).unwrap();
+    file
 }
 
 /// Applies `first`, saves the plan of `first` + `last` (which fits), then
@@ -706,15 +712,10 @@ async fn apply_a_saved_plan_past_the_limit(
     last: &str,
     fill: (&str, Value),
 ) -> Run {
-    let file = dir.join("assets.yaml");
-    let file = file.to_str().unwrap();
-    std::fs::write(file, first.join("---\n")).unwrap();
-    let fits = jetsync(url, &["apply", "-y", "-f", file]);
-    assert_eq!(fits.code, 0, "{}", fits.all());
-    std::fs::write(file, format!("{}---\n{last}", first.join("---\n"))).unwrap();
+    let file = apply_then_add(url, dir, first, last);
     let saved = dir.join("plan.json");
     let saved = saved.to_str().unwrap();
-    let plan = jetsync(url, &["plan", "-f", file, "--out", saved]);
+    let plan = jetsync(url, &["plan", "-f", &file, "--out", saved]);
     assert_eq!(plan.code, 0, "{}", plan.all());
     let (subject, body) = fill;
     let made = api(client, subject, body).await;
