@@ -146,23 +146,48 @@ impl std::fmt::Display for RequestHelp {
     }
 }
 
-/// The result of applying a plan: every change with its outcome, in plan order.
-#[derive(Clone, Debug, Default)]
-pub struct Applied {
-    pub results: Vec<(Address, Action, ChangeOutcome)>,
+/// The result of applying a plan: every change with its outcome, in plan
+/// order.
+#[derive(Clone, Debug)]
+pub struct Report<O> {
+    pub results: Vec<(Address, Action, O)>,
 }
 
-impl Applied {
+/// The outcomes of a plan's changes.
+pub type Applied = Report<ChangeOutcome>;
+
+/// [`Applied`] as text ([`Outcome`]).
+pub type ApplyReport = Report<Outcome>;
+
+impl<O> Default for Report<O> {
+    fn default() -> Self {
+        Self {
+            results: Vec::new(),
+        }
+    }
+}
+
+impl<O: Done> Report<O> {
     /// True when every change was made.
     pub fn converged(&self) -> bool {
-        self.results
-            .iter()
-            .all(|(_, _, outcome)| *outcome == ChangeOutcome::Done)
+        self.results.iter().all(|(_, _, outcome)| outcome.done())
     }
 
     /// The changes with a given outcome kind.
-    pub fn count(&self, predicate: impl Fn(&ChangeOutcome) -> bool) -> usize {
+    pub fn count(&self, predicate: impl Fn(&O) -> bool) -> usize {
         self.results.iter().filter(|(_, _, o)| predicate(o)).count()
+    }
+}
+
+/// An outcome that may say the change was made.
+pub trait Done {
+    /// True when the change was made.
+    fn done(&self) -> bool;
+}
+
+impl Done for ChangeOutcome {
+    fn done(&self) -> bool {
+        matches!(self, Self::Done)
     }
 }
 
@@ -176,6 +201,12 @@ pub enum Outcome {
     Failed(String),
 }
 
+impl Done for Outcome {
+    fn done(&self) -> bool {
+        matches!(self, Self::Done)
+    }
+}
+
 impl From<ChangeOutcome> for Outcome {
     fn from(outcome: ChangeOutcome) -> Self {
         match outcome {
@@ -183,26 +214,6 @@ impl From<ChangeOutcome> for Outcome {
             ChangeOutcome::Skipped(skip) => Self::Skipped(skip.to_string()),
             ChangeOutcome::Failed(error) => Self::Failed(error.to_string()),
         }
-    }
-}
-
-/// [`Applied`] as text ([`Outcome`]).
-#[derive(Clone, Debug, Default)]
-pub struct ApplyReport {
-    pub results: Vec<(Address, Action, Outcome)>,
-}
-
-impl ApplyReport {
-    /// True when every change was made.
-    pub fn converged(&self) -> bool {
-        self.results
-            .iter()
-            .all(|(_, _, outcome)| *outcome == Outcome::Done)
-    }
-
-    /// The changes with a given outcome kind.
-    pub fn count(&self, predicate: impl Fn(&Outcome) -> bool) -> usize {
-        self.results.iter().filter(|(_, _, o)| predicate(o)).count()
     }
 }
 

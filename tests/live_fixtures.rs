@@ -313,22 +313,23 @@ fn address_of(spec: &str) -> Address {
     Address::parse(address).unwrap()
 }
 
-/// The plan of `row` against `recorded`, and its change at the row's asset.
-fn change_for(row: &Row, version: &str, recorded: &Recorded) -> (Plan, classify::Change) {
-    let plan = plan(&changed(row.spec, row.field, &row.value), recorded);
-    let address = address_of(row.spec);
-    let change = plan
-        .changes
-        .iter()
-        .find(|change| change.address == address)
-        .unwrap_or_else(|| {
-            panic!(
-                "{version}: {}.{} = {} planned no change of {address}: {:#?}",
-                row.spec, row.field, row.value, plan.changes
-            )
-        })
-        .clone();
-    (plan, change)
+/// Plans each of `rows` against every recording and hands `check` what
+/// the row is (for messages), the plan, and its change at the row's asset.
+fn for_each_row(rows: Vec<Row>, check: impl Fn(&str, &Plan, &classify::Change, &Row)) {
+    for (version, recorded) in recordings() {
+        for row in &rows {
+            let what = format!("{version}: {}.{} = {}", row.spec, row.field, row.value);
+            let plan = plan(&changed(row.spec, row.field, &row.value), &recorded);
+            let address = address_of(row.spec);
+            let Some(change) = plan.changes.iter().find(|change| change.address == address) else {
+                panic!(
+                    "{what}: planned no change of {address}: {:#?}",
+                    plan.changes
+                );
+            };
+            check(&what, &plan, change, row);
+        }
+    }
 }
 
 #[test]
@@ -347,62 +348,54 @@ fn every_recorded_spec_plans_as_no_change_on_every_server_version() {
 
 #[test]
 fn each_editable_field_change_plans_an_update_naming_the_field() {
-    for (version, recorded) in recordings() {
-        for row in editable() {
-            let (plan, change) = change_for(&row, &version, &recorded);
-            let what = format!("{version}: {}.{} = {}", row.spec, row.field, row.value);
-            assert_eq!(plan.changes.len(), 1, "{what}: {:#?}", plan.changes);
-            assert_eq!(change.action, Action::Update, "{what}: {change:#?}");
-            assert!(!change.drift, "{what}: planned as drift: {change:#?}");
-            let fields: Vec<&str> = change.diff.iter().map(|f| f.json_field.as_str()).collect();
-            assert!(
-                fields.contains(&row.json_field),
-                "{what}: the update names {fields:?}, not {}",
-                row.json_field
-            );
-            assert!(
-                change.diff.iter().all(|field| !field.forces_replacement),
-                "{what}: a field forces replacement: {:#?}",
-                change.diff
-            );
-        }
-    }
+    for_each_row(editable(), |what, plan, change, row| {
+        assert_eq!(plan.changes.len(), 1, "{what}: {:#?}", plan.changes);
+        assert_eq!(change.action, Action::Update, "{what}: {change:#?}");
+        assert!(!change.drift, "{what}: planned as drift: {change:#?}");
+        let fields: Vec<&str> = change.diff.iter().map(|f| f.json_field.as_str()).collect();
+        assert!(
+            fields.contains(&row.json_field),
+            "{what}: the update names {fields:?}, not {}",
+            row.json_field
+        );
+        assert!(
+            change.diff.iter().all(|field| !field.forces_replacement),
+            "{what}: a field forces replacement: {:#?}",
+            change.diff
+        );
+    });
 }
 
 #[test]
 fn each_immutable_field_change_plans_a_replacement_naming_the_field() {
-    for (version, recorded) in recordings() {
-        for row in immutable() {
-            let (plan, change) = change_for(&row, &version, &recorded);
-            let what = format!("{version}: {}.{} = {}", row.spec, row.field, row.value);
-            assert_eq!(change.action, Action::Replace, "{what}: {change:#?}");
-            // A replaced stream takes its consumers with it: they are
-            // created again, and nothing else changes.
-            for other in plan
-                .changes
-                .iter()
-                .filter(|other| other.address != change.address)
-            {
-                assert!(
-                    other.address.consumer.is_some()
-                        && other.address.stream_name() == change.address.stream_name(),
-                    "{what}: also changes {}: {other:#?}",
-                    other.address
-                );
-            }
-            let forcing: Vec<&str> = change
-                .diff
-                .iter()
-                .filter(|field| field.forces_replacement)
-                .map(|field| field.json_field.as_str())
-                .collect();
+    for_each_row(immutable(), |what, plan, change, row| {
+        assert_eq!(change.action, Action::Replace, "{what}: {change:#?}");
+        let forcing: Vec<&str> = change
+            .diff
+            .iter()
+            .filter(|field| field.forces_replacement)
+            .map(|field| field.json_field.as_str())
+            .collect();
+        assert!(
+            forcing.contains(&row.json_field),
+            "{what}: replacement forced by {forcing:?}, not {}",
+            row.json_field
+        );
+        // A replaced stream takes its consumers with it: they are created
+        // again, and nothing else changes.
+        for other in plan
+            .changes
+            .iter()
+            .filter(|other| other.address != change.address)
+        {
             assert!(
-                forcing.contains(&row.json_field),
-                "{what}: replacement forced by {forcing:?}, not {}",
-                row.json_field
+                other.address.consumer.is_some()
+                    && other.address.stream_name() == change.address.stream_name(),
+                "{what}: also changes {}: {other:#?}",
+                other.address
             );
         }
-    }
+    });
 }
 
 /// Records the fixtures from the server `NATS_SERVER_BIN` points at: a

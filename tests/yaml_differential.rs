@@ -10,36 +10,14 @@
 //!
 //! `JETSYNC_FUZZ_SEED` replays a run, `JETSYNC_FUZZ_CASES` sets its size.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use jetsync::manifest::node::{parse_documents_fast, parse_documents_with_serde_saphyr};
 
-/// A small xorshift generator: deterministic per seed.
-struct Rng(u64);
+#[path = "fixtures/seeded.rs"]
+mod seeded;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
+use seeded::Rng;
 
 /// Plain scalars the fast path decides itself: the spellings where its
 /// rules and serde-saphyr's could part.
@@ -171,11 +149,18 @@ const UNDECIDED: &[&str] = &[
 
 /// Every plain scalar spelling.
 fn plain(rng: &mut Rng) -> &'static str {
-    if rng.chance(2) {
-        rng.pick(UNDECIDED)
-    } else {
-        rng.pick(DECIDED)
-    }
+    rarely(rng, 2, UNDECIDED, DECIDED)
+}
+
+/// One of `rare`, `percent` times in a hundred, else one of `common`.
+fn rarely(
+    rng: &mut Rng,
+    percent: usize,
+    rare: &[&'static str],
+    common: &[&'static str],
+) -> &'static str {
+    let items = if rng.chance(percent) { rare } else { common };
+    rng.pick(items)
 }
 
 /// Keys, as the manifests write them and otherwise.
@@ -210,11 +195,7 @@ const KEYS: &[&str] = &[
 const ODD_KEYS: &[&str] = &["1", "true", "null", "~", "<<", "? complex", "[a]", "{a: 1}"];
 
 fn key(rng: &mut Rng) -> &'static str {
-    if rng.chance(3) {
-        rng.pick(ODD_KEYS)
-    } else {
-        rng.pick(KEYS)
-    }
+    rarely(rng, 3, ODD_KEYS, KEYS)
 }
 
 /// Scalars that need quoting, in single or double quotes.
@@ -360,35 +341,6 @@ fn generated(rng: &mut Rng) -> String {
     text
 }
 
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
-}
-
-/// The repository's small manifests, to mutate.
-fn seeds() -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in ["examples", "fuzz/seeds", "tests/fixtures/invalid"] {
-        yaml_files(&root.join(dir), &mut files);
-    }
-    files.sort();
-    files
-        .iter()
-        .filter_map(|path| std::fs::read(path).ok())
-        .filter(|bytes| bytes.len() < 16 * 1024)
-        .collect()
-}
-
 /// A seed with a few bytes flipped, inserted or deleted, or a plain
 /// scalar put in.
 fn mutated(rng: &mut Rng, seeds: &[Vec<u8>]) -> String {
@@ -428,22 +380,10 @@ fn agrees(text: &str, case: &str) -> bool {
 
 #[test]
 fn the_fast_yaml_path_decodes_generated_and_mutated_yaml_exactly_as_serde_saphyr() {
-    let seed: u64 = std::env::var("JETSYNC_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        })
-        .max(1);
-    let cases: usize = std::env::var("JETSYNC_FUZZ_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(6_000);
+    let seed = seeded::seed(0x7a31_2026);
+    let cases = seeded::cases(6_000);
     eprintln!("JETSYNC_FUZZ_SEED={seed} JETSYNC_FUZZ_CASES={cases}");
-    let seeds = seeds();
+    let seeds = seeded::seed_files(16 * 1024);
     assert!(seeds.len() > 10, "found only {} seed files", seeds.len());
     let mut rng = Rng(seed);
     let started = Instant::now();
