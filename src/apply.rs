@@ -617,3 +617,103 @@ fn jittered(delay: Duration) -> Duration {
     let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
     delay.mul_f64(factor)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nats::ApiError;
+
+    fn refused(subject: &str, err_code: u64, description: &str) -> ApiRequestError {
+        ApiRequestError::Api {
+            subject: subject.to_string(),
+            error: ApiError {
+                code: 400,
+                err_code,
+                description: description.to_string(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_placement_refusal_names_the_replicas_and_placement_asked_for_and_keeps_the_err_code() {
+        let error = refused(
+            "$JS.API.STREAM.CREATE.ORDERS",
+            10005,
+            "no suitable peers for placement",
+        );
+        let body = json!({"name": "ORDERS", "num_replicas": 3, "placement": {"cluster": "east"}});
+        let failed = ApplyError::Request {
+            help: explain(&error, &body),
+            source: error,
+        };
+
+        assert_eq!(failed.err_code(), Some(10005));
+        assert_eq!(
+            failed.to_string(),
+            "JetStream API $JS.API.STREAM.CREATE.ORDERS: no suitable peers for placement \
+             (err_code 10005, status 400): fewer than 3 servers of the cluster fit replicas: 3, \
+             placement: {\"cluster\":\"east\"}; lower replicas, or change the placement"
+        );
+    }
+
+    #[test]
+    fn a_transient_error_says_how_often_it_was_tried_and_others_do_not() {
+        let options = ApplyOptions::default();
+        let unavailable = refused("$JS.API.STREAM.UPDATE.X", 10008, "cluster not available");
+        let overlap = refused("$JS.API.STREAM.UPDATE.X", 10065, "subjects overlap");
+
+        assert_eq!(
+            gave_up(&unavailable, &options).to_string(),
+            format!(" (gave up after {} attempts)", options.attempts)
+        );
+        assert_eq!(gave_up(&overlap, &options), RequestHelp::None);
+        assert_eq!(explain(&overlap, &json!({})), RequestHelp::None);
+    }
+
+    #[test]
+    fn a_restored_consumer_failure_keeps_the_servers_err_code_and_reads_as_text() {
+        let failed = ApplyError::Restore {
+            name: "audit".to_string(),
+            source: Box::new(ApplyError::Request {
+                source: refused("$JS.API.CONSUMER.CREATE.X.audit", 10012, "refused"),
+                help: RequestHelp::None,
+            }),
+        };
+        assert_eq!(failed.err_code(), Some(10012));
+
+        let applied = Applied {
+            results: vec![
+                (
+                    Address::stream("X"),
+                    Action::Replace,
+                    ChangeOutcome::Failed(failed.clone()),
+                ),
+                (
+                    Address::consumer("X", "worker"),
+                    Action::Create,
+                    ChangeOutcome::Skipped(Skip::StreamNotWritten("X".to_string())),
+                ),
+            ],
+        };
+        assert!(!applied.converged());
+        let text = ApplyReport::from(applied);
+        assert_eq!(
+            text.results[0].2,
+            Outcome::Failed(format!(
+                "creating again consumer `audit` (not managed by jetsync): {}",
+                failed_source(&failed)
+            ))
+        );
+        assert_eq!(
+            text.results[1].2,
+            Outcome::Skipped("its stream `X` was not written".to_string())
+        );
+    }
+
+    fn failed_source(error: &ApplyError) -> String {
+        match error {
+            ApplyError::Restore { source, .. } => source.to_string(),
+            other => panic!("not a restore failure: {other}"),
+        }
+    }
+}

@@ -132,3 +132,33 @@ impl From<UnreadableServerVersion> for String {
         error.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nats::ApiError;
+
+    #[test]
+    fn an_observe_error_keeps_the_servers_err_code_and_names_what_was_read() {
+        let error = EngineError::Observe {
+            what: Reading::DeclaredAssets,
+            source: ApiRequestError::Api {
+                subject: "$JS.API.STREAM.INFO.ORDERS".to_string(),
+                error: ApiError {
+                    code: 503,
+                    err_code: 10008,
+                    description: "JetStream system temporarily unavailable".to_string(),
+                },
+            },
+        };
+
+        assert_eq!(error.err_code(), Some(10008));
+        assert!(
+            error
+                .to_string()
+                .starts_with("reading the declared assets: JetStream API $JS.API.STREAM.INFO"),
+            "{error}"
+        );
+        assert_eq!(EngineError::NoManifests.err_code(), None);
+    }
+}
