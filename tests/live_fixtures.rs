@@ -8,7 +8,8 @@
 //!   default the server filled in);
 //! - each editable field changed in a spec plans an update naming that field;
 //! - each immutable field changed plans a replacement naming that field as
-//!   the one that forces it.
+//!   the one that forces it;
+//! - one asset looked up alone (the controller's strategy) plans the same.
 //!
 //! `scripts/refresh-live-fixtures` records them again from the pinned
 //! servers (it runs the ignored test [`record_live_fixtures`] once per
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jetsync::diagnostics::SourceText;
+use jetsync::engine::{LiveLookup, plan_lookup};
 use jetsync::plan::capabilities::ServerVersion;
 use jetsync::plan::classify::{self, Action, Plan, PlanOptions};
 use jetsync::plan::desired::{DesiredAsset, desired_assets};
@@ -451,4 +453,50 @@ async fn record_live_fixtures() {
         write(&file_name(address), &info["config"]);
     }
     eprintln!("recorded {} assets in {}", desired.len(), dir.display());
+}
+
+#[test]
+fn one_looked_up_asset_plans_against_its_recording_alone() {
+    let worker = address_of("orders-worker");
+    for (version, recorded) in recordings() {
+        let live = |address: &Address| {
+            recorded
+                .live
+                .iter()
+                .find(|asset| asset.address == *address)
+                .cloned()
+        };
+        let lookup = LiveLookup {
+            asset: live(&worker),
+            stream: live(&address_of("orders")),
+            consumer_count: None,
+            consumers: Vec::new(),
+        };
+        let declared = |documents: &[Value]| {
+            desired(documents)
+                .into_iter()
+                .find(|asset| asset.address == worker)
+                .unwrap()
+        };
+
+        let as_created = plan_lookup(declared(&specs()), &lookup, OWNER, recorded.version, true);
+        assert!(
+            as_created.changes.is_empty(),
+            "{version}: {:#?}",
+            as_created.changes
+        );
+        assert_eq!(as_created.unchanged, 1, "{version}");
+
+        let edited = changed("orders-worker", "maxDeliver", &json!(10));
+        let plan = plan_lookup(declared(&edited), &lookup, OWNER, recorded.version, true);
+        let [change] = plan.changes.as_slice() else {
+            panic!("{version}: {:#?}", plan.changes);
+        };
+        assert_eq!(
+            (change.address.clone(), change.action),
+            (worker.clone(), Action::Update),
+            "{version}"
+        );
+        assert_eq!(change.diff[0].json_field, "max_deliver", "{version}");
+    }
 }

@@ -6,8 +6,13 @@
 
 use serde_json::Value;
 
+use std::collections::BTreeSet;
+
 use crate::nats::JsApi;
 use crate::nats::error::{ApiError, ApiRequestError};
+use crate::plan::capabilities::ServerVersion;
+use crate::plan::classify::{self, Plan, PlanOptions};
+use crate::plan::desired::DesiredAsset;
 use crate::plan::{Address, AssetKind, Holdings, LiveAsset, LiveConfig};
 
 /// What the server holds at one address.
@@ -94,6 +99,30 @@ pub async fn lookup(api: &JsApi, address: &Address) -> Result<LiveLookup, ApiReq
             })
         }
     }
+}
+
+/// Plans one declared asset against what [`lookup`] found at its address:
+/// the plan of one resource. Its own `adopt` and `onImmutableChange`
+/// decide; nothing else is pruned or touched.
+pub fn plan_lookup(
+    desired: DesiredAsset,
+    live: &LiveLookup,
+    owner: &str,
+    server: ServerVersion,
+    standalone: bool,
+) -> Plan {
+    let options = PlanOptions {
+        owner: owner.to_string(),
+        prune: false,
+        adopt: desired.adopt,
+        allow_replace: desired.allow_replace,
+        server,
+        targets: Some(BTreeSet::from([desired.address.clone()])),
+        prune_all: false,
+        unmanaged_consumers: Default::default(),
+        standalone,
+    };
+    classify::plan(&[desired], &live.assets(), &options)
 }
 
 async fn stream_info(api: &JsApi, stream: &str) -> Result<Option<Value>, ApiRequestError> {

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 pub use error::{EngineError, ProfileError, Reading, UnreadableServerVersion};
 pub use limits::warn_account_limits;
-pub use lookup::{LiveLookup, lookup};
+pub use lookup::{LiveLookup, lookup, plan_lookup};
 pub use observe::{
     Listing, Prefetch, Strategy, connect_and_list, connect_and_observe, live_assets,
     refuse_unavailable,
