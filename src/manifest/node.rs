@@ -513,11 +513,17 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
     }
 }
 
+/// [`parse_documents`] by the fast path alone: None where it leaves the
+/// text to serde-saphyr. Public for the differential tests and fuzz target
+/// that hold it against [`parse_documents_with_serde_saphyr`].
+#[doc(hidden)]
+pub fn parse_documents_fast(text: &str) -> Option<Vec<Node>> {
+    super::fast_yaml::parse_documents(text)
+}
+
 /// [`parse_documents`] through serde-saphyr's deserializer: every YAML
 /// feature, and every error message.
-pub(crate) fn parse_documents_with_serde_saphyr(
-    text: &str,
-) -> Result<Vec<Node>, serde_saphyr::Error> {
+pub fn parse_documents_with_serde_saphyr(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
     let options = serde_saphyr::options! {
         with_snippet: false,
         budget: read_budget(text.len()),
