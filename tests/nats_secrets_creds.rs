@@ -30,7 +30,7 @@ use controller_support::{
 };
 use jetsync::controller::conditions::{events, reasons, types};
 use jetsync::controller::reconcile::{reconcile, reconcile_connection};
-use jetsync::spec::{NatsConnection, Stream};
+use jetsync::resources::{NatsConnection, Stream};
 use nkeys::KeyPair;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512_256};
