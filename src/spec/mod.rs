@@ -10,6 +10,7 @@ pub mod kv;
 pub mod names;
 pub mod object_store;
 pub mod path;
+pub mod server_url;
 pub mod stream;
 pub mod units;
 pub mod validate;
