@@ -123,17 +123,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_endpoint_serves_http_on_a_socket() {
-        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let server = tokio::spawn(serve(listener, health(true)));
+        let (address, server) = serving(health(true)).await;
 
-        let mut stream = TcpStream::connect(address).await.unwrap();
-        stream
-            .write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.unwrap();
+        let answer = exchange(address, b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n").await;
         server.abort();
 
         assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
@@ -145,6 +137,14 @@ mod tests {
         assert!(answer.ends_with("ready\n"), "{answer}");
     }
 
+    /// The endpoint on a free loopback port, and the task serving it.
+    async fn serving(health: Health) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        (address, tokio::spawn(serve(listener, health)))
+    }
+
+    /// Sends `request` on a new connection and reads the answer to its end.
     async fn exchange(address: SocketAddr, request: &[u8]) -> String {
         let mut stream = TcpStream::connect(address).await.unwrap();
         stream.write_all(request).await.unwrap();
@@ -155,9 +155,7 @@ mod tests {
 
     #[tokio::test]
     async fn head_answers_without_a_body_and_other_paths_and_methods_are_refused() {
-        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let server = tokio::spawn(serve(listener, health(false)));
+        let (address, server) = serving(health(false)).await;
 
         let head = exchange(address, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
         let starting = exchange(address, b"GET /readyz?verbose HTTP/1.1\r\nHost: x\r\n\r\n").await;
