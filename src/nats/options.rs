@@ -257,7 +257,7 @@ impl ConnectOptions {
         for raw in &raw_servers {
             let (url, user_info) = server_url::split_user_info(raw);
             if url_auth.is_none() {
-                url_auth = user_info.and_then(url_auth_of);
+                url_auth = user_info.map(auth_in_url);
             }
             servers.push(url);
         }
@@ -485,14 +485,13 @@ fn split_server_list(list: &str) -> Vec<String> {
 
 /// User info written in a server URL, as the authentication it stands for:
 /// `user:password`, or a lone token.
-fn url_auth_of(user_info: UserInfo) -> Option<Auth> {
+fn auth_in_url(user_info: UserInfo) -> Auth {
     match user_info.password {
-        Some(password) => Some(Auth::UserPassword {
+        Some(password) => Auth::UserPassword {
             user: user_info.user,
             password: Secret::new(password),
-        }),
-        None if user_info.user.is_empty() => None,
-        None => Some(Auth::Token(Secret::new(user_info.user))),
+        },
+        None => Auth::Token(Secret::new(user_info.user)),
     }
 }
 

@@ -41,11 +41,6 @@ impl ServerUrl {
         })
     }
 
-    /// The scheme, `nats` when none was written.
-    pub fn scheme(&self) -> &str {
-        self.url.scheme()
-    }
-
     /// The port, if one is written.
     pub fn port(&self) -> Option<u16> {
         self.url.port()

@@ -149,13 +149,21 @@ fn check_server_url(url: &str) -> Result<(), (String, String)> {
             "remove the whitespace from the URL",
         );
     }
+    let (written_scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    if let Some(scheme) = written_scheme.filter(|scheme| !is_nats_scheme(scheme)) {
+        return problem(
+            format!(
+                "{} uses the scheme `{scheme}`; NATS servers are reached over nats, tls, ws or wss",
+                quoted(url)
+            ),
+            EXAMPLE,
+        );
+    }
     // Only for the messages: the host and port as written.
-    let authority = url
-        .split_once("://")
-        .map_or(url, |(_, rest)| rest)
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let port = authority
         .rsplit_once(']')
         .map_or(authority, |(_, after)| after)
@@ -163,16 +171,6 @@ fn check_server_url(url: &str) -> Result<(), (String, String)> {
         .map(|(_, port)| port);
     let parsed = match ServerUrl::parse(url) {
         Ok(parsed) => parsed,
-        Err(_)
-            if url
-                .split_once("://")
-                .is_some_and(|(scheme, _)| !is_nats_scheme(scheme)) =>
-        {
-            return problem(
-                unknown_scheme(url, url.split_once("://").unwrap_or_default().0),
-                EXAMPLE,
-            );
-        }
         Err(_) if !authority.starts_with('[') && authority.matches(':').count() > 1 => {
             return problem(
                 format!("{} has more than one `:`", quoted(url)),
@@ -207,9 +205,6 @@ fn check_server_url(url: &str) -> Result<(), (String, String)> {
             );
         }
     };
-    if !is_nats_scheme(parsed.scheme()) {
-        return problem(unknown_scheme(url, parsed.scheme()), EXAMPLE);
-    }
     if parsed.port() == Some(0) {
         return problem(bad_port(url, "0"), PORT_HELP);
     }
@@ -222,13 +217,6 @@ fn is_nats_scheme(scheme: &str) -> bool {
     ["nats", "tls", "ws", "wss"]
         .iter()
         .any(|known| known.eq_ignore_ascii_case(scheme))
-}
-
-fn unknown_scheme(url: &str, scheme: &str) -> String {
-    format!(
-        "{} uses the scheme `{scheme}`; NATS servers are reached over nats, tls, ws or wss",
-        quoted(url)
-    )
 }
 
 fn bad_port(url: &str, port: &str) -> String {
