@@ -9,9 +9,10 @@ use async_nats::{ConnectErrorKind, ServerAddr};
 use serde_json::Value;
 
 use super::api::{JsApi, Sent, Violations, send_watching};
+use super::auth::Auth;
 use super::connect_error::{ConnectError, classify_connect_error, domain_hint};
 use super::error::ApiRequestError;
-use super::options::{Auth, ConnectOptions, ResolvedOptions};
+use super::options::{ConnectOptions, ResolvedOptions};
 use crate::spec::server_url;
 
 /// How long connect waits for the (informational) account name.

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use async_nats::ConnectErrorKind;
 
+use super::auth::Auth;
 use super::error::ApiRequestError;
-use super::options::Auth;
 
 /// and the controller can say what to fix; none carries a secret.
 #[derive(Debug, Clone, thiserror::Error)]

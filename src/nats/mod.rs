@@ -5,6 +5,7 @@
 //! engine's pure core turns what it returns into a plan.
 
 pub mod api;
+pub mod auth;
 pub mod connect;
 pub mod connect_error;
 mod context;
@@ -13,6 +14,7 @@ pub mod observe;
 pub mod options;
 
 pub use api::JsApi;
+pub use auth::{Auth, Secret};
 pub use connect::{AccountUsage, Connection, ServerIdentity, connect, connect_resolved};
 pub use connect_error::ConnectError;
 pub use error::{ApiError, ApiRequestError};
@@ -20,4 +22,4 @@ pub use observe::{
     LiveConsumer, LiveState, LiveStream, ObserveOptions, SequencePair, StreamStateSummary,
     Unavailable, UnavailableReason, inspect, is_listing_denied, observe, observe_consumers,
 };
-pub use options::{Auth, ConnectOptions, ResolvedOptions, Secret};
+pub use options::{ConnectOptions, ResolvedOptions};
