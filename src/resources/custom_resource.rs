@@ -12,29 +12,44 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::Resource;
 use schemars::JsonSchema;
 
-/// One `kubectl get` column: name, type, JSON path and priority (0 shows by default).
-pub(crate) struct Column(
-    pub &'static str,
-    pub &'static str,
-    pub &'static str,
-    pub Option<i32>,
-);
+/// One `kubectl get` column of a kind.
+pub(crate) struct Column {
+    pub name: &'static str,
+    /// The OpenAPI type of the value: `string`, `integer`, `boolean`, `date`.
+    pub type_: &'static str,
+    pub json_path: &'static str,
+    /// None shows by default; 1 only with `-o wide`.
+    pub priority: Option<i32>,
+}
+
+impl Column {
+    /// A column shown by default.
+    pub const fn new(name: &'static str, type_: &'static str, json_path: &'static str) -> Self {
+        Self {
+            name,
+            type_,
+            json_path,
+            priority: None,
+        }
+    }
+}
 
 /// The `Ready` condition's status and reason, shown for every kind.
-pub(crate) const READY: Column = Column(
+pub(crate) const READY: Column = Column::new(
     "Ready",
     "string",
     r#".status.conditions[?(@.type=="Ready")].status"#,
-    None,
 );
-pub(crate) const REASON: Column = Column(
+pub(crate) const REASON: Column = Column::new(
     "Reason",
     "string",
     r#".status.conditions[?(@.type=="Ready")].reason"#,
-    None,
 );
-pub(crate) const SUSPENDED: Column = Column("Suspended", "boolean", ".spec.suspend", Some(1));
-pub(crate) const AGE: Column = Column("Age", "date", ".metadata.creationTimestamp", None);
+pub(crate) const SUSPENDED: Column = Column {
+    priority: Some(1),
+    ..Column::new("Suspended", "boolean", ".spec.suspend")
+};
+pub(crate) const AGE: Column = Column::new("Age", "date", ".metadata.creationTimestamp");
 
 /// The CRD of `K`, as the `CustomResource` derive builds it: the schema of
 /// the root object in OpenAPI v3 structural form, the status subresource,
@@ -61,16 +76,14 @@ where
     let plural = K::plural(&());
     let columns = columns
         .iter()
-        .map(
-            |Column(name, type_, json_path, priority)| CustomResourceColumnDefinition {
-                description: None,
-                format: None,
-                json_path: (*json_path).into(),
-                name: (*name).into(),
-                priority: *priority,
-                type_: (*type_).into(),
-            },
-        )
+        .map(|column| CustomResourceColumnDefinition {
+            description: None,
+            format: None,
+            json_path: column.json_path.into(),
+            name: column.name.into(),
+            priority: column.priority,
+            type_: column.type_.into(),
+        })
         .collect();
     CustomResourceDefinition {
         metadata: ObjectMeta {

@@ -10,8 +10,8 @@ pub use status::{AssetStatus, LiveSummary};
 use crate::spec::{ConsumerSpec, KeyValueSpec, NatsConnectionSpec, ObjectStoreSpec, StreamSpec};
 use custom_resource::{AGE, Column, READY, REASON, SUSPENDED, custom_resource};
 
-const MESSAGES: Column = Column("Messages", "integer", ".status.summary.messages", None);
-const BYTES: Column = Column("Bytes", "integer", ".status.summary.bytes", None);
+const MESSAGES: Column = Column::new("Messages", "integer", ".status.summary.messages");
+const BYTES: Column = Column::new("Bytes", "integer", ".status.summary.bytes");
 
 custom_resource! {
     /// A JetStream stream declared by jetsync.
@@ -30,11 +30,11 @@ custom_resource! {
         plural: "consumers",
         short_name: "js-consumer",
         columns: [
-            Column("Stream", "string", ".spec.streamName", None),
+            Column::new("Stream", "string", ".spec.streamName"),
             READY,
             REASON,
-            Column("Pending", "integer", ".status.summary.pending", None),
-            Column("AckPending", "integer", ".status.summary.ackPending", None),
+            Column::new("Pending", "integer", ".status.summary.pending"),
+            Column::new("AckPending", "integer", ".status.summary.ackPending"),
             SUSPENDED,
             AGE,
         ],

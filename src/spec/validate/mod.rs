@@ -188,6 +188,8 @@ enum Origin {
     Bucket,
 }
 
+/// Collects the problems of one document; its rules are `impl Checker`
+/// blocks in this module's files, one per kind and one for shared rules.
 #[derive(Default)]
 struct Checker {
     problems: Vec<Problem>,
