@@ -43,7 +43,7 @@ use jetsync::controller::reconcile::{FINALIZER, reconcile};
 use jetsync::controller::resource::AssetResource;
 use jetsync::controller::{Context, Settings, touched_resources};
 use jetsync::nats::ConnectOptions;
-use jetsync::spec::{Consumer, KeyValue, Stream};
+use jetsync::resources::{Consumer, KeyValue, Stream};
 use kube::client::Body;
 use kube::runtime::reflector;
 use kube::runtime::watcher;

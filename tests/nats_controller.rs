@@ -20,7 +20,7 @@ use jetsync::controller::metrics::Metrics;
 use jetsync::controller::reconcile::{FINALIZER, reconcile, reconcile_connection};
 use jetsync::controller::{Context, Settings};
 use jetsync::nats::ConnectOptions;
-use jetsync::spec::{AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
+use jetsync::resources::{AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::client::Body;
 use kube::runtime::controller::Action;

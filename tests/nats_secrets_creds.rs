@@ -28,7 +28,7 @@ use controller_support::{Logs, Object, assert_hidden, context, event, secret_is_
 use creds::Chain;
 use jetsync::controller::conditions::{events, reasons, types};
 use jetsync::controller::reconcile::{reconcile, reconcile_connection};
-use jetsync::spec::{NatsConnection, Stream};
+use jetsync::resources::{NatsConnection, Stream};
 use serde_json::{Value, json};
 
 const MANIFEST: &str = "apiVersion: jetsync.dev/v1alpha1

@@ -9,8 +9,7 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 use super::conditions::{self, Judgement};
-use crate::spec::AssetStatus;
-use crate::spec::common::LiveSummary;
+use crate::resources::{AssetStatus, LiveSummary};
 
 /// What this reconcile knows of the live asset's counts.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -35,13 +35,12 @@ use crate::nats::{ConnectError, Connection};
 use crate::plan::classify::{self, Action as PlanAction, Change, Plan, PlanOptions};
 use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
+use crate::resources::{AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
+use crate::spec::AssetSpec;
 use crate::spec::common::{
     DeletionPolicy, ManagementPolicy, OnImmutableChange, UnmanagedConsumers,
 };
 use crate::spec::validate::validate;
-use crate::spec::{
-    AssetSpec, AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream,
-};
 
 /// The finalizer the controller puts on every resource it reconciles.
 pub const FINALIZER: &str = "jetsync.dev/cleanup";

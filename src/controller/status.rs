@@ -8,8 +8,8 @@ use crate::apply::Outcome;
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
 use crate::plan::{AssetKind, Holdings, LiveAsset, ownership};
 use crate::render::human::{describe_loss, display_value};
+use crate::resources::LiveSummary;
 use crate::spec::common::DriftPolicy;
-use crate::spec::common::LiveSummary;
 use crate::spec::units::Size;
 
 /// The severity of an Event.

@@ -499,10 +499,7 @@ pub fn written_fields(root: &Node) -> WrittenFields {
 
 /// True for a URL with a user-info part (`nats://user:password@host`).
 pub fn url_has_credentials(text: &str) -> bool {
-    text.split_once("://").is_some_and(|(_, rest)| {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        authority.contains('@')
-    })
+    text.contains("://") && crate::spec::server_url::has_user_info(text)
 }
 
 /// Parses every document of a YAML text. Empty documents are left out.
