@@ -10,17 +10,23 @@
 //! Kubernetes and NATS calls sit in `reconcile`, the wiring is here.
 
 pub mod advisories;
+pub mod asset;
+pub mod cleanup;
 pub mod conditions;
+pub mod connecting;
 pub mod connections;
+pub mod events;
 pub mod followers;
 pub mod http;
 pub mod leader;
 pub mod live;
 pub mod metrics;
+pub mod nats_connection;
 pub mod owned_status;
 pub mod reconcile;
 pub mod resource;
 pub mod status;
+pub mod status_write;
 
 use std::collections::HashMap;
 use std::future::Future;
