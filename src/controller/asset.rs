@@ -13,7 +13,8 @@ use kube::runtime::controller::Action;
 use super::Context;
 use super::advisories::{Reach, Touch};
 use super::conditions::{self, Judgement, events, reasons, types};
-use super::live::{LiveLookup, lookup};
+use super::known::Known;
+use super::live::{LiveLookup, lookup, lookup_consumer};
 use super::owned_status::Counts;
 use super::resource::{AssetResource, describe, owner_of, recorded_address};
 use super::status::{self, Assessment, Conclusion, Next, Note, NoteType, Verdict};
@@ -23,14 +24,25 @@ use crate::plan::classify::{self, Action as PlanAction, Change, Plan, PlanOption
 use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
 use crate::spec::AssetSpec;
+use serde_json::Value;
 use crate::spec::common::{ManagementPolicy, OnImmutableChange};
 
 use super::connecting::*;
 use super::events::*;
 use super::reconcile::{Error, resource_key};
-use super::status_write::*;
+use super::status_write::{has_finalizer, write_metadata, write_status};
 
-/// Reconciles the asset of a live (not deleting) resource.
+/// What a reconcile found out besides its conclusion.
+pub(crate) struct Findings {
+    /// The live counts, as far as they were read.
+    pub counts: Counts,
+    /// The finalizer is still to be added (a new resource).
+    pub add_finalizer: bool,
+}
+
+/// Reconciles the asset of a live (not deleting) resource: at most one
+/// write of its metadata (a new resource's finalizer with its address), one
+/// of its status, and the Events of what happened.
 pub async fn apply_asset<K: AssetResource>(
     api: &Api<K>,
     obj: Arc<K>,
@@ -38,23 +50,45 @@ pub async fn apply_asset<K: AssetResource>(
 ) -> Result<Action, Error> {
     let started = Instant::now();
     let key = resource_key(obj.as_ref());
-    let mut counts = Counts::Unknown;
+    let obj = ctx.written.freshest(&key, obj);
+    let mut findings = Findings {
+        counts: Counts::Unknown,
+        add_finalizer: !has_finalizer(obj.as_ref()),
+    };
     let conclusion = if obj.policies().suspended() {
         Conclusion::suspended()
     } else {
-        assess_and_apply(api, obj.as_ref(), ctx, &mut counts).await?
+        assess_and_apply(api, obj.as_ref(), ctx, &mut findings).await?
     };
+    if findings.add_finalizer
+        && let Some(written) = write_metadata(api, obj.as_ref(), true, None).await?
+    {
+        ctx.written.remember(&key, written);
+    }
     let kind = K::KIND.as_str();
     let previous = obj
         .asset_status()
         .map(|s| s.conditions.clone())
         .unwrap_or_default();
-    let judgements = if obj.policies().suspended() {
+    let mut judgements = if obj.policies().suspended() {
         conclusion.judgements.clone()
     } else {
         with_drift_default(&conclusion, &previous)
     };
-    let merged = write_status(api, obj.as_ref(), obj.asset_status(), &judgements, counts).await?;
+    if conclusion.steady {
+        judgements = status::steady(&judgements, &previous);
+    }
+    let (merged, written) = write_status(
+        api,
+        obj.as_ref(),
+        obj.asset_status(),
+        &judgements,
+        findings.counts,
+    )
+    .await?;
+    if let Some(written) = written {
+        ctx.written.remember(&key, written);
+    }
     let published = publish(ctx, obj.as_ref(), &conclusion.notes, &previous, &merged).await;
     if published.contains(&events::DRIFT_DETECTED) {
         ctx.metrics
@@ -70,15 +104,15 @@ pub async fn apply_asset<K: AssetResource>(
     if conclusion.verdict == Verdict::Ready {
         ctx.reset_retries(&key);
     }
-    let delay = ctx.retry_after(&key, conclusion.next);
+    let action = ctx.next_look(&key, conclusion.next);
     tracing::info!(
         resource = %key,
         verdict = conclusion.verdict.label(),
         reason = conclusion.judgements.first().map(|j| j.reason).unwrap_or_default(),
-        next_in = ?delay,
+        next = ?action,
         "reconciled"
     );
-    Ok(Action::requeue(delay))
+    Ok(action)
 }
 
 /// A `Drifted=Unknown` judgement when this reconcile could not check drift
@@ -104,7 +138,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     api: &Api<K>,
     obj: &K,
     ctx: &Context,
-    counts: &mut Counts,
+    findings: &mut Findings,
 ) -> Result<Conclusion, Error> {
     let key = resource_key(obj);
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
@@ -175,11 +209,30 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
         }
     }
 
-    let mut live = match lookup(api_js, &address).await {
+    let stream_name = address.stream_name();
+    let known = ctx.known.get(&pool, &stream_name);
+    let live = match (&address.consumer, known) {
+        (Some(consumer), Some(Known::Absent)) => {
+            ctx.known.wait(&pool, &stream_name, consumer);
+            return Ok(waiting_for_stream(&address));
+        }
+        (Some(consumer), Some(Known::Present { stream, consumers })) => {
+            let known_absent = consumers.is_some_and(|names| !names.contains(consumer));
+            lookup_consumer(api_js, &address, stream, known_absent).await
+        }
+        _ => lookup(api_js, &address)
+            .await
+            .inspect(|live| learn(ctx, &pool, &address, live)),
+    }
+    .map_err(|error| {
+        ctx.known.forget(&pool, &stream_name);
+        error
+    });
+    let mut live = match live {
         Ok(found) => found,
         Err(error) => return Ok(request_conclusion(&error)),
     };
-    *counts = match &live.asset {
+    findings.counts = match &live.asset {
         Some(asset) => {
             tracing::debug!(resource = %key, holds = %status::summary(address.kind, asset, live.consumer_count), "live asset");
             Counts::Read(status::live_summary(
@@ -193,15 +246,9 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     if address.consumer.is_some() && live.asset.is_some() {
         ctx.followers.consumer_seen(&key);
     }
-    if live.stream_missing(&address) {
-        return Ok(Conclusion::waiting(
-            reasons::STREAM_NOT_READY,
-            format!(
-                "stream `{}` does not exist yet; waiting for it",
-                address.name
-            ),
-            Next::Soon,
-        ));
+    if let (Some(consumer), true) = (&address.consumer, live.stream_missing(&address)) {
+        ctx.known.wait(&pool, &stream_name, consumer);
+        return Ok(waiting_for_stream(&address));
     }
     let standalone = connection.server.standalone;
     let mut plan = plan_one(obj, &spec, &address, &live, &owner, server, standalone);
@@ -218,21 +265,10 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
         }
         plan = plan_one(obj, &spec, &address, &live, &owner, server, standalone);
     }
-    let reconciled_before = recorded.as_ref() == Some(&address);
     let assessment = status::assess(
         &plan,
         live.asset.as_ref(),
-        status::Intent {
-            drift_policy: policies.drift_policy(),
-            adopt: policies.adopt(),
-            reconciled_before,
-            observe: policies.management_policy() == ManagementPolicy::Observe,
-            went_with_stream: address.consumer.is_some()
-                && live.asset.is_none()
-                && ctx
-                    .followers
-                    .went_with_stream(&pool, &address.stream_name(), &key),
-        },
+        intent(obj, ctx, &pool, &address, recorded.as_ref(), &live),
     );
     let outcome = match &assessment {
         Assessment::Write { change, .. } if !ctx.settings.read_only => {
@@ -247,10 +283,9 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     if let (Assessment::Write { change, .. }, Some(Outcome::Done)) = (&assessment, &outcome)
         && matches!(change.action, PlanAction::Create | PlanAction::Replace)
     {
-        // Made anew: the counts read before are not its own. They are read
-        // at the next look, which follows at once (this status write is
-        // watched) and writes them with the status it changes anyway.
-        *counts = Counts::Unknown;
+        // Made anew: the counts read before are not its own; it starts
+        // empty. The re-check writes them once they move.
+        findings.counts = Counts::Read(status::empty_summary(address.kind));
     }
     let mut conclusion = status::conclude(&assessment, outcome.as_ref(), ctx.settings.read_only);
     if let Some((old, holdings)) = replaced_old {
@@ -264,14 +299,127 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
             when_changed: None,
         });
     }
+    if matches!(assessment, Assessment::InSync)
+        && let Some(asset) = &live.asset
+        && ownership::live_owner(&asset.config).as_deref() == Some(owner.as_str())
+    {
+        let previous = obj
+            .asset_status()
+            .map(|s| s.conditions.as_slice())
+            .unwrap_or_default();
+        if let Some(note) = status::untold_creation(&address, previous) {
+            conclusion = conclusion.with_note(note);
+        }
+    }
     let holds_asset = matches!(
         assessment,
         Assessment::InSync | Assessment::DriftReported(_)
     ) || matches!(outcome, Some(Outcome::Done));
-    if holds_asset && recorded.as_ref() != Some(&address) {
-        record_address(api, obj, &address).await?;
+    let record = (holds_asset && recorded.as_ref() != Some(&address)).then_some(&address);
+    if findings.add_finalizer || record.is_some() {
+        match write_metadata(api, obj, findings.add_finalizer, record).await {
+            Ok(written) => {
+                findings.add_finalizer = false;
+                if let Some(written) = written {
+                    ctx.written.remember(&key, written);
+                }
+            }
+            Err(Error::Kube(kube::Error::Api(status))) if status.code == 404 => {
+                // Deleted before its finalizer was on: what this reconcile
+                // made would be left behind.
+                if let (Assessment::Write { change, .. }, Some(Outcome::Done)) =
+                    (&assessment, &outcome)
+                    && change.action == PlanAction::Create
+                {
+                    let undo = delete_change(&address, crate::plan::Holdings::default());
+                    write_followed(ctx, api_js, &pool, &undo).await;
+                }
+                return Err(Error::Kube(kube::Error::Api(status)));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    if holds_asset && address.consumer.is_none() {
+        stream_is_there(ctx, &pool, &stream_name);
     }
     Ok(conclusion)
+}
+
+/// How the resource asks to be reconciled, with what the controller knows
+/// of its asset's past.
+pub(crate) fn intent<K: AssetResource>(
+    obj: &K,
+    ctx: &Context,
+    pool: &str,
+    address: &Address,
+    recorded: Option<&Address>,
+    live: &LiveLookup,
+) -> status::Intent {
+    let policies = obj.policies();
+    status::Intent {
+        drift_policy: policies.drift_policy(),
+        adopt: policies.adopt(),
+        reconciled_before: recorded == Some(address),
+        observe: policies.management_policy() == ManagementPolicy::Observe,
+        went_with_stream: address.consumer.is_some()
+            && live.asset.is_none()
+            && ctx.followers.went_with_stream(
+                pool,
+                &address.stream_name(),
+                &resource_key(obj),
+            ),
+    }
+}
+
+/// A consumer's conclusion while its stream is absent: it waits for the
+/// stream, woken when it is there.
+pub(crate) fn waiting_for_stream(address: &Address) -> Conclusion {
+    Conclusion::waiting(
+        reasons::STREAM_NOT_READY,
+        format!(
+            "stream `{}` does not exist yet; waiting for it",
+            address.name
+        ),
+        Next::Stream,
+    )
+}
+
+/// Remembers what a full lookup of `address` found of its stream (and of
+/// the consumer), so that the consumers on the stream need not read it.
+fn learn(ctx: &Context, pool: &str, address: &Address, live: &LiveLookup) {
+    let stream_name = address.stream_name();
+    let stream = match &address.consumer {
+        None => live.asset.as_ref(),
+        Some(_) => live.stream.as_ref(),
+    };
+    let Some(stream) = stream else {
+        ctx.known.absent(pool, &stream_name);
+        return;
+    };
+    // A stream without consumers has none to look up; otherwise they are
+    // not listed here, so each consumer reads its own.
+    let none = stream.holdings.consumer_count == 0;
+    ctx.known
+        .present(pool, &stream_name, stream.clone(), none.then(BTreeSet::new));
+    if let (Some(consumer), Some(_)) = (&address.consumer, &live.asset) {
+        ctx.known.consumer_made(pool, &stream_name, consumer);
+    }
+    if address.consumer.is_some() {
+        stream_is_there(ctx, pool, &stream_name);
+    }
+}
+
+/// The stream is on the server: the consumers waiting for it are
+/// reconciled now.
+fn stream_is_there(ctx: &Context, pool: &str, stream: &str) {
+    for consumer in ctx.known.ready(pool, stream) {
+        ctx.pool.touched(Touch {
+            pool: pool.to_string(),
+            stream: stream.to_string(),
+            consumer: Some(consumer),
+            reach: Reach::Consumers,
+        });
+    }
 }
 
 /// Applies one change; when it makes, replaces or deletes a stream (or a
@@ -291,11 +439,9 @@ pub(crate) async fn write_followed(
     }
     let report = apply::apply(api, &single(change.clone()), &ctx.settings.apply).await;
     let done = matches!(report.results.first().map(|r| &r.2), Some(Outcome::Done));
-    let moves = matches!(
-        change.action,
-        PlanAction::Create | PlanAction::Replace | PlanAction::Delete
-    );
-    if stream_like && done && moves {
+    learn_written(ctx, pool, change, done);
+    let goes_or_comes_anew = matches!(change.action, PlanAction::Replace | PlanAction::Delete);
+    if stream_like && done && goes_or_comes_anew {
         ctx.pool.touched(Touch {
             pool: pool.to_string(),
             stream,
@@ -304,6 +450,30 @@ pub(crate) async fn write_followed(
         });
     }
     report
+}
+
+/// Remembers what a write did to its stream: made anew (no consumer on it
+/// yet), deleted, or changed (forgotten, read again when needed).
+fn learn_written(ctx: &Context, pool: &str, change: &Change, done: bool) {
+    let address = &change.address;
+    let stream = address.stream_name();
+    match (&address.consumer, change.action, done) {
+        (_, _, false) => ctx.known.forget(pool, &stream),
+        (None, PlanAction::Create | PlanAction::Replace, true) => {
+            let made = crate::plan::LiveAsset {
+                address: crate::plan::Address::from_stream_name(&stream),
+                config: crate::plan::LiveConfig::new(change.config.as_ref().unwrap_or(&Value::Null)),
+                holdings: crate::plan::Holdings::default(),
+            };
+            ctx.known.present(pool, &stream, made, Some(BTreeSet::new()));
+        }
+        (None, PlanAction::Delete, true) => ctx.known.absent(pool, &stream),
+        (None, _, true) => ctx.known.forget(pool, &stream),
+        (Some(consumer), PlanAction::Delete, true) => {
+            ctx.known.consumer_gone(pool, &stream, consumer)
+        }
+        (Some(consumer), _, true) => ctx.known.consumer_made(pool, &stream, consumer),
+    }
 }
 
 /// The plan of one resource's asset against its live state.

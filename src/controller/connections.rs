@@ -368,6 +368,30 @@ impl ConnectionPool {
             .cloned()
     }
 
+    /// The pool keys some resource uses.
+    pub fn keys_in_use(&self) -> BTreeSet<String> {
+        self.users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The pooled connection of `key`, when it is connected (never connects).
+    pub async fn pooled(&self, key: &str) -> Option<Connection> {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()?;
+        let slot = slot.lock().await;
+        let pooled = slot.pooled.as_ref()?;
+        (pooled.connection.client.connection_state() != State::Disconnected)
+            .then(|| pooled.connection.clone())
+    }
+
     /// Whether the advisories of `profile`'s pooled connection arrive,
     /// waiting (briefly) until its subscription is settled; None without a
     /// pooled connection.

@@ -104,7 +104,7 @@ pub(crate) async fn apply_connection(
         .as_ref()
         .map(|s| s.conditions.clone())
         .unwrap_or_default();
-    let merged = write_status(
+    let (merged, _) = write_status(
         api,
         obj.as_ref(),
         obj.status.as_ref(),

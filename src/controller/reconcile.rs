@@ -56,18 +56,27 @@ pub use super::asset::apply_asset;
 pub use super::cleanup::cleanup_asset;
 pub use super::nats_connection::{connection_users, reconcile_connection};
 
-/// Reconciles one asset resource (the kube-runtime reconciler).
+/// Reconciles one asset resource (the kube-runtime reconciler). A live
+/// resource is reconciled at once, its finalizer added with the first write
+/// of its metadata ([`apply_asset`]); a deleted one is cleaned up through
+/// kube-runtime's finalizer helper, which then removes the finalizer.
 pub async fn reconcile<K: AssetResource>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
-    finalizer(&api, FINALIZER, obj, |event| async {
+    if obj.meta().deletion_timestamp.is_none() {
+        return apply_asset(&api, obj, &ctx).await;
+    }
+    let key = resource_key(obj.as_ref());
+    let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             FinalizerEvent::Apply(obj) => apply_asset(&api, obj, &ctx).await,
             FinalizerEvent::Cleanup(obj) => cleanup_asset(obj, &ctx).await,
         }
     })
     .await
-    .map_err(|error| Error::Finalizer(Box::new(error)))
+    .map_err(|error| Error::Finalizer(Box::new(error)))?;
+    ctx.written.forget(&key);
+    Ok(action)
 }
 
 /// Logs, counts and backs off (capped, forever).

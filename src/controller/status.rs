@@ -3,8 +3,11 @@
 //! when to look again. No Kubernetes or NATS here, so every rule is tested
 //! with plain values.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
 use super::conditions::{Judgement, events, reasons, types};
 use crate::apply::Outcome;
+use crate::plan::Address;
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
 use crate::plan::{AssetKind, Holdings, LiveAsset, ownership};
 use crate::render::human::{describe_loss, display_value};
@@ -62,6 +65,9 @@ pub enum Next {
     Recheck,
     /// Soon, backing off while it lasts (a dependency is not there yet).
     Soon,
+    /// When the consumer's stream is there (its resource's reconcile, an
+    /// advisory or the periodic listing says so), not on a timer.
+    Stream,
     /// After a failure: capped exponential backoff, forever.
     Backoff,
 }
@@ -97,6 +103,9 @@ pub struct Conclusion {
     pub drift_detected: bool,
     /// Drift was found and corrected.
     pub drift_corrected: bool,
+    /// The asset was found as declared: conditions whose status and reason
+    /// stay keep the message the last write gave them ([`steady`]).
+    pub steady: bool,
 }
 
 impl Conclusion {
@@ -114,6 +123,7 @@ impl Conclusion {
             next: Next::Recheck,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -132,6 +142,7 @@ impl Conclusion {
             next,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -149,6 +160,7 @@ impl Conclusion {
             next: Next::Recheck,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -166,6 +178,7 @@ impl Conclusion {
             next: Next::Recheck,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -182,6 +195,7 @@ impl Conclusion {
             next: Next::Recheck,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -308,9 +322,13 @@ pub fn assess(plan: &Plan, live: Option<&LiveAsset>, intent: Intent) -> Assessme
 /// nothing was written). `read_only`: nothing may be written.
 pub fn conclude(assessment: &Assessment, outcome: Option<&Outcome>, read_only: bool) -> Conclusion {
     match assessment {
-        Assessment::InSync => Conclusion::ready(reasons::RECONCILED, "in sync").drifted(
-            Judgement::no(types::DRIFTED, reasons::IN_SYNC, "live matches the spec"),
-        ),
+        Assessment::InSync => {
+            let mut conclusion = Conclusion::ready(reasons::RECONCILED, "in sync").drifted(
+                Judgement::no(types::DRIFTED, reasons::IN_SYNC, "live matches the spec"),
+            );
+            conclusion.steady = true;
+            conclusion
+        }
         Assessment::Unsupported(message) => {
             Conclusion::stalled(reasons::UNSUPPORTED_FIELD, message.clone())
         }
@@ -663,6 +681,43 @@ pub fn rename_refusal(
     )
 }
 
+/// The judgements of an in-sync check, each keeping the message of the
+/// condition written before when its status and reason stay: "created
+/// stream …" stays until something happens, so that finding the asset as
+/// declared writes nothing.
+pub fn steady(judgements: &[Judgement], previous: &[Condition]) -> Vec<Judgement> {
+    judgements
+        .iter()
+        .map(|judgement| {
+            let mut judgement = judgement.clone();
+            if let Some(written) = previous.iter().find(|c| {
+                c.type_ == judgement.type_
+                    && c.status == judgement.status.as_str()
+                    && c.reason == judgement.reason
+            }) {
+                judgement.message = written.message.clone();
+            }
+            judgement
+        })
+        .collect()
+}
+
+/// The `Created` Event of an asset this resource made (its ownership marker
+/// says so) whose status never recorded it: the controller stopped between
+/// making the asset and writing the outcome. Recorded means the `Drifted`
+/// condition was judged once, which every outcome that holds an asset does.
+pub fn untold_creation(address: &Address, previous: &[Condition]) -> Option<Note> {
+    let recorded = previous
+        .iter()
+        .any(|c| c.type_ == types::DRIFTED && c.reason != reasons::NOT_CHECKED);
+    (!recorded).then(|| {
+        Note::normal(
+            events::CREATED,
+            format!("created {} {address}", noun(address.kind)),
+        )
+    })
+}
+
 /// What the live asset holds, as counts for `status.summary` (the printer
 /// columns show them).
 pub fn live_summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u64>) -> LiveSummary {
@@ -676,6 +731,25 @@ pub fn live_summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u6
             messages: Some(live.holdings.messages),
             bytes: Some(live.holdings.bytes),
             consumers: consumer_count,
+            ..LiveSummary::default()
+        },
+    }
+}
+
+/// The counts of an asset just made: a stream holds nothing yet, a consumer
+/// has delivered nothing (its pending count is read at the next re-check
+/// that finds it moved).
+pub fn empty_summary(kind: AssetKind) -> LiveSummary {
+    match kind {
+        AssetKind::Consumer => LiveSummary {
+            pending: Some(0),
+            ack_pending: Some(0),
+            ..LiveSummary::default()
+        },
+        _ => LiveSummary {
+            messages: Some(0),
+            bytes: Some(0),
+            consumers: Some(0),
             ..LiveSummary::default()
         },
     }
