@@ -24,8 +24,8 @@ use crate::plan::classify::{self, Action as PlanAction, Change, Plan, PlanOption
 use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
 use crate::spec::AssetSpec;
-use serde_json::Value;
 use crate::spec::common::{ManagementPolicy, OnImmutableChange};
+use serde_json::Value;
 
 use super::connecting::*;
 use super::events::*;
@@ -363,11 +363,9 @@ pub(crate) fn intent<K: AssetResource>(
         observe: policies.management_policy() == ManagementPolicy::Observe,
         went_with_stream: address.consumer.is_some()
             && live.asset.is_none()
-            && ctx.followers.went_with_stream(
-                pool,
-                &address.stream_name(),
-                &resource_key(obj),
-            ),
+            && ctx
+                .followers
+                .went_with_stream(pool, &address.stream_name(), &resource_key(obj)),
     }
 }
 
@@ -462,10 +460,13 @@ fn learn_written(ctx: &Context, pool: &str, change: &Change, done: bool) {
         (None, PlanAction::Create | PlanAction::Replace, true) => {
             let made = crate::plan::LiveAsset {
                 address: crate::plan::Address::from_stream_name(&stream),
-                config: crate::plan::LiveConfig::new(change.config.as_ref().unwrap_or(&Value::Null)),
+                config: crate::plan::LiveConfig::new(
+                    change.config.as_ref().unwrap_or(&Value::Null),
+                ),
                 holdings: crate::plan::Holdings::default(),
             };
-            ctx.known.present(pool, &stream, made, Some(BTreeSet::new()));
+            ctx.known
+                .present(pool, &stream, made, Some(BTreeSet::new()));
         }
         (None, PlanAction::Delete, true) => ctx.known.absent(pool, &stream),
         (None, _, true) => ctx.known.forget(pool, &stream),

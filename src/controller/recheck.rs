@@ -149,7 +149,9 @@ pub fn woken<K: AssetResource>(
 ) -> Vec<ObjectRef<K>> {
     resources
         .iter()
-        .filter(|obj| ctx.pool.key_of(&resource_key(obj.as_ref())).as_deref() == Some(&listing.pool))
+        .filter(|obj| {
+            ctx.pool.key_of(&resource_key(obj.as_ref())).as_deref() == Some(&listing.pool)
+        })
         .filter(|obj| match &listing.listed {
             None => true,
             Some(listed) => differs(ctx, Arc::clone(obj), listed),
@@ -221,7 +223,9 @@ fn differs<K: AssetResource>(ctx: &Context, obj: Arc<K>, listed: &Listed) -> boo
         status::conclude(&assessment, None, read_only)
     };
     let previous = obj.asset_status();
-    let conditions = previous.map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let conditions = previous
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
     let mut judgements = with_drift_default(&conclusion, conditions);
     if conclusion.steady {
         judgements = status::steady(&judgements, conditions);

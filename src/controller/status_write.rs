@@ -44,7 +44,11 @@ pub(crate) async fn write_metadata<K: AssetResource>(
         }
         let patch = json!({ "metadata": metadata });
         let written = api
-            .patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+            .patch(
+                &obj.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
             .await?;
         return Ok(Some(written));
     }
