@@ -213,6 +213,8 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     let known = ctx.known.get(&pool, &stream_name);
     let live = match (&address.consumer, known) {
         (Some(consumer), Some(Known::Absent)) => {
+            // No stream, so no consumer: its counts go.
+            findings.counts = Counts::Gone;
             ctx.known.wait(&pool, &stream_name, consumer);
             return Ok(waiting_for_stream(&address));
         }

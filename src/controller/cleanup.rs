@@ -11,7 +11,7 @@ use super::Context;
 use super::conditions::{events, reasons};
 use super::live::lookup;
 use super::resource::{AssetResource, owner_of, recorded_address};
-use super::status::{Conclusion, Note, NoteType, Verdict};
+use super::status::{self, Conclusion, Note, NoteType, Verdict};
 use crate::apply::Outcome;
 use crate::nats::Connection;
 use crate::plan::{Address, ownership};
@@ -117,13 +117,13 @@ pub(crate) async fn cleanup_one(
 ) -> Result<Option<Note>, String> {
     let api = connection.api();
     let mut live = lookup(api, address).await.map_err(|e| e.to_string())?;
-    // Deleting a stream deletes every consumer on it: other applications'
-    // durable ones only with spec.unmanagedConsumers: Delete.
-    if policy == DeletionPolicy::Delete
-        && consent != UnmanagedConsumers::Delete
-        && live.consumer_count.unwrap_or(0) > 0
-    {
+    // Deleting a stream deletes every consumer on it: they are listed, to
+    // be named; other applications' durable ones go only with
+    // spec.unmanagedConsumers: Delete.
+    if policy == DeletionPolicy::Delete && live.consumer_count.unwrap_or(0) > 0 {
         live.list_consumers(api).await.map_err(|e| e.to_string())?;
+    }
+    if policy == DeletionPolicy::Delete && consent != UnmanagedConsumers::Delete {
         let theirs: Vec<String> = live
             .consumers
             .iter()
@@ -140,6 +140,11 @@ pub(crate) async fn cleanup_one(
             ));
         }
     }
+    let went_with_it: Vec<String> = live
+        .consumers
+        .iter()
+        .filter_map(|c| c.address.consumer.clone())
+        .collect();
     let Some(asset) = live.asset else {
         return Ok(None); // already gone
     };
@@ -162,8 +167,9 @@ pub(crate) async fn cleanup_one(
                     type_: NoteType::Normal,
                     reason: events::DELETED,
                     message: format!(
-                        "deleted {address} ({} lost)",
-                        crate::render::human::describe_loss(address.kind, &asset.holdings)
+                        "deleted {address} ({} lost{})",
+                        crate::render::human::describe_loss(address.kind, &asset.holdings),
+                        status::consumers_gone(&went_with_it)
                     ),
                     when_changed: None,
                 })),

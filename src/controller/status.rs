@@ -736,6 +736,31 @@ pub fn live_summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u6
     }
 }
 
+/// Consumer names an Event lists at most.
+pub const NAMED_CONSUMERS: usize = 10;
+
+/// `; 2 consumer(s) went with it: `audit`, `worker`` for the durable
+/// consumers deleted with a stream (the first [`NAMED_CONSUMERS`] named),
+/// nothing when there were none.
+pub fn consumers_gone(names: &[String]) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
+    let mut named: Vec<String> = names
+        .iter()
+        .take(NAMED_CONSUMERS)
+        .map(|name| format!("`{name}`"))
+        .collect();
+    if names.len() > NAMED_CONSUMERS {
+        named.push(format!("and {} more", names.len() - NAMED_CONSUMERS));
+    }
+    format!(
+        "; {} consumer(s) went with it: {}",
+        names.len(),
+        named.join(", ")
+    )
+}
+
 /// The counts of an asset just made: a stream holds nothing yet, a consumer
 /// has delivered nothing (its pending count is read at the next re-check
 /// that finds it moved).
@@ -1158,6 +1183,67 @@ mod tests {
                 .message
                 .contains("allowMsgTtl needs")
         );
+    }
+
+    #[test]
+    fn the_consumers_that_went_with_a_stream_are_counted_and_named_up_to_ten() {
+        let few: Vec<String> = vec!["audit".into(), "worker".into()];
+        let many: Vec<String> = (0..12).map(|i| format!("c{i:02}")).collect();
+
+        assert_eq!(consumers_gone(&[]), "");
+        assert_eq!(
+            consumers_gone(&few),
+            "; 2 consumer(s) went with it: `audit`, `worker`"
+        );
+        let text = consumers_gone(&many);
+        assert!(
+            text.starts_with("; 12 consumer(s) went with it: `c00`"),
+            "{text}"
+        );
+        assert!(text.ends_with("`c09`, and 2 more"), "{text}");
+    }
+
+    #[test]
+    fn an_in_sync_check_keeps_the_message_the_last_write_gave() {
+        let written = crate::controller::conditions::merge(
+            &[],
+            &[Judgement::yes(
+                types::READY,
+                reasons::RECONCILED,
+                "created stream stream/ORDERS",
+            )],
+            Some(1),
+            k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+        );
+        let in_sync = conclude(&Assessment::InSync, None, false);
+
+        let kept = steady(&in_sync.judgements, &written);
+
+        assert!(in_sync.steady);
+        assert_eq!(kept[0].message, "created stream stream/ORDERS");
+        assert_eq!(
+            kept[3].message, "live matches the spec",
+            "no Drifted written before"
+        );
+    }
+
+    #[test]
+    fn a_created_asset_whose_status_never_recorded_it_is_told_once() {
+        let address = Address::stream("ORDERS");
+        let judged = |reason: &'static str| {
+            crate::controller::conditions::merge(
+                &[],
+                &[Judgement::no(types::DRIFTED, reason, "")],
+                Some(1),
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            )
+        };
+
+        let note = untold_creation(&address, &[]).expect("never recorded");
+        assert_eq!(note.reason, events::CREATED);
+        assert_eq!(note.message, "created stream stream/ORDERS");
+        assert!(untold_creation(&address, &judged(reasons::NOT_CHECKED)).is_some());
+        assert_eq!(untold_creation(&address, &judged(reasons::IN_SYNC)), None);
     }
 
     #[test]
