@@ -1,4 +1,5 @@
-//! `cargo bench --bench controller [-- --scale 0.1|0.3|1] [--concurrency N]`:
+//! `cargo bench --bench controller [-- --scale 0.1|0.3|1] [--concurrency N]
+//! [--api-latency-ms MS]`:
 //! the controller's reconcile path at workload W×scale (W is 4,100
 //! resources: 1,000 streams with 3 consumers each and 100 KV buckets; the
 //! default 0.1 is 410) against a real nats-server 2.15.1, with the
@@ -18,6 +19,10 @@
 //! - the latency from an out-of-band change to its correction through the
 //!   advisories, over 100 changes (p50, p95, max; target p95 ≤ 1 s);
 //! - the peak memory of this process, and per resource.
+//!
+//! `--api-latency-ms` answers each API request that much later (requests
+//! overlapping), as a real API server would: the figure that makes
+//! `--concurrency` matter.
 //!
 //! The reconciles run `--concurrency` (default 4) at a time per kind, kinds
 //! side by side, as the controller does; a consumer found waiting for its
@@ -106,6 +111,7 @@ async fn serve(
     mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
     objects: Objects,
     counts: Arc<ApiCounts>,
+    latency: Duration,
 ) {
     while let Some((request, send)) = handle.next_request().await {
         let method = request.method().to_string();
@@ -153,12 +159,20 @@ async fn serve(
                 json!({"kind": "Status", "code": 404, "reason": "NotFound"}),
             ),
         };
-        send.send_response(
-            Response::builder()
-                .status(status)
-                .body(Body::from(serde_json::to_vec(&reply).unwrap()))
-                .unwrap(),
-        );
+        let response = Response::builder()
+            .status(status)
+            .body(Body::from(serde_json::to_vec(&reply).unwrap()))
+            .unwrap();
+        if latency.is_zero() {
+            send.send_response(response);
+        } else {
+            // Answered after the latency, each on its own: requests overlap
+            // as they would on a real API server.
+            tokio::spawn(async move {
+                tokio::time::sleep(latency).await;
+                send.send_response(response);
+            });
+        }
     }
 }
 
@@ -352,6 +366,13 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(DEFAULT_CONCURRENCY);
+    let api_latency = Duration::from_millis(
+        args.iter()
+            .position(|a| a == "--api-latency-ms")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+    );
     let bin = nats_server_bin();
     let work = tempfile::Builder::new()
         .prefix("controller-bench-")
@@ -359,7 +380,7 @@ fn main() {
         .unwrap();
     let workload = workload::write(work.path(), scale).unwrap();
     println!(
-        "controller benchmark: {} ({} resources), nats-server {}, --concurrency {concurrency}",
+        "controller benchmark: {} ({} resources), nats-server {}, --concurrency {concurrency}, API latency {api_latency:?}",
         scale.label,
         scale.assets(),
         bin.display()
@@ -387,7 +408,7 @@ fn main() {
         &bin,
         work.path(),
         &workload,
-        concurrency,
+        (concurrency, api_latency),
         cli_apply,
     ));
 }
@@ -396,7 +417,7 @@ async fn controller(
     bin: &Path,
     work: &Path,
     workload: &workload::Workload,
-    concurrency: usize,
+    (concurrency, api_latency): (usize, Duration),
     cli_apply: Duration,
 ) {
     let server = Server::start(bin, work).unwrap();
@@ -409,7 +430,12 @@ async fn controller(
     let resources = objects.lock().unwrap().len();
     let counts = Arc::new(ApiCounts::default());
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    tokio::spawn(serve(handle, Arc::clone(&objects), Arc::clone(&counts)));
+    tokio::spawn(serve(
+        handle,
+        Arc::clone(&objects),
+        Arc::clone(&counts),
+        api_latency,
+    ));
     let pool = ConnectionPool::new(
         ConnectOptions {
             servers: vec![server.url()],

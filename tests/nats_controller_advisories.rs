@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use controller_support::{Object, context_with, event, secret_is_read};
+use controller_support::{Object, context_with, created, event, secret_is_read};
 use futures::StreamExt;
 use jetsync::controller::advisories::{AUDIT_REDACTS_TOKENS, Touch};
 use jetsync::controller::conditions::{events, reasons, types};
@@ -71,26 +71,6 @@ async fn max_age_changed_out_of_band(other: &async_nats::Client) {
     config["max_age"] = json!(2 * HOUR);
     let updated = js(other, "STREAM.UPDATE.ORDERS", config).await;
     assert!(updated.get("error").is_none(), "{updated}");
-}
-
-/// A resource taken through its finalizer and the creation of its asset.
-async fn created<K: AssetResource>(
-    kube: &mut controller_support::Kube,
-    ctx: &Arc<Context>,
-    object: &Object,
-) {
-    kube.run(
-        vec![
-            object.adds_finalizer_and_address(),
-            object.writes_status(),
-            event(events::CREATED),
-        ],
-        reconcile(object.get::<K>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
-    assert_eq!(object.condition(types::READY).status, "True");
 }
 
 /// A reflector store holding `object`, as the running controller's.
@@ -445,13 +425,18 @@ async fn when_the_controller_deletes_a_stream_its_consumers_are_marked_not_ready
 
     let started = Instant::now();
     orders.delete();
-    kube.run(
-        vec![event(events::DELETED), orders.removes_finalizer()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
+    let (action, seen) = kube
+        .run(
+            vec![event(events::DELETED), orders.removes_finalizer()],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    action.unwrap();
+    assert!(
+        seen[0].contains("1 consumer(s) went with it: `worker`"),
+        "the Deleted Event names the consumers lost with the stream: {}",
+        seen[0]
+    );
     asked_for(&mut asked, "worker").await;
     // Its counts go with the consumer.
     kube.run(

@@ -15,10 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{Request, Response};
+use jetsync::controller::conditions::{events, types};
 use jetsync::controller::connections::ConnectionPool;
 use jetsync::controller::metrics::Metrics;
-use jetsync::controller::reconcile::FINALIZER;
+use jetsync::controller::reconcile::{FINALIZER, reconcile};
 use jetsync::controller::resource::ADDRESS_ANNOTATION;
+use jetsync::controller::resource::AssetResource;
 use jetsync::controller::{Context, Settings};
 use jetsync::nats::ConnectOptions;
 use jetsync::spec::AssetStatus;
@@ -548,6 +550,23 @@ pub fn context_at(url: &str, settings: Settings) -> (Arc<Context>, Kube) {
         Some("test".into()),
     );
     (ctx, Kube { handle })
+}
+
+/// A resource taken through its first reconcile, which creates its asset:
+/// the finalizer with the address, the status, the `Created` Event.
+pub async fn created<K: AssetResource>(kube: &mut Kube, ctx: &Arc<Context>, object: &Object) {
+    kube.run(
+        vec![
+            object.adds_finalizer_and_address(),
+            object.writes_status(),
+            event(events::CREATED),
+        ],
+        reconcile(object.get::<K>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    assert_eq!(object.condition(types::READY).status, "True");
 }
 
 /// The JetStream API requests `server` has answered so far (its `/jsz`).
