@@ -1,25 +1,33 @@
-//! `cargo bench --bench controller [-- --tenth]`: the controller's reconcile
-//! path at workload W (4,100 resources; `--tenth`: 410) against a real
-//! nats-server 2.15.1, with the Kubernetes side in memory: the resources are
-//! handed to the reconciler as the controller's watch would, and every
-//! request it sends the API server (status applies, address annotations,
-//! Events) is answered and counted by an in-memory API server, never sent.
+//! `cargo bench --bench controller [-- --scale 0.1|0.3|1] [--concurrency N]
+//! [--api-latency-ms MS]`:
+//! the controller's reconcile path at workload W×scale (W is 4,100
+//! resources: 1,000 streams with 3 consumers each and 100 KV buckets; the
+//! default 0.1 is 410) against a real nats-server 2.15.1, with the
+//! Kubernetes side in memory: the resources are handed to the reconciler as
+//! the controller's watch would, and every request it sends the API server
+//! (finalizer and address patches, status applies, Events) is answered and
+//! counted by an in-memory API server, never sent.
 //!
 //! It prints, for the same workload in the same run:
 //! - the time to all Ready from empty against `jetsync apply` from empty on
-//!   a fresh server (target ≤ 1.5×), and the NATS API requests and status
-//!   writes per resource;
-//! - the idle cost: NATS requests and status writes of one drift interval
-//!   in sync (every resource re-checked once), per resource and per idle
-//!   minute at the default 5 min interval;
+//!   a fresh server (target ≤ 1.5×), the NATS API requests (target ≤ 2 per
+//!   resource) and the API writes (target ≤ 3 per resource), and this
+//!   process's CPU time per resource;
+//! - the idle cost: one drift interval in sync, re-checked by listing (the
+//!   controller's periodic check) beside one INFO-per-resource pass (what a
+//!   reconcile of every resource reads, the floor it replaces);
 //! - the latency from an out-of-band change to its correction through the
 //!   advisories, over 100 changes (p50, p95, max; target p95 ≤ 1 s);
-//! - the peak memory of this process with W cached.
+//! - the peak memory of this process, and per resource.
+//!
+//! `--api-latency-ms` answers each API request that much later (requests
+//! overlapping), as a real API server would: the figure that makes
+//! `--concurrency` matter.
 //!
 //! The reconciles run `--concurrency` (default 4) at a time per kind, kinds
 //! side by side, as the controller does; a consumer found waiting for its
 //! stream is reconciled again once the streams are made (the controller
-//! does it at once on the touch its stream's creation sends).
+//! does it at once on the touch its stream's readiness sends).
 
 #[path = "scale/server.rs"]
 #[allow(dead_code)]
@@ -39,9 +47,9 @@ use futures::StreamExt;
 use http::{Request, Response};
 use jetsync::controller::connections::ConnectionPool;
 use jetsync::controller::metrics::Metrics;
-use jetsync::controller::reconcile::{FINALIZER, reconcile};
+use jetsync::controller::reconcile::reconcile;
 use jetsync::controller::resource::AssetResource;
-use jetsync::controller::{Context, Settings, touched_resources};
+use jetsync::controller::{Context, Settings, recheck, touched_resources};
 use jetsync::nats::ConnectOptions;
 use jetsync::resources::{Consumer, KeyValue, Stream};
 use kube::client::Body;
@@ -55,12 +63,14 @@ const JETSYNC: &str = env!("CARGO_BIN_EXE_jetsync");
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const NAMESPACE: &str = "bench";
 const CHANGES: usize = 100;
+/// The controller's default `--concurrency`.
+const DEFAULT_CONCURRENCY: usize = 4;
 
 /// What the in-memory API server was asked.
 #[derive(Default)]
 struct ApiCounts {
     status_writes: AtomicUsize,
-    annotations: AtomicUsize,
+    metadata: AtomicUsize,
     events: AtomicUsize,
     other: AtomicUsize,
 }
@@ -68,6 +78,13 @@ struct ApiCounts {
 impl ApiCounts {
     fn status_writes(&self) -> usize {
         self.status_writes.load(Ordering::Relaxed)
+    }
+
+    /// Every write: metadata patches, status applies, Events.
+    fn writes(&self) -> usize {
+        self.status_writes()
+            + self.metadata.load(Ordering::Relaxed)
+            + self.events.load(Ordering::Relaxed)
     }
 }
 
@@ -94,6 +111,7 @@ async fn serve(
     mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
     objects: Objects,
     counts: Arc<ApiCounts>,
+    latency: Duration,
 ) {
     while let Some((request, send)) = handle.next_request().await {
         let method = request.method().to_string();
@@ -115,9 +133,12 @@ async fn serve(
                 object.clone()
             })
         } else if method == "PATCH" {
-            counts.annotations.fetch_add(1, Ordering::Relaxed);
+            counts.metadata.fetch_add(1, Ordering::Relaxed);
             let mut objects = objects.lock().unwrap();
             objects.get_mut(&path).map(|object| {
+                if body["metadata"]["finalizers"].is_array() {
+                    object["metadata"]["finalizers"] = body["metadata"]["finalizers"].clone();
+                }
                 for (key, value) in body["metadata"]["annotations"]
                     .as_object()
                     .into_iter()
@@ -138,17 +159,25 @@ async fn serve(
                 json!({"kind": "Status", "code": 404, "reason": "NotFound"}),
             ),
         };
-        send.send_response(
-            Response::builder()
-                .status(status)
-                .body(Body::from(serde_json::to_vec(&reply).unwrap()))
-                .unwrap(),
-        );
+        let response = Response::builder()
+            .status(status)
+            .body(Body::from(serde_json::to_vec(&reply).unwrap()))
+            .unwrap();
+        if latency.is_zero() {
+            send.send_response(response);
+        } else {
+            // Answered after the latency, each on its own: requests overlap
+            // as they would on a real API server.
+            tokio::spawn(async move {
+                tokio::time::sleep(latency).await;
+                send.send_response(response);
+            });
+        }
     }
 }
 
-/// The workload's documents as resources the API server holds (the
-/// finalizer already on, as after the controller's first look).
+/// The workload's documents as resources the API server holds, as
+/// `kubectl apply` left them (no finalizer, no status).
 fn resources(manifests: &Path) -> Vec<Value> {
     let mut files: Vec<PathBuf> = ["streams", "kv"]
         .iter()
@@ -166,8 +195,7 @@ fn resources(manifests: &Path) -> Vec<Value> {
             let name = document["metadata"]["name"].as_str().unwrap().to_string();
             document["metadata"] = json!({
                 "name": name, "namespace": NAMESPACE, "uid": format!("uid-{name}"),
-                "generation": 1, "resourceVersion": "1", "finalizers": [FINALIZER],
-                "annotations": {},
+                "generation": 1, "resourceVersion": "1", "annotations": {},
             });
             resources.push(document);
         }
@@ -233,6 +261,66 @@ async fn reconcile_all(ctx: &Arc<Context>, objects: &Objects, concurrency: usize
     }
 }
 
+/// The CPU time (user and system) of this process so far, in seconds.
+fn cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage writes the struct it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// One periodic re-check: every connection in use is listed, and the
+/// resources the listing wakes are reconciled. Returns how many woke.
+async fn recheck_by_listing(ctx: &Arc<Context>, objects: &Objects, concurrency: usize) -> usize {
+    let mut woken = 0;
+    for pool in ctx.pool.keys_in_use() {
+        let listing = recheck::list(ctx, &pool).await;
+        let streams = woken_paths::<Stream>(ctx, objects, "Stream", &listing);
+        let buckets = woken_paths::<KeyValue>(ctx, objects, "KeyValue", &listing);
+        let consumers = woken_paths::<Consumer>(ctx, objects, "Consumer", &listing);
+        woken += streams.len() + buckets.len() + consumers.len();
+        tokio::join!(
+            reconcile_kind::<Stream>(ctx, objects, streams, concurrency),
+            reconcile_kind::<KeyValue>(ctx, objects, buckets, concurrency),
+            reconcile_kind::<Consumer>(ctx, objects, consumers, concurrency),
+        );
+    }
+    woken
+}
+
+/// The paths of the resources of `kind` that `listing` wakes.
+fn woken_paths<K: AssetResource>(
+    ctx: &Context,
+    objects: &Objects,
+    kind: &str,
+    listing: &recheck::Listing,
+) -> Vec<String> {
+    let resources: Vec<Arc<K>> = paths_of(objects, kind)
+        .iter()
+        .map(|path| {
+            Arc::new(serde_json::from_value(objects.lock().unwrap()[path].clone()).unwrap())
+        })
+        .collect();
+    recheck::woken(ctx, &resources, listing)
+        .into_iter()
+        .map(|found| {
+            format!(
+                "/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/{}/{}",
+                match kind {
+                    "Stream" => "streams",
+                    "KeyValue" => "keyvalues",
+                    _ => "consumers",
+                },
+                found.name
+            )
+        })
+        .collect()
+}
+
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -258,17 +346,33 @@ fn nats_server_bin() -> PathBuf {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let scale = if args.iter().any(|a| a == "--tenth") {
-        Scale::TENTH
-    } else {
-        Scale::W
+    let factor = args
+        .iter()
+        .position(|a| a == "--scale")
+        .and_then(|i| args.get(i + 1))
+        .map_or("0.1", String::as_str);
+    let scale = match factor {
+        "1" => Scale::W,
+        "0.3" => Scale {
+            label: "W×0.3",
+            streams: 300,
+            buckets: 30,
+        },
+        _ => Scale::TENTH,
     };
     let concurrency = args
         .iter()
         .position(|a| a == "--concurrency")
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(4);
+        .unwrap_or(DEFAULT_CONCURRENCY);
+    let api_latency = Duration::from_millis(
+        args.iter()
+            .position(|a| a == "--api-latency-ms")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+    );
     let bin = nats_server_bin();
     let work = tempfile::Builder::new()
         .prefix("controller-bench-")
@@ -276,7 +380,7 @@ fn main() {
         .unwrap();
     let workload = workload::write(work.path(), scale).unwrap();
     println!(
-        "controller benchmark: {} ({} resources), nats-server {}, --concurrency {concurrency}",
+        "controller benchmark: {} ({} resources), nats-server {}, --concurrency {concurrency}, API latency {api_latency:?}",
         scale.label,
         scale.assets(),
         bin.display()
@@ -304,7 +408,7 @@ fn main() {
         &bin,
         work.path(),
         &workload,
-        concurrency,
+        (concurrency, api_latency),
         cli_apply,
     ));
 }
@@ -313,7 +417,7 @@ async fn controller(
     bin: &Path,
     work: &Path,
     workload: &workload::Workload,
-    concurrency: usize,
+    (concurrency, api_latency): (usize, Duration),
     cli_apply: Duration,
 ) {
     let server = Server::start(bin, work).unwrap();
@@ -326,7 +430,12 @@ async fn controller(
     let resources = objects.lock().unwrap().len();
     let counts = Arc::new(ApiCounts::default());
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    tokio::spawn(serve(handle, Arc::clone(&objects), Arc::clone(&counts)));
+    tokio::spawn(serve(
+        handle,
+        Arc::clone(&objects),
+        Arc::clone(&counts),
+        api_latency,
+    ));
     let pool = ConnectionPool::new(
         ConnectOptions {
             servers: vec![server.url()],
@@ -344,11 +453,13 @@ async fn controller(
 
     // From empty to all Ready.
     let before = server.counters().unwrap();
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     reconcile_all(&ctx, &objects, concurrency).await;
     let to_ready = started.elapsed();
+    let cpu = cpu_seconds() - cpu_before;
     let made = server.counters().unwrap().since(&before);
-    let writes = counts.status_writes();
+    let writes = counts.writes();
     let per = |n: f64| n / resources as f64;
     println!("\nfrom empty to all Ready:");
     println!(
@@ -358,31 +469,58 @@ async fn controller(
         to_ready.as_secs_f64() / cli_apply.as_secs_f64()
     );
     println!(
-        "  NATS API requests {} ({:.2} per resource), status writes {} ({:.2} per resource), events {}",
+        "  NATS API requests {} ({:.2} per resource; target ≤ 2)",
         made.api_requests,
         per(made.api_requests as f64),
-        writes,
+    );
+    println!(
+        "  API writes {writes} ({:.2} per resource; target ≤ 3): metadata {}, status {}, events {}",
         per(writes as f64),
+        counts.metadata.load(Ordering::Relaxed),
+        counts.status_writes(),
         counts.events.load(Ordering::Relaxed)
     );
-
-    // Idle: the first re-check after a write moves Ready's message to
-    // "in sync" (one status write each); the second is the steady state.
-    reconcile_all(&ctx, &objects, concurrency).await;
-    let before = server.counters().unwrap();
-    let writes_before = counts.status_writes();
-    let started = Instant::now();
-    reconcile_all(&ctx, &objects, concurrency).await;
-    let pass = started.elapsed();
-    let idle = server.counters().unwrap().since(&before);
-    let idle_writes = counts.status_writes() - writes_before;
-    println!("\nidle, one drift interval in sync (every resource re-checked once):");
     println!(
-        "  {:.2} s, NATS API requests {} ({:.2} per resource; {:.0} per idle minute at the 5 min interval), status writes {idle_writes}",
+        "  controller CPU {cpu:.2} s ({:.2} ms per resource)",
+        per(cpu * 1000.0)
+    );
+
+    // Idle: one drift interval in sync, re-checked by listing, as the
+    // controller's periodic check does.
+    let before = server.counters().unwrap();
+    let writes_before = counts.writes();
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let woken = recheck_by_listing(&ctx, &objects, concurrency).await;
+    let pass = started.elapsed();
+    let cpu = cpu_seconds() - cpu_before;
+    let idle = server.counters().unwrap().since(&before);
+    let idle_writes = counts.writes() - writes_before;
+    println!("\nidle, one drift interval in sync, re-checked by listing:");
+    println!(
+        "  {:.2} s, NATS API requests {} ({:.2} per resource; {:.0} per idle minute at the 5 min interval), resources woken {woken}, API writes {idle_writes}, CPU {:.0} ms ({:.3} ms per resource)",
         pass.as_secs_f64(),
         idle.api_requests,
         per(idle.api_requests as f64),
-        idle.api_requests as f64 / 5.0
+        idle.api_requests as f64 / 5.0,
+        cpu * 1000.0,
+        per(cpu * 1000.0)
+    );
+
+    // The floor it replaces: every resource looked up by INFO (what a
+    // reconcile caused by a spec change or an advisory reads).
+    let before = server.counters().unwrap();
+    let writes_before = counts.writes();
+    let started = Instant::now();
+    reconcile_all(&ctx, &objects, concurrency).await;
+    let pass = started.elapsed();
+    let info = server.counters().unwrap().since(&before);
+    println!(
+        "  beside it, one INFO-per-resource pass: {:.2} s, NATS API requests {} ({:.2} per resource), API writes {}",
+        pass.as_secs_f64(),
+        info.api_requests,
+        per(info.api_requests as f64),
+        counts.writes() - writes_before
     );
 
     // Out-of-band changes corrected through the advisories.
@@ -446,8 +584,10 @@ async fn controller(
         latencies.last().unwrap(),
         percentile(&latencies, 0.95) + debounce
     );
+    let peak = peak_rss_mib();
     println!(
-        "\npeak memory of this process with W cached: {:.1} MiB",
-        peak_rss_mib()
+        "\npeak memory of this process with {} cached: {peak:.1} MiB ({:.1} KiB per resource)",
+        resources,
+        peak * 1024.0 / resources as f64
     );
 }

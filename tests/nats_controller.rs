@@ -8,383 +8,24 @@
 mod controller_support;
 mod support;
 
-use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use controller_support::assert_whole_status;
-use http::{Request, Response};
+use controller_support::{
+    Kube, NAMESPACE, Object, api_requests, context_with, event, expect, not_found, requeue_secs,
+    secret, secret_path,
+};
 use jetsync::controller::conditions::{events, reasons, types};
-use jetsync::controller::connections::ConnectionPool;
-use jetsync::controller::metrics::Metrics;
 use jetsync::controller::reconcile::{FINALIZER, reconcile, reconcile_connection};
 use jetsync::controller::{Context, Settings};
-use jetsync::nats::ConnectOptions;
-use jetsync::resources::{AssetStatus, Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::client::Body;
+use jetsync::resources::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
 use kube::runtime::controller::Action;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use support::NatsServer;
 use support::js_api as js;
-use tower_test::mock::Handle;
-
-const NAMESPACE: &str = "team-a";
-
-// ---------------------------------------------------------------- the fake API server
-
-/// How the API server answers a request body: HTTP status and JSON body.
-type Reply = Box<dyn FnOnce(&Value) -> (u16, Value) + Send>;
-
-/// One request the reconcile must send next, and how the API server answers.
-struct Expect {
-    method: &'static str,
-    path: String,
-    reply: Reply,
-}
-
-fn expect(
-    method: &'static str,
-    path: impl Into<String>,
-    reply: impl FnOnce(&Value) -> (u16, Value) + Send + 'static,
-) -> Expect {
-    Expect {
-        method,
-        path: path.into(),
-        reply: Box::new(reply),
-    }
-}
-
-/// A request as the API server saw it (method and path are shown when a
-/// test fails).
-#[derive(Debug)]
-#[allow(dead_code)]
-struct Seen {
-    method: String,
-    path: String,
-    query: String,
-    body: Value,
-}
-
-/// The Kubernetes API side of the tests.
-struct Kube {
-    handle: Handle<Request<Body>, Response<Body>>,
-}
-
-impl Kube {
-    /// Runs `work` while answering exactly `expected`, in order; fails on
-    /// any other request, on a missing one, and on one sent after `work`.
-    async fn run<T>(
-        &mut self,
-        expected: Vec<Expect>,
-        work: impl Future<Output = T>,
-    ) -> (T, Vec<Seen>) {
-        let handle = &mut self.handle;
-        let serve = async move {
-            let mut seen = Vec::new();
-            for expect in expected {
-                let next = tokio::time::timeout(Duration::from_secs(30), handle.next_request())
-                    .await
-                    .unwrap_or_else(|_| {
-                        panic!(
-                            "expected {} {} but no request came; seen so far: {seen:#?}",
-                            expect.method, expect.path
-                        )
-                    });
-                let (request, send) = next.expect("the client is gone");
-                let method = request.method().to_string();
-                let path = request.uri().path().to_string();
-                let query = request.uri().query().unwrap_or_default().to_string();
-                let bytes = request.into_body().collect_bytes().await.unwrap();
-                let body: Value = if bytes.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&bytes).unwrap()
-                };
-                assert_eq!(
-                    (method.as_str(), path.as_str()),
-                    (expect.method, expect.path.as_str()),
-                    "unexpected request (body {body}); seen before: {seen:#?}"
-                );
-                let (status, reply) = (expect.reply)(&body);
-                send.send_response(
-                    Response::builder()
-                        .status(status)
-                        .body(Body::from(serde_json::to_vec(&reply).unwrap()))
-                        .unwrap(),
-                );
-                seen.push(Seen {
-                    method,
-                    path,
-                    query,
-                    body,
-                });
-            }
-            seen
-        };
-        let work = async {
-            tokio::time::timeout(Duration::from_secs(60), work)
-                .await
-                .expect("the reconcile did not finish: did it send a request nobody expected?")
-        };
-        let (result, seen) = tokio::join!(work, serve);
-        if let Ok(Some((request, _))) =
-            tokio::time::timeout(Duration::from_millis(50), self.handle.next_request()).await
-        {
-            panic!(
-                "unexpected extra request {} {} after {seen:#?}",
-                request.method(),
-                request.uri()
-            );
-        }
-        (result, seen)
-    }
-}
-
-fn not_found(kind: &str, name: &str) -> (u16, Value) {
-    (
-        404,
-        json!({
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": format!("{kind} \"{name}\" not found"), "reason": "NotFound", "code": 404
-        }),
-    )
-}
-
-/// A resource as the API server holds it; the expectations below change it
-/// as the server would.
-#[derive(Clone)]
-struct Object {
-    plural: &'static str,
-    name: String,
-    state: Arc<Mutex<Value>>,
-}
-
-impl Object {
-    fn new(kind: &str, plural: &'static str, name: &str, spec: Value) -> Self {
-        let object = json!({
-            "apiVersion": "jetsync.dev/v1alpha1",
-            "kind": kind,
-            "metadata": {
-                "name": name, "namespace": NAMESPACE, "uid": format!("uid-{name}"),
-                "generation": 1, "resourceVersion": "1",
-            },
-            "spec": spec,
-        });
-        Self {
-            plural,
-            name: name.to_string(),
-            state: Arc::new(Mutex::new(object)),
-        }
-    }
-
-    fn stream(name: &str, spec: Value) -> Self {
-        Self::new("Stream", "streams", name, spec)
-    }
-
-    fn path(&self) -> String {
-        format!(
-            "/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/{}/{}",
-            self.plural, self.name
-        )
-    }
-
-    fn value(&self) -> Value {
-        self.state.lock().unwrap().clone()
-    }
-
-    fn get<K: DeserializeOwned>(&self) -> Arc<K> {
-        Arc::new(serde_json::from_value(self.value()).unwrap())
-    }
-
-    fn edit(&self, change: impl FnOnce(&mut Value)) {
-        let mut state = self.state.lock().unwrap();
-        change(&mut state);
-    }
-
-    /// A user's `kubectl apply` of a new spec: the generation moves.
-    fn set_spec(&self, field: &str, value: Value) {
-        self.edit(|object| {
-            object["spec"][field] = value;
-            let generation = object["metadata"]["generation"].as_i64().unwrap();
-            object["metadata"]["generation"] = json!(generation + 1);
-        });
-    }
-
-    /// `kubectl delete`: the deletion timestamp is set.
-    fn delete(&self) {
-        self.edit(|object| {
-            object["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
-        });
-    }
-
-    fn status(&self) -> AssetStatus {
-        serde_json::from_value(self.value()["status"].clone()).unwrap_or_default()
-    }
-
-    fn condition(&self, type_: &str) -> Condition {
-        self.status()
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == type_)
-            .unwrap_or_else(|| panic!("no {type_} condition in {:#?}", self.status()))
-    }
-
-    fn annotation(&self, key: &str) -> Option<String> {
-        self.value()["metadata"]["annotations"][key]
-            .as_str()
-            .map(str::to_string)
-    }
-
-    /// The finalizer is added with a JSON patch.
-    fn adds_finalizer(&self) -> Expect {
-        let object = self.clone();
-        expect("PATCH", self.path(), move |patch| {
-            assert_eq!(
-                patch[1],
-                json!({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}),
-                "{patch}"
-            );
-            object.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
-            (200, object.value())
-        })
-    }
-
-    /// The finalizer is removed with a JSON patch after cleanup.
-    fn removes_finalizer(&self) -> Expect {
-        let object = self.clone();
-        expect("PATCH", self.path(), move |patch| {
-            assert_eq!(patch[1]["op"], "remove", "{patch}");
-            object.edit(|o| o["metadata"]["finalizers"] = json!([]));
-            (200, object.value())
-        })
-    }
-
-    /// The asset's address is recorded in an annotation by server-side apply.
-    fn records_address(&self) -> Expect {
-        let object = self.clone();
-        expect("PATCH", self.path(), move |patch| {
-            let annotations = patch["metadata"]["annotations"].clone();
-            assert!(annotations.is_object(), "{patch}");
-            object.edit(|o| {
-                if !o["metadata"]["annotations"].is_object() {
-                    o["metadata"]["annotations"] = json!({});
-                }
-                for (key, value) in annotations.as_object().unwrap() {
-                    o["metadata"]["annotations"][key] = value.clone();
-                }
-            });
-            (200, object.value())
-        })
-    }
-
-    /// The status is written by server-side apply under one field manager,
-    /// whole: the API server deletes a field its only manager stops
-    /// applying (as this one does), so every field written before is sent.
-    fn writes_status(&self) -> Expect {
-        let object = self.clone();
-        expect("PATCH", format!("{}/status", self.path()), move |patch| {
-            assert_whole_status(&object.value()["status"], &patch["status"]);
-            object.edit(|o| o["status"] = patch["status"].clone());
-            (200, object.value())
-        })
-    }
-
-    /// The API server's answer to a GET of this object.
-    fn is_read(&self) -> Expect {
-        let object = self.clone();
-        expect("GET", self.path(), move |_| (200, object.value()))
-    }
-}
-
-/// An Event with `reason` is published about the resource.
-fn event(reason: &'static str) -> Expect {
-    expect(
-        "POST",
-        format!("/apis/events.k8s.io/v1/namespaces/{NAMESPACE}/events"),
-        move |body| {
-            assert_eq!(body["reason"], reason, "event {body}");
-            (200, body.clone())
-        },
-    )
-}
-
-fn secret(name: &str, data: &[(&str, &str)]) -> Value {
-    use std::fmt::Write;
-    let encoded: serde_json::Map<String, Value> = data
-        .iter()
-        .map(|(key, value)| {
-            let mut text = String::new();
-            for chunk in value.as_bytes().chunks(3) {
-                let b = [
-                    chunk[0],
-                    *chunk.get(1).unwrap_or(&0),
-                    *chunk.get(2).unwrap_or(&0),
-                ];
-                let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-                const ALPHABET: &[u8] =
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-                for i in 0..4 {
-                    if i <= chunk.len() {
-                        let _ = write!(
-                            text,
-                            "{}",
-                            ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
-                        );
-                    } else {
-                        text.push('=');
-                    }
-                }
-            }
-            (key.to_string(), Value::String(text))
-        })
-        .collect();
-    json!({
-        "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "data": encoded,
-    })
-}
-
-fn secret_path(name: &str) -> String {
-    format!("/api/v1/namespaces/{NAMESPACE}/secrets/{name}")
-}
-
-// ---------------------------------------------------------------- context and NATS helpers
-
-fn settings() -> Settings {
-    Settings {
-        apply: jetsync::apply::ApplyOptions {
-            attempts: 1,
-            ..Default::default()
-        },
-        ..Settings::default()
-    }
-}
-
-fn context_with(server: &str, settings: Settings) -> (Arc<Context>, Kube) {
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
-    let pool = ConnectionPool::new(
-        ConnectOptions {
-            servers: vec![server.to_string()],
-            ..ConnectOptions::default()
-        },
-        Duration::from_secs(2),
-    );
-    let ctx = Context::new(
-        client,
-        settings,
-        pool,
-        Arc::new(Metrics::new()),
-        Some("test".into()),
-    );
-    (ctx, Kube { handle })
-}
 
 fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
-    context_with(&server.url(), settings())
+    context_with(server, Settings::default())
 }
 
 async fn client(server: &NatsServer) -> async_nats::Client {
@@ -397,35 +38,12 @@ async fn stream_info(client: &async_nats::Client, name: &str) -> Value {
 
 const HOUR: u64 = 3_600_000_000_000;
 
-/// Seconds until the requeue of `action`, read from its Debug form
-/// (kube-runtime keeps the field private).
-fn requeue_secs(action: &Action) -> Option<f64> {
-    let text = format!("{action:?}");
-    let inner = text.split("Some(").nth(1)?.split(')').next()?;
-    let (number, scale) = if let Some(ms) = inner.strip_suffix("ms") {
-        (ms, 0.001)
-    } else if let Some(us) = inner.strip_suffix("µs") {
-        (us, 0.000_001)
-    } else if let Some(ns) = inner.strip_suffix("ns") {
-        (ns, 0.000_000_001)
-    } else {
-        (inner.strip_suffix('s')?, 1.0)
-    };
-    number.parse::<f64>().ok().map(|n| n * scale)
-}
-
-/// A stream resource taken through the finalizer and a first status that
-/// writes nothing to NATS (suspended, observed, read-only).
+/// A stream resource taken through its first reconcile, which writes
+/// nothing to NATS (suspended, observed, read-only): the finalizer, then
+/// the status.
 async fn left_alone_stream(kube: &mut Kube, ctx: &Arc<Context>, orders: &Object) {
-    kube.run(
-        vec![orders.adds_finalizer()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
-    kube.run(
-        vec![orders.writes_status()],
+    kube.run_seen(
+        vec![orders.adds_finalizer(), orders.writes_status()],
         reconcile(orders.get::<Stream>(), ctx.clone()),
     )
     .await
@@ -433,27 +51,21 @@ async fn left_alone_stream(kube: &mut Kube, ctx: &Arc<Context>, orders: &Object)
     .unwrap();
 }
 
-/// A stream resource taken through the finalizer and its creation.
+/// A stream resource taken through its creation: the finalizer with the
+/// address, the status, the Event.
 async fn created_stream(kube: &mut Kube, ctx: &Arc<Context>, spec: Value) -> Object {
     let orders = Object::stream("orders", spec);
     let (action, _) = kube
-        .run(
-            vec![orders.adds_finalizer()],
-            reconcile(orders.get::<Stream>(), ctx.clone()),
-        )
-        .await;
-    assert_eq!(action.unwrap(), Action::await_change());
-    let (action, _) = kube
-        .run(
+        .run_seen(
             vec![
-                orders.records_address(),
+                orders.adds_finalizer_and_address(),
                 orders.writes_status(),
                 event(events::CREATED),
             ],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
         .await;
-    action.unwrap();
+    assert_eq!(action.unwrap(), Action::await_change());
     assert_eq!(orders.condition(types::READY).status, "True");
     orders
 }
@@ -465,40 +77,36 @@ fn orders_spec() -> Value {
 // ---------------------------------------------------------------- tests
 
 #[tokio::test]
-async fn a_new_stream_gets_a_finalizer_then_is_created_and_reported_ready() {
+async fn a_new_stream_is_created_and_reported_ready_in_three_api_writes() {
     let nats = require_nats!();
     let (ctx, mut kube) = context(&nats);
     let orders = Object::stream("orders", orders_spec());
 
-    let (action, _) = kube
-        .run(
-            vec![orders.adds_finalizer()],
-            reconcile(orders.get::<Stream>(), ctx.clone()),
-        )
-        .await;
-    assert_eq!(action.unwrap(), Action::await_change());
-
     let (action, seen) = kube
-        .run(
+        .run_seen(
             vec![
-                orders.records_address(),
+                orders.adds_finalizer_and_address(),
                 orders.writes_status(),
                 event(events::CREATED),
             ],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
         .await;
-    let action = action.unwrap();
+    assert_eq!(
+        seen.iter().filter(|s| s.is_write()).count(),
+        3,
+        "the finalizer with the address, the status, the Event: {seen:#?}"
+    );
+    assert_eq!(
+        action.unwrap(),
+        Action::await_change(),
+        "in sync: the periodic listing re-checks it"
+    );
     assert!(
         seen[1].query.contains("fieldManager=jetsync-controller")
             && seen[1].query.contains("force=true"),
         "status is server-side applied: {}",
         seen[1].query
-    );
-    let requeue = requeue_secs(&action).unwrap();
-    assert!(
-        (270.0..=330.0).contains(&requeue),
-        "drift re-check in ~5m: {requeue}"
     );
 
     let ready = orders.condition(types::READY);
@@ -520,6 +128,12 @@ async fn a_new_stream_gets_a_finalizer_then_is_created_and_reported_ready() {
             .unwrap()
             .contains("created stream stream/ORDERS")
     );
+    let summary = orders
+        .status()
+        .summary
+        .expect("the live counts are in status");
+    assert_eq!((summary.messages, summary.bytes), (Some(0), Some(0)));
+    assert!(summary.observed_at.is_some());
 
     let client = client(&nats).await;
     let info = stream_info(&client, "ORDERS").await;
@@ -529,37 +143,21 @@ async fn a_new_stream_gets_a_finalizer_then_is_created_and_reported_ready() {
     );
     assert_eq!(info["config"]["max_age"], json!(HOUR));
 
-    // The next check says it is in sync; Ready did not transition.
-    let since = ready.last_transition_time.clone();
-    let (action, _) = kube
-        .run(
-            vec![orders.writes_status()],
-            reconcile(orders.get::<Stream>(), ctx.clone()),
-        )
+    // In sync at the next check: nothing is written, to NATS or Kubernetes,
+    // and Ready keeps what the creation said.
+    let (action, seen) = kube
+        .run_seen(vec![], reconcile(orders.get::<Stream>(), ctx.clone()))
         .await;
     action.unwrap();
-    let ready = orders.condition(types::READY);
-    assert_eq!(ready.message, "in sync");
-    assert_eq!(ready.last_transition_time, since);
-    let summary = orders
-        .status()
-        .summary
-        .expect("the live counts are in status");
-    assert_eq!((summary.messages, summary.bytes), (Some(0), Some(0)));
-    assert!(summary.observed_at.is_some());
-
-    // Nothing changed: nothing is written, to NATS or Kubernetes.
-    let (action, _) = kube
-        .run(vec![], reconcile(orders.get::<Stream>(), ctx.clone()))
-        .await;
-    action.unwrap();
+    assert!(seen.is_empty());
+    assert_eq!(orders.condition(types::READY), ready);
     let text = ctx.metrics.encode();
     assert!(
         text.contains(r#"jetsync_managed_assets{kind="Stream"} 1"#),
         "{text}"
     );
     assert!(
-        text.contains(r#"jetsync_reconciles_total{kind="Stream",result="ready"} 3"#),
+        text.contains(r#"jetsync_reconciles_total{kind="Stream",result="ready"} 2"#),
         "{text}"
     );
 }
@@ -573,7 +171,7 @@ async fn a_changed_spec_updates_the_stream_and_names_the_fields() {
 
     orders.set_spec("maxAge", json!("2h"));
     let (action, seen) = kube
-        .run(
+        .run_seen(
             vec![orders.writes_status(), event(events::UPDATED)],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -613,7 +211,7 @@ async fn drift_is_corrected_and_told_with_the_fields() {
     assert!(updated.get("error").is_none(), "{updated}");
 
     let (action, seen) = kube
-        .run(
+        .run_seen(
             vec![
                 orders.writes_status(),
                 event(events::DRIFT_DETECTED),
@@ -649,7 +247,7 @@ async fn drift_is_corrected_and_told_with_the_fields() {
 
     // The next check finds it in sync again.
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![orders.writes_status()],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -671,7 +269,7 @@ async fn drift_is_reported_and_left_under_drift_policy_report() {
     js(&client, "STREAM.UPDATE.ORDERS", config).await;
 
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![orders.writes_status(), event(events::DRIFT_DETECTED)],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -718,7 +316,7 @@ async fn an_immutable_change_stalls_until_recreate_is_allowed() {
 
     orders.set_spec("storage", json!("memory"));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![orders.writes_status(), event(events::REPLACE_REFUSED)],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -758,7 +356,7 @@ async fn an_immutable_change_stalls_until_recreate_is_allowed() {
 
     orders.set_spec("onImmutableChange", json!("Recreate"));
     let (action, seen) = kube
-        .run(
+        .run_seen(
             vec![orders.writes_status(), event(events::REPLACED)],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -799,7 +397,7 @@ async fn a_replacement_keeps_another_applications_consumer_only_with_consent() {
 
     orders.set_spec("storage", json!("memory"));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![orders.writes_status(), event(events::REPLACE_REFUSED)],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -822,7 +420,7 @@ async fn a_replacement_keeps_another_applications_consumer_only_with_consent() {
 
     orders.set_spec("unmanagedConsumers", json!("Recreate"));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![orders.writes_status(), event(events::REPLACED)],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -850,7 +448,7 @@ async fn deleting_the_resource_deletes_the_stream_then_releases_the_finalizer() 
 
     orders.delete();
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![event(events::DELETED), orders.removes_finalizer()],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -864,7 +462,7 @@ async fn deleting_the_resource_deletes_the_stream_then_releases_the_finalizer() 
     // Cleanup again (a retried delete) tolerates the asset already gone.
     orders.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![orders.removes_finalizer()],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -897,7 +495,7 @@ async fn deleting_the_resource_refuses_to_destroy_another_applications_consumer_
 
     orders.set_spec("unmanagedConsumers", json!("Delete"));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![event(events::DELETED), orders.removes_finalizer()],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -917,7 +515,7 @@ async fn deletion_policy_orphan_leaves_the_stream_without_the_ownership_marker()
 
     orders.delete();
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![event(events::ORPHANED), orders.removes_finalizer()],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -942,7 +540,7 @@ async fn observe_only_neither_updates_nor_deletes_a_stream_it_created() {
     orders.set_spec("managementPolicy", json!("Observe"));
     orders.set_spec("maxAge", json!("2h"));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![orders.writes_status()],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -957,7 +555,7 @@ async fn observe_only_neither_updates_nor_deletes_a_stream_it_created() {
 
     orders.delete();
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![orders.removes_finalizer()],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -991,18 +589,15 @@ async fn cleanup_never_deletes_an_asset_it_does_not_own() {
     .await;
     assert!(made.get("error").is_none(), "{made}");
     let orders = Object::stream("orders", orders_spec());
-    kube.run(
-        vec![orders.adds_finalizer()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
 
     // Not adopted: stalled, told once.
     let (action, _) = kube
-        .run(
-            vec![orders.writes_status(), event(events::ADOPT_REFUSED)],
+        .run_seen(
+            vec![
+                orders.adds_finalizer(),
+                orders.writes_status(),
+                event(events::ADOPT_REFUSED),
+            ],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
         .await;
@@ -1020,7 +615,7 @@ async fn cleanup_never_deletes_an_asset_it_does_not_own() {
 
     orders.delete();
     let (action, seen) = kube
-        .run(
+        .run_seen(
             vec![event(events::DELETE_REFUSED), orders.removes_finalizer()],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -1049,18 +644,11 @@ async fn adopt_takes_over_an_existing_stream() {
     let mut spec = orders_spec();
     spec["adopt"] = json!(true);
     let orders = Object::stream("orders", spec);
-    kube.run(
-        vec![orders.adds_finalizer()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
 
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![
-                orders.records_address(),
+                orders.adds_finalizer_and_address(),
                 orders.writes_status(),
                 event(events::ADOPTED),
             ],
@@ -1078,30 +666,27 @@ async fn adopt_takes_over_an_existing_stream() {
 }
 
 #[tokio::test]
-async fn a_consumer_waits_for_its_stream_then_is_created() {
+async fn a_consumer_waits_for_its_stream_without_lookups_and_is_made_once_the_stream_is_ready() {
     let nats = require_nats!();
     let (ctx, mut kube) = context(&nats);
+    let mut touches = ctx.pool.touches();
     let worker = Object::new(
         "Consumer",
         "consumers",
         "worker",
         json!({"streamName": "ORDERS", "ackWait": "45s"}),
     );
-    kube.run(
-        vec![worker.adds_finalizer()],
-        reconcile(worker.get::<Consumer>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
-
     let (action, _) = kube
-        .run(
-            vec![worker.writes_status()],
+        .run_seen(
+            vec![worker.adds_finalizer(), worker.writes_status()],
             reconcile(worker.get::<Consumer>(), ctx.clone()),
         )
         .await;
-    assert_eq!(requeue_secs(&action.unwrap()), Some(5.0), "requeued soon");
+    assert_eq!(
+        action.unwrap(),
+        Action::await_change(),
+        "no timer: it waits for its stream"
+    );
     let ready = worker.condition(types::READY);
     assert_eq!(
         (ready.status.as_str(), ready.reason.as_str()),
@@ -1116,21 +701,40 @@ async fn a_consumer_waits_for_its_stream_then_is_created() {
     assert_eq!(worker.condition(types::STALLED).status, "False");
     assert_eq!(worker.condition(types::DRIFTED).status, "Unknown");
 
-    // Still waiting: backing off, nothing rewritten, no error loop.
+    // Looked at again: the stream is known absent, so nothing is asked of
+    // NATS and nothing is rewritten.
+    let before = api_requests(&nats);
     let (action, _) = kube
-        .run(vec![], reconcile(worker.get::<Consumer>(), ctx.clone()))
+        .run_seen(vec![], reconcile(worker.get::<Consumer>(), ctx.clone()))
         .await;
-    assert_eq!(requeue_secs(&action.unwrap()), Some(10.0));
+    assert_eq!(action.unwrap(), Action::await_change());
+    assert_eq!(api_requests(&nats) - before, 0, "no lookup known to miss");
 
-    let client = client(&nats).await;
-    js(
-        &client,
-        "STREAM.CREATE.ORDERS",
+    // Its stream's resource makes the stream: the consumer is woken.
+    let orders = Object::stream(
+        "orders",
         json!({"name": "ORDERS", "subjects": ["orders.>"]}),
+    );
+    kube.run_seen(
+        vec![
+            orders.adds_finalizer_and_address(),
+            orders.writes_status(),
+            event(events::CREATED),
+        ],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
     )
-    .await;
+    .await
+    .0
+    .unwrap();
+    let woken = std::iter::from_fn(|| touches.try_recv().ok())
+        .any(|touch| touch.stream == "ORDERS" && touch.consumer.as_deref() == Some("worker"));
+    assert!(woken, "the stream's readiness wakes the waiting consumer");
+
+    // Made with one request: the stream was just made, so neither it nor
+    // the consumer is read first.
+    let before = api_requests(&nats);
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![
                 worker.records_address(),
                 worker.writes_status(),
@@ -1140,11 +744,13 @@ async fn a_consumer_waits_for_its_stream_then_is_created() {
         )
         .await;
     action.unwrap();
+    assert_eq!(api_requests(&nats) - before, 1, "one CONSUMER.CREATE");
     assert_eq!(worker.condition(types::READY).status, "True");
     assert_eq!(
         worker.annotation("jetsync.dev/address").as_deref(),
         Some("consumer/ORDERS/worker")
     );
+    let client = client(&nats).await;
     let info = js(&client, "CONSUMER.INFO.ORDERS.worker", Value::Null).await;
     assert_eq!(
         info["config"]["ack_wait"],
@@ -1158,16 +764,9 @@ async fn key_value_buckets_and_object_stores_are_reconciled_too() {
     let nats = require_nats!();
     let (ctx, mut kube) = context(&nats);
     let config = Object::new("KeyValue", "keyvalues", "config", json!({"history": 5}));
-    kube.run(
-        vec![config.adds_finalizer()],
-        reconcile(config.get::<KeyValue>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
-    kube.run(
+    kube.run_seen(
         vec![
-            config.records_address(),
+            config.adds_finalizer_and_address(),
             config.writes_status(),
             event(events::CREATED),
         ],
@@ -1177,16 +776,9 @@ async fn key_value_buckets_and_object_stores_are_reconciled_too() {
     .0
     .unwrap();
     let blobs = Object::new("ObjectStore", "objectstores", "blobs", json!({"ttl": "1d"}));
-    kube.run(
-        vec![blobs.adds_finalizer()],
-        reconcile(blobs.get::<ObjectStore>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
-    kube.run(
+    kube.run_seen(
         vec![
-            blobs.records_address(),
+            blobs.adds_finalizer_and_address(),
             blobs.writes_status(),
             event(events::CREATED),
         ],
@@ -1226,7 +818,7 @@ async fn a_renamed_stream_is_a_replacement_not_an_orphan() {
 
     orders.set_spec("name", json!("ORDERS2"));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![orders.writes_status(), event(events::REPLACE_REFUSED)],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -1245,7 +837,7 @@ async fn a_renamed_stream_is_a_replacement_not_an_orphan() {
 
     orders.set_spec("onImmutableChange", json!("Recreate"));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![
                 orders.records_address(),
                 orders.writes_status(),
@@ -1271,10 +863,10 @@ async fn a_renamed_stream_is_a_replacement_not_an_orphan() {
 async fn read_only_plans_and_reports_but_writes_nothing() {
     let nats = require_nats!();
     let (ctx, mut kube) = context_with(
-        &nats.url(),
+        &nats,
         Settings {
             read_only: true,
-            ..settings()
+            ..Settings::default()
         },
     );
     let orders = Object::stream("orders", orders_spec());
@@ -1300,7 +892,7 @@ async fn read_only_plans_and_reports_but_writes_nothing() {
 #[tokio::test]
 async fn a_suspended_stream_is_left_alone_says_so_and_answers_a_reconcile_request() {
     let nats = require_nats!();
-    let (ctx, mut kube) = context_with(&nats.url(), settings());
+    let (ctx, mut kube) = context(&nats);
     let mut spec = orders_spec();
     spec["suspend"] = json!(true);
     let orders = Object::stream("orders", spec);
@@ -1330,7 +922,7 @@ async fn a_suspended_stream_is_left_alone_says_so_and_answers_a_reconcile_reques
 #[tokio::test]
 async fn observe_only_reports_a_missing_stream_and_creates_nothing() {
     let nats = require_nats!();
-    let (ctx, mut kube) = context_with(&nats.url(), settings());
+    let (ctx, mut kube) = context(&nats);
     let mut spec = orders_spec();
     spec["managementPolicy"] = json!("Observe");
     let orders = Object::stream("orders", spec);
@@ -1365,18 +957,11 @@ async fn a_connection_failure_is_reported_and_recovers_when_the_server_returns()
     );
     let mut spec = orders_spec();
     spec["connection"] = json!("prod");
-    let orders = Object::stream("orders", spec);
-    kube.run(
-        vec![orders.adds_finalizer()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
+    let orders = Object::stream("orders", spec).finalized();
     nats.kill();
 
     let (action, seen) = kube
-        .run(
+        .run_seen(
             vec![
                 prod.is_read(),
                 orders.writes_status(),
@@ -1399,10 +984,11 @@ async fn a_connection_failure_is_reported_and_recovers_when_the_server_returns()
     );
     assert_eq!(seen[2].body["type"], "Warning");
 
-    // Retried with a growing wait; the failure is told once.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Retried with a growing wait; the failure is told once (the failed
+    // connect is remembered for a second: the clock moves past it).
+    ctx.pool.clock().advance(Duration::from_millis(1100));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![prod.is_read()],
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
@@ -1411,9 +997,9 @@ async fn a_connection_failure_is_reported_and_recovers_when_the_server_returns()
 
     nats.restart();
     prod.edit(|o| o["spec"]["servers"] = json!([nats.url()]));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    ctx.pool.clock().advance(Duration::from_millis(1100));
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![
                 prod.is_read(),
                 orders.records_address(),
@@ -1437,16 +1023,13 @@ async fn jetstream_disabled_is_its_own_reason() {
     let nats = require_nats!(NatsServer::builder().jetstream(false));
     let (ctx, mut kube) = context(&nats);
     let orders = Object::stream("orders", orders_spec());
-    kube.run(
-        vec![orders.adds_finalizer()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
 
-    kube.run(
-        vec![orders.writes_status(), event(events::CONNECTION_FAILED)],
+    kube.run_seen(
+        vec![
+            orders.adds_finalizer(),
+            orders.writes_status(),
+            event(events::CONNECTION_FAILED),
+        ],
         reconcile(orders.get::<Stream>(), ctx.clone()),
     )
     .await
@@ -1474,8 +1057,8 @@ async fn a_rotated_secret_is_picked_up_and_refused_credentials_say_so() {
             "auth": {"userPassword": {"user": "app", "password": {"secretRef": {"name": "nats-user", "key": "password"}}}},
         }),
     );
-    kube.run(
-        vec![prod.adds_finalizer()],
+    kube.run_seen(
+        vec![prod.adds_connection_finalizer()],
         reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
     )
     .await
@@ -1484,7 +1067,7 @@ async fn a_rotated_secret_is_picked_up_and_refused_credentials_say_so() {
 
     let wrong = secret("nats-user", &[("password", "old-pw\n")]);
     let (action, seen) = kube
-        .run(
+        .run_seen(
             vec![
                 expect("GET", secret_path("nats-user"), move |_| (200, wrong)),
                 prod.writes_status(),
@@ -1504,10 +1087,10 @@ async fn a_rotated_secret_is_picked_up_and_refused_credentials_say_so() {
     assert!(!shown.contains("old-pw"), "a secret leaked: {shown}");
 
     // The Secret is rotated: the new content is a new profile, which connects.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    ctx.pool.clock().advance(Duration::from_millis(1100));
     let right = secret("nats-user", &[("password", "right-pw")]);
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![
                 expect("GET", secret_path("nats-user"), move |_| (200, right)),
                 prod.writes_status(),
@@ -1534,19 +1117,12 @@ async fn a_rotated_secret_is_picked_up_and_refused_credentials_say_so() {
     let mut spec = orders_spec();
     spec["connection"] = json!("prod");
     let orders = Object::stream("orders", spec);
-    kube.run(
-        vec![orders.adds_finalizer()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
     let right = secret("nats-user", &[("password", "right-pw")]);
-    kube.run(
+    kube.run_seen(
         vec![
             prod.is_read(),
             expect("GET", secret_path("nats-user"), move |_| (200, right)),
-            orders.records_address(),
+            orders.adds_finalizer_and_address(),
             orders.writes_status(),
             event(events::CREATED),
         ],
@@ -1570,19 +1146,13 @@ async fn a_missing_connection_or_secret_waits_without_erroring() {
     let mut spec = orders_spec();
     spec["connection"] = json!("prod");
     let orders = Object::stream("orders", spec);
-    kube.run(
-        vec![orders.adds_finalizer()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
 
     let path = format!("/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/natsconnections/prod");
     let (action, _) = kube
-        .run(
+        .run_seen(
             vec![
                 expect("GET", path, |_| not_found("natsconnections", "prod")),
+                orders.adds_finalizer(),
                 orders.writes_status(),
             ],
             reconcile(orders.get::<Stream>(), ctx.clone()),
@@ -1609,7 +1179,7 @@ async fn deleting_a_resource_whose_connection_never_existed_does_not_hang() {
 
     let path = format!("/apis/jetsync.dev/v1alpha1/namespaces/{NAMESPACE}/natsconnections/typo");
     let (action, seen) = kube
-        .run(
+        .run_seen(
             vec![
                 expect("GET", path, |_| not_found("natsconnections", "typo")),
                 event(events::ORPHANED),
@@ -1663,7 +1233,7 @@ async fn a_connection_in_use_keeps_its_finalizer() {
     };
 
     let (action, _) = kube
-        .run(
+        .run_seen(
             lists(vec![user]),
             reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
         )
@@ -1674,7 +1244,7 @@ async fn a_connection_in_use_keeps_its_finalizer() {
     let mut expected = lists(vec![]);
     expected.push(prod.removes_finalizer());
     let (action, _) = kube
-        .run(
+        .run_seen(
             expected,
             reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
         )
@@ -1690,21 +1260,15 @@ async fn an_invalid_spec_stalls_without_touching_nats() {
         "orders",
         json!({"name": "ORD ERS", "subjects": ["orders.>"]}),
     );
-    kube.run(
-        vec![orders.adds_finalizer()],
+    let before = api_requests(&nats);
+    kube.run_seen(
+        vec![orders.adds_finalizer(), orders.writes_status()],
         reconcile(orders.get::<Stream>(), ctx.clone()),
     )
     .await
     .0
     .unwrap();
-
-    kube.run(
-        vec![orders.writes_status()],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
+    assert_eq!(api_requests(&nats), before, "nothing asked of NATS");
 
     let stalled = orders.condition(types::STALLED);
     assert_eq!(

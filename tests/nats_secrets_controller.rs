@@ -91,7 +91,7 @@ async fn check(mode: Mode<'_>) {
     let prod = Object::new("NatsConnection", "natsconnections", "prod", spec);
     let (action, seen) = kube
         .run(
-            vec![prod.adds_finalizer()],
+            vec![prod.adds_connection_finalizer()],
             reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
         )
         .await;
@@ -166,18 +166,10 @@ async fn check(mode: Mode<'_>) {
     );
     let (action, seen) = kube
         .run(
-            vec![orders.adds_finalizer()],
-            reconcile(orders.get::<Stream>(), ctx.clone()),
-        )
-        .await;
-    action.unwrap();
-    shown.extend(seen);
-    let (action, seen) = kube
-        .run(
             vec![
                 prod.is_read(),
                 secret_is_read(SECRET, &pairs(&mode.right)),
-                orders.records_address(),
+                orders.adds_finalizer_and_address(),
                 orders.writes_status(),
                 event(events::CREATED),
             ],
@@ -412,7 +404,7 @@ async fn a_value_the_controller_shows_is_found_where_the_secrets_are_searched() 
         }),
     );
     kube.run(
-        vec![prod.adds_finalizer()],
+        vec![prod.adds_connection_finalizer()],
         reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
     )
     .await

@@ -354,7 +354,7 @@ async fn a_creds_secret_in_the_controller_never_shows() {
     );
     let (action, seen) = kube
         .run(
-            vec![prod.adds_finalizer()],
+            vec![prod.adds_connection_finalizer()],
             reconcile_connection(prod.get::<NatsConnection>(), ctx.clone()),
         )
         .await;
@@ -390,7 +390,7 @@ async fn a_creds_secret_in_the_controller_never_shows() {
     shown.push(format!("{:?}", prod.value()["status"]));
 
     // The Secret is rotated to the right creds: connected.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    ctx.pool.clock().advance(Duration::from_millis(1100));
     let right = chain.creds();
     let (action, seen) = kube
         .run(
@@ -419,21 +419,13 @@ async fn a_creds_secret_in_the_controller_never_shows() {
         "orders",
         json!({"name": "ORDERS", "subjects": ["orders.>"], "maxAge": "1h", "connection": "prod"}),
     );
-    let (action, seen) = kube
-        .run(
-            vec![orders.adds_finalizer()],
-            reconcile(orders.get::<Stream>(), ctx.clone()),
-        )
-        .await;
-    action.unwrap();
-    shown.extend(seen);
     let right = chain.creds();
     let (action, seen) = kube
         .run(
             vec![
                 prod.is_read(),
                 secret_is_read("nats-creds", &[("user.creds", &right)]),
-                orders.records_address(),
+                orders.adds_finalizer_and_address(),
                 orders.writes_status(),
                 event(events::CREATED),
             ],

@@ -73,7 +73,8 @@ pub enum Reach {
     /// created, deleted or replaced).
     AssetAndConsumers,
     /// Only the consumers on the stream (the controller itself made,
-    /// replaced or deleted it).
+    /// replaced or deleted it), or only the named consumer (its stream is
+    /// there now).
     Consumers,
 }
 

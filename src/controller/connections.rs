@@ -21,6 +21,7 @@ use kube::{Api, Client};
 use sha2::{Digest, Sha256};
 
 use super::advisories::{self, Touch, WatchState};
+use super::clock::Clock;
 use crate::nats::{self, ConnectError, ConnectOptions, Connection, Secret};
 use crate::resources::NatsConnection;
 use crate::spec::connection::{NatsConnectionSpec, SecretSource};
@@ -320,6 +321,7 @@ pub struct ConnectionPool {
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
     users: Mutex<HashMap<String, String>>,
     touches: tokio::sync::broadcast::Sender<Touch>,
+    clock: Clock,
 }
 
 /// Touches kept for a subscriber that lags behind (older ones are dropped;
@@ -344,7 +346,14 @@ impl ConnectionPool {
             slots: Mutex::new(HashMap::new()),
             users: Mutex::new(HashMap::new()),
             touches: tokio::sync::broadcast::channel(TOUCHES_KEPT).0,
+            clock: Clock::default(),
         }
+    }
+
+    /// The clock that times how long a failed connect is remembered
+    /// (tests advance it instead of sleeping).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The assets changed on the pooled connections' servers (read from
@@ -366,6 +375,30 @@ impl ConnectionPool {
             .unwrap_or_else(|e| e.into_inner())
             .get(user)
             .cloned()
+    }
+
+    /// The pool keys some resource uses.
+    pub fn keys_in_use(&self) -> BTreeSet<String> {
+        self.users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The pooled connection of `key`, when it is connected (never connects).
+    pub async fn pooled(&self, key: &str) -> Option<Connection> {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()?;
+        let slot = slot.lock().await;
+        let pooled = slot.pooled.as_ref()?;
+        (pooled.connection.client.connection_state() != State::Disconnected)
+            .then(|| pooled.connection.clone())
     }
 
     /// Whether the advisories of `profile`'s pooled connection arrive,
@@ -446,7 +479,7 @@ impl ConnectionPool {
             slot.pooled = None;
         }
         if let Some((at, error)) = &slot.failed
-            && at.elapsed() < FAILURE_MEMORY
+            && self.clock.since(*at) < FAILURE_MEMORY
         {
             return Err(error.clone());
         }
@@ -476,7 +509,7 @@ impl ConnectionPool {
                 Ok(connection)
             }
             Err(error) => {
-                slot.failed = Some((Instant::now(), error.clone()));
+                slot.failed = Some((self.clock.now(), error.clone()));
                 Err(error)
             }
         }

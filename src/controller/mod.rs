@@ -10,17 +10,27 @@
 //! Kubernetes and NATS calls sit in `reconcile`, the wiring is here.
 
 pub mod advisories;
+pub mod asset;
+pub mod cleanup;
+pub mod clock;
 pub mod conditions;
+pub mod connecting;
 pub mod connections;
+pub mod events;
 pub mod followers;
 pub mod http;
+pub mod known;
 pub mod leader;
 pub mod live;
 pub mod metrics;
+pub mod nats_connection;
 pub mod owned_status;
+pub mod recheck;
 pub mod reconcile;
 pub mod resource;
 pub mod status;
+pub mod status_write;
+pub mod written;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,9 +41,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret as KubeSecret;
-use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use tokio::sync::watch;
@@ -140,6 +151,12 @@ pub struct Context {
     pub recorder: Recorder,
     /// Consumers whose stream the controller deleted or replaced.
     pub followers: followers::Followers,
+    /// Streams known from the controller's own reads and writes.
+    pub known: known::KnownStreams,
+    /// Objects as the controller wrote them, until the watch brings them.
+    pub written: written::Written,
+    /// The periodic re-check's listings, one per connection in use.
+    pub listings: tokio::sync::broadcast::Sender<Arc<recheck::Listing>>,
     retries: Mutex<HashMap<String, u32>>,
 }
 
@@ -166,6 +183,9 @@ impl Context {
             metrics,
             recorder,
             followers: followers::Followers::default(),
+            known: known::KnownStreams::default(),
+            written: written::Written::default(),
+            listings: tokio::sync::broadcast::channel(16).0,
             retries: Mutex::new(HashMap::new()),
         })
     }
@@ -176,7 +196,7 @@ impl Context {
     pub fn retry_after(&self, key: &str, next: Next) -> Duration {
         let base = match next {
             Next::Recheck => return jittered(self.settings.drift_interval),
-            Next::Soon => self.settings.soon,
+            Next::Soon | Next::Stream => self.settings.soon,
             Next::Backoff => self.settings.first_backoff,
         };
         let mut retries = self.retries.lock().unwrap_or_else(|e| e.into_inner());
@@ -186,6 +206,17 @@ impl Context {
             .min(self.settings.max_backoff);
         *attempt = attempt.saturating_add(1);
         delay
+    }
+
+    /// What the controller does after a reconcile of `key` that concluded
+    /// `next`: waits for a change (a spec change, an advisory, the periodic
+    /// listing that finds the asset differs, the stream's readiness), or
+    /// looks again after [`Context::retry_after`].
+    pub fn next_look(&self, key: &str, next: Next) -> Action {
+        match next {
+            Next::Recheck | Next::Stream => Action::await_change(),
+            Next::Soon | Next::Backoff => Action::requeue(self.retry_after(key, next)),
+        }
     }
 
     /// Forgets the retries of `key` (it is fine again).
@@ -355,6 +386,7 @@ async fn serve(args: ControllerSettings) -> Result<(), String> {
         Some(identity.clone()),
     );
     tokio::spawn(sweep_connections(Arc::clone(&ctx)));
+    tokio::spawn(recheck::run(Arc::clone(&ctx)));
     ready.store(true, Ordering::Relaxed);
     tracing::info!(
         namespaces = ?args.namespaces,
@@ -520,11 +552,23 @@ fn asset_controller<K: AssetResource>(
     concurrency: u16,
     shutdown: &watch::Receiver<bool>,
 ) -> BoxFuture<'static, ()> {
-    let controller = Controller::new(scoped::<K>(&ctx.client, scope), watcher::Config::default());
+    // A resource is reconciled when its spec changes (its generation, which
+    // also moves when it is deleted) or a reconcile is asked for; the
+    // controller's own writes to its status and metadata wake nothing.
+    let (store, writer) = reflector::store();
+    let watched = reflector::reflector(
+        writer,
+        watcher::watcher(scoped::<K>(&ctx.client, scope), watcher::Config::default()),
+    )
+    .applied_objects()
+    .predicate_filter(reconcile_trigger::<K>, Default::default());
+    let controller = Controller::for_stream(watched, store);
     let store = controller.store();
     let touched = touched_resources(Arc::clone(ctx), controller.store());
+    let listed = recheck::listed_resources(Arc::clone(ctx), controller.store());
     controller
         .reconcile_on(touched)
+        .reconcile_on(listed)
         .watches(
             scoped::<NatsConnection>(&ctx.client, scope),
             watcher::Config::default(),
@@ -539,6 +583,18 @@ fn asset_controller<K: AssetResource>(
         )
         .for_each(log_result)
         .boxed()
+}
+
+/// What makes a resource reconciled when it changes: its generation (the
+/// spec; deletion moves it too) and the `requestedAt` annotation. Status and
+/// the controller's own metadata are left out.
+pub fn reconcile_trigger<K: Resource>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    obj.meta().generation.hash(&mut hasher);
+    obj.meta().deletion_timestamp.is_some().hash(&mut hasher);
+    resource::requested_at(obj).hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// The resources in `store` that name `connection`.
@@ -578,6 +634,10 @@ pub fn touched_resources<K: AssetResource>(
         }
     });
     touches.flat_map(move |touch| {
+        if K::KIND == crate::spec::Kind::Consumer && touch.reach != advisories::Reach::Consumers {
+            // Another client changed the stream: what was known of it goes.
+            ctx.known.forget(&touch.pool, &touch.stream);
+        }
         let found = concerned(&store, &touch, |user| ctx.pool.key_of(user));
         ctx.metrics.touched(K::KIND.as_str(), found.len());
         futures::stream::iter(found)

@@ -3,8 +3,11 @@
 //! when to look again. No Kubernetes or NATS here, so every rule is tested
 //! with plain values.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
 use super::conditions::{Judgement, events, reasons, types};
 use crate::apply::Outcome;
+use crate::plan::Address;
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
 use crate::plan::{AssetKind, Holdings, LiveAsset, ownership};
 use crate::render::human::{describe_loss, display_value};
@@ -62,6 +65,9 @@ pub enum Next {
     Recheck,
     /// Soon, backing off while it lasts (a dependency is not there yet).
     Soon,
+    /// When the consumer's stream is there (its resource's reconcile, an
+    /// advisory or the periodic listing says so), not on a timer.
+    Stream,
     /// After a failure: capped exponential backoff, forever.
     Backoff,
 }
@@ -97,6 +103,9 @@ pub struct Conclusion {
     pub drift_detected: bool,
     /// Drift was found and corrected.
     pub drift_corrected: bool,
+    /// The asset was found as declared: conditions whose status and reason
+    /// stay keep the message the last write gave them ([`steady`]).
+    pub steady: bool,
 }
 
 impl Conclusion {
@@ -114,6 +123,7 @@ impl Conclusion {
             next: Next::Recheck,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -132,6 +142,7 @@ impl Conclusion {
             next,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -149,6 +160,7 @@ impl Conclusion {
             next: Next::Recheck,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -166,6 +178,7 @@ impl Conclusion {
             next: Next::Recheck,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -182,6 +195,7 @@ impl Conclusion {
             next: Next::Recheck,
             drift_detected: false,
             drift_corrected: false,
+            steady: false,
         }
     }
 
@@ -308,9 +322,13 @@ pub fn assess(plan: &Plan, live: Option<&LiveAsset>, intent: Intent) -> Assessme
 /// nothing was written). `read_only`: nothing may be written.
 pub fn conclude(assessment: &Assessment, outcome: Option<&Outcome>, read_only: bool) -> Conclusion {
     match assessment {
-        Assessment::InSync => Conclusion::ready(reasons::RECONCILED, "in sync").drifted(
-            Judgement::no(types::DRIFTED, reasons::IN_SYNC, "live matches the spec"),
-        ),
+        Assessment::InSync => {
+            let mut conclusion = Conclusion::ready(reasons::RECONCILED, "in sync").drifted(
+                Judgement::no(types::DRIFTED, reasons::IN_SYNC, "live matches the spec"),
+            );
+            conclusion.steady = true;
+            conclusion
+        }
         Assessment::Unsupported(message) => {
             Conclusion::stalled(reasons::UNSUPPORTED_FIELD, message.clone())
         }
@@ -663,6 +681,43 @@ pub fn rename_refusal(
     )
 }
 
+/// The judgements of an in-sync check, each keeping the message of the
+/// condition written before when its status and reason stay: "created
+/// stream …" stays until something happens, so that finding the asset as
+/// declared writes nothing.
+pub fn steady(judgements: &[Judgement], previous: &[Condition]) -> Vec<Judgement> {
+    judgements
+        .iter()
+        .map(|judgement| {
+            let mut judgement = judgement.clone();
+            if let Some(written) = previous.iter().find(|c| {
+                c.type_ == judgement.type_
+                    && c.status == judgement.status.as_str()
+                    && c.reason == judgement.reason
+            }) {
+                judgement.message = written.message.clone();
+            }
+            judgement
+        })
+        .collect()
+}
+
+/// The `Created` Event of an asset this resource made (its ownership marker
+/// says so) whose status never recorded it: the controller stopped between
+/// making the asset and writing the outcome. Recorded means the `Drifted`
+/// condition was judged once, which every outcome that holds an asset does.
+pub fn untold_creation(address: &Address, previous: &[Condition]) -> Option<Note> {
+    let recorded = previous
+        .iter()
+        .any(|c| c.type_ == types::DRIFTED && c.reason != reasons::NOT_CHECKED);
+    (!recorded).then(|| {
+        Note::normal(
+            events::CREATED,
+            format!("created {} {address}", noun(address.kind)),
+        )
+    })
+}
+
 /// What the live asset holds, as counts for `status.summary` (the printer
 /// columns show them).
 pub fn live_summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u64>) -> LiveSummary {
@@ -676,6 +731,50 @@ pub fn live_summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u6
             messages: Some(live.holdings.messages),
             bytes: Some(live.holdings.bytes),
             consumers: consumer_count,
+            ..LiveSummary::default()
+        },
+    }
+}
+
+/// Consumer names an Event lists at most.
+pub const NAMED_CONSUMERS: usize = 10;
+
+/// `; 2 consumer(s) went with it: `audit`, `worker`` for the durable
+/// consumers deleted with a stream (the first [`NAMED_CONSUMERS`] named),
+/// nothing when there were none.
+pub fn consumers_gone(names: &[String]) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
+    let mut named: Vec<String> = names
+        .iter()
+        .take(NAMED_CONSUMERS)
+        .map(|name| format!("`{name}`"))
+        .collect();
+    if names.len() > NAMED_CONSUMERS {
+        named.push(format!("and {} more", names.len() - NAMED_CONSUMERS));
+    }
+    format!(
+        "; {} consumer(s) went with it: {}",
+        names.len(),
+        named.join(", ")
+    )
+}
+
+/// The counts of an asset just made: a stream holds nothing yet, a consumer
+/// has delivered nothing (its pending count is read at the next re-check
+/// that finds it moved).
+pub fn empty_summary(kind: AssetKind) -> LiveSummary {
+    match kind {
+        AssetKind::Consumer => LiveSummary {
+            pending: Some(0),
+            ack_pending: Some(0),
+            ..LiveSummary::default()
+        },
+        _ => LiveSummary {
+            messages: Some(0),
+            bytes: Some(0),
+            consumers: Some(0),
             ..LiveSummary::default()
         },
     }
@@ -1084,6 +1183,67 @@ mod tests {
                 .message
                 .contains("allowMsgTtl needs")
         );
+    }
+
+    #[test]
+    fn the_consumers_that_went_with_a_stream_are_counted_and_named_up_to_ten() {
+        let few: Vec<String> = vec!["audit".into(), "worker".into()];
+        let many: Vec<String> = (0..12).map(|i| format!("c{i:02}")).collect();
+
+        assert_eq!(consumers_gone(&[]), "");
+        assert_eq!(
+            consumers_gone(&few),
+            "; 2 consumer(s) went with it: `audit`, `worker`"
+        );
+        let text = consumers_gone(&many);
+        assert!(
+            text.starts_with("; 12 consumer(s) went with it: `c00`"),
+            "{text}"
+        );
+        assert!(text.ends_with("`c09`, and 2 more"), "{text}");
+    }
+
+    #[test]
+    fn an_in_sync_check_keeps_the_message_the_last_write_gave() {
+        let written = crate::controller::conditions::merge(
+            &[],
+            &[Judgement::yes(
+                types::READY,
+                reasons::RECONCILED,
+                "created stream stream/ORDERS",
+            )],
+            Some(1),
+            k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+        );
+        let in_sync = conclude(&Assessment::InSync, None, false);
+
+        let kept = steady(&in_sync.judgements, &written);
+
+        assert!(in_sync.steady);
+        assert_eq!(kept[0].message, "created stream stream/ORDERS");
+        assert_eq!(
+            kept[3].message, "live matches the spec",
+            "no Drifted written before"
+        );
+    }
+
+    #[test]
+    fn a_created_asset_whose_status_never_recorded_it_is_told_once() {
+        let address = Address::stream("ORDERS");
+        let judged = |reason: &'static str| {
+            crate::controller::conditions::merge(
+                &[],
+                &[Judgement::no(types::DRIFTED, reason, "")],
+                Some(1),
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            )
+        };
+
+        let note = untold_creation(&address, &[]).expect("never recorded");
+        assert_eq!(note.reason, events::CREATED);
+        assert_eq!(note.message, "created stream stream/ORDERS");
+        assert!(untold_creation(&address, &judged(reasons::NOT_CHECKED)).is_some());
+        assert_eq!(untold_creation(&address, &judged(reasons::IN_SYNC)), None);
     }
 
     #[test]

@@ -133,10 +133,7 @@ fn consumers_past_limits<'a>(
     streams: &[(&Change, &Value)],
     live: &[LiveAsset],
     usage: &AccountUsage,
-) -> Vec<(
-    String,
-    Option<(&'a Change, &'static str)>,
-)> {
+) -> Vec<(String, Option<(&'a Change, &'static str)>)> {
     let mut per_stream: BTreeMap<&str, Vec<&'a Change>> = BTreeMap::new();
     for change in created {
         if change.address.kind == crate::plan::AssetKind::Consumer {

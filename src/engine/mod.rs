@@ -20,13 +20,13 @@ use std::path::PathBuf;
 
 pub use error::{EngineError, ProfileError, Reading, UnreadableServerVersion};
 pub use limits::refuse_past_account_limits;
-pub use topology::check_topology;
 pub use lookup::{LiveLookup, lookup, plan_lookup};
 pub use observe::{
     Listing, Prefetch, Strategy, connect_and_list, connect_and_observe, live_assets,
     refuse_unavailable,
 };
 pub use profile::connect_options;
+pub use topology::check_topology;
 
 use crate::apply::{self, Applied, ApplyOptions};
 use crate::manifest::{self, Declared, Manifests};

@@ -15,9 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{Request, Response};
+use jetsync::controller::conditions::{events, types};
 use jetsync::controller::connections::ConnectionPool;
 use jetsync::controller::metrics::Metrics;
-use jetsync::controller::reconcile::FINALIZER;
+use jetsync::controller::reconcile::{FINALIZER, reconcile};
+use jetsync::controller::resource::ADDRESS_ANNOTATION;
+use jetsync::controller::resource::AssetResource;
 use jetsync::controller::{Context, Settings};
 use jetsync::nats::ConnectOptions;
 use jetsync::resources::AssetStatus;
@@ -100,15 +103,27 @@ pub struct Kube {
 
 impl Kube {
     /// Runs `work` while answering exactly `expected`, in order; returns
-    /// every request body the controller sent, as text.
+    /// every request the controller sent, as text.
     pub async fn run<T>(
         &mut self,
         expected: Vec<Expect>,
         work: impl Future<Output = T>,
     ) -> (T, Vec<String>) {
+        let (result, seen) = self.run_seen(expected, work).await;
+        (result, seen.iter().map(Seen::to_string).collect())
+    }
+
+    /// Runs `work` while answering exactly `expected`, in order; fails on
+    /// any other request, on a missing one, and on one sent after `work`.
+    /// Returns every request the controller sent.
+    pub async fn run_seen<T>(
+        &mut self,
+        expected: Vec<Expect>,
+        work: impl Future<Output = T>,
+    ) -> (T, Vec<Seen>) {
         let handle = &mut self.handle;
         let serve = async move {
-            let mut seen = Vec::new();
+            let mut seen: Vec<Seen> = Vec::new();
             for expect in expected {
                 let next = tokio::time::timeout(Duration::from_secs(30), handle.next_request())
                     .await
@@ -140,7 +155,12 @@ impl Kube {
                         .body(Body::from(serde_json::to_vec(&reply).unwrap()))
                         .unwrap(),
                 );
-                seen.push(format!("{method} {path}?{query} {body}"));
+                seen.push(Seen {
+                    method,
+                    path,
+                    query,
+                    body,
+                });
             }
             seen
         };
@@ -161,6 +181,43 @@ impl Kube {
         }
         (result, seen)
     }
+}
+
+/// A request as the API server saw it.
+#[derive(Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: Value,
+}
+
+impl Seen {
+    /// True for a request that changes something (all but reads).
+    pub fn is_write(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD")
+    }
+}
+
+impl std::fmt::Display for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}?{} {}",
+            self.method, self.path, self.query, self.body
+        )
+    }
+}
+
+/// The API server's answer for an object that does not exist.
+pub fn not_found(kind: &str, name: &str) -> (u16, Value) {
+    (
+        404,
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("{kind} \"{name}\" not found"), "reason": "NotFound", "code": 404
+        }),
+    )
 }
 
 /// A resource as the API server holds it.
@@ -187,6 +244,23 @@ impl Object {
             name: name.to_string(),
             state: Arc::new(Mutex::new(object)),
         }
+    }
+
+    pub fn stream(name: &str, spec: Value) -> Self {
+        Self::new("Stream", "streams", name, spec)
+    }
+
+    /// The resource with the controller's finalizer on, as after its first
+    /// reconcile.
+    pub fn finalized(self) -> Self {
+        self.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
+        self
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<String> {
+        self.value()["metadata"]["annotations"][key]
+            .as_str()
+            .map(str::to_string)
     }
 
     pub fn path(&self) -> String {
@@ -247,8 +321,9 @@ impl Object {
             .unwrap_or_else(|| panic!("no {type_} condition in {:#?}", self.status()))
     }
 
-    /// The finalizer is added with a JSON patch.
-    pub fn adds_finalizer(&self) -> Expect {
+    /// A `NatsConnection`'s finalizer is added with a JSON patch
+    /// (kube-runtime's finalizer helper), in a reconcile of its own.
+    pub fn adds_connection_finalizer(&self) -> Expect {
         let object = self.clone();
         expect("PATCH", self.path(), move |patch| {
             assert_eq!(
@@ -257,6 +332,48 @@ impl Object {
                 "{patch}"
             );
             object.edit(|o| o["metadata"]["finalizers"] = json!([FINALIZER]));
+            (200, object.value())
+        })
+    }
+
+    /// The finalizer alone is added by a merge patch guarded by the
+    /// resource version (no asset is held yet to record the address of).
+    pub fn adds_finalizer(&self) -> Expect {
+        self.adds_metadata(false)
+    }
+
+    /// The finalizer and the asset's address are added in one merge patch,
+    /// guarded by the resource version.
+    pub fn adds_finalizer_and_address(&self) -> Expect {
+        self.adds_metadata(true)
+    }
+
+    fn adds_metadata(&self, with_address: bool) -> Expect {
+        let object = self.clone();
+        expect("PATCH", self.path(), move |patch| {
+            let metadata = &patch["metadata"];
+            assert_eq!(
+                metadata["resourceVersion"],
+                object.value()["metadata"]["resourceVersion"],
+                "{patch}"
+            );
+            let finalizers = metadata["finalizers"].as_array().expect("finalizers");
+            assert!(finalizers.contains(&json!(FINALIZER)), "{patch}");
+            assert_eq!(
+                metadata["annotations"][ADDRESS_ANNOTATION].is_string(),
+                with_address,
+                "{patch}"
+            );
+            object.edit(|o| {
+                o["metadata"]["finalizers"] = metadata["finalizers"].clone();
+                if with_address {
+                    if !o["metadata"]["annotations"].is_object() {
+                        o["metadata"]["annotations"] = json!({});
+                    }
+                    o["metadata"]["annotations"][ADDRESS_ANNOTATION] =
+                        metadata["annotations"][ADDRESS_ANNOTATION].clone();
+                }
+            });
             (200, object.value())
         })
     }
@@ -355,22 +472,45 @@ pub fn event(reason: &'static str) -> Expect {
     )
 }
 
-/// The API server's answer to a GET of the Secret `name` holding `data`.
-pub fn secret_is_read(name: &str, data: &[(&str, &str)]) -> Expect {
+/// A Secret `name` holding `data`, as the API server returns it.
+pub fn secret(name: &str, data: &[(&str, &str)]) -> Value {
     let encoded: serde_json::Map<String, Value> = data
         .iter()
         .map(|(key, value)| (key.to_string(), Value::String(secret_data(value))))
         .collect();
-    let secret = json!({
+    json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": name, "namespace": NAMESPACE},
         "data": encoded,
-    });
-    expect(
-        "GET",
-        format!("/api/v1/namespaces/{NAMESPACE}/secrets/{name}"),
-        move |_| (200, secret),
-    )
+    })
+}
+
+/// The API path of the Secret `name`.
+pub fn secret_path(name: &str) -> String {
+    format!("/api/v1/namespaces/{NAMESPACE}/secrets/{name}")
+}
+
+/// Seconds until the requeue of `action`, read from its Debug form
+/// (kube-runtime keeps the field private); None for no requeue.
+pub fn requeue_secs(action: &kube::runtime::controller::Action) -> Option<f64> {
+    let text = format!("{action:?}");
+    let inner = text.split("Some(").nth(1)?.split(')').next()?;
+    let (number, scale) = if let Some(ms) = inner.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(us) = inner.strip_suffix("µs") {
+        (us, 0.000_001)
+    } else if let Some(ns) = inner.strip_suffix("ns") {
+        (ns, 0.000_000_001)
+    } else {
+        (inner.strip_suffix('s')?, 1.0)
+    };
+    number.parse::<f64>().ok().map(|n| n * scale)
+}
+
+/// The API server's answer to a GET of the Secret `name` holding `data`.
+pub fn secret_is_read(name: &str, data: &[(&str, &str)]) -> Expect {
+    let secret = secret(name, data);
+    expect("GET", secret_path(name), move |_| (200, secret))
 }
 
 pub fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
@@ -379,12 +519,18 @@ pub fn context(server: &NatsServer) -> (Arc<Context>, Kube) {
 
 /// A context with `settings` (writes are tried once).
 pub fn context_with(server: &NatsServer, settings: Settings) -> (Arc<Context>, Kube) {
+    context_at(&server.url(), settings)
+}
+
+/// A context whose default connection is `url` (a server that may be
+/// down), with `settings` (writes are tried once).
+pub fn context_at(url: &str, settings: Settings) -> (Arc<Context>, Kube) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     // The default connection has no credentials: only the profile's work.
     let pool = ConnectionPool::new(
         ConnectOptions {
-            servers: vec![server.url()],
+            servers: vec![url.to_string()],
             ..ConnectOptions::default()
         },
         Duration::from_secs(2),
@@ -404,6 +550,32 @@ pub fn context_with(server: &NatsServer, settings: Settings) -> (Arc<Context>, K
         Some("test".into()),
     );
     (ctx, Kube { handle })
+}
+
+/// A resource taken through its first reconcile, which creates its asset:
+/// the finalizer with the address, the status, the `Created` Event.
+pub async fn created<K: AssetResource>(kube: &mut Kube, ctx: &Arc<Context>, object: &Object) {
+    kube.run(
+        vec![
+            object.adds_finalizer_and_address(),
+            object.writes_status(),
+            event(events::CREATED),
+        ],
+        reconcile(object.get::<K>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
+    assert_eq!(object.condition(types::READY).status, "True");
+}
+
+/// The JetStream API requests `server` has answered so far (its `/jsz`).
+pub fn api_requests(server: &NatsServer) -> u64 {
+    let (_, body) = server.monitor_get("/jsz").expect("/jsz");
+    let jsz: Value = serde_json::from_str(&body).expect("/jsz is JSON");
+    jsz.pointer("/api/total")
+        .and_then(Value::as_u64)
+        .expect("/jsz has api.total")
 }
 
 /// Log lines at TRACE of the thread that called [`Logs::capture`] (a
