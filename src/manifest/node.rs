@@ -497,9 +497,12 @@ pub fn written_fields(root: &Node) -> WrittenFields {
     WrittenFields::pack(fields.iter().map(|(path, field)| (path.as_str(), field)))
 }
 
-/// True for a URL with a user-info part (`nats://user:password@host`).
+/// True for a text that may be a URL with a user-info part
+/// (`nats://user:password@host`, or `user:password@host` without a scheme,
+/// which async-nats takes too). Errs on the side of secrecy: any text with
+/// an `@` that reads as such a URL counts.
 pub fn url_has_credentials(text: &str) -> bool {
-    text.contains("://") && crate::spec::server_url::has_user_info(text)
+    text.contains('@') && crate::spec::server_url::has_user_info(text)
 }
 
 /// Parses every document of a YAML text. Empty documents are left out.
