@@ -1,11 +1,11 @@
-//! The engine's one pipeline, shared by the CLI and the controller:
-//! **load → validate → observe → plan → apply** ([`Pipeline`]).
+//! The engine's one pipeline: **load → validate → observe → plan → apply**.
 //!
 //! Loading and validating are `manifest`'s, planning is `plan`'s pure core,
 //! applying is [`crate::apply`]'s; the engine strings them together per
-//! connection, and observes in one of two ways ([`Strategy`]): by listing
-//! the whole account, or by one INFO request per asset ([`lookup`] for the
-//! controller's reconcile of one resource). What stops it is an
+//! connection and observes in one of two ways ([`Strategy`]): by listing
+//! the whole account, or by one INFO request per asset. The CLI's plan, diff
+//! and apply run [`Pipeline`]; a reconcile of one resource observes with
+//! [`lookup`] and plans with [`plan_lookup`]. What stops the pipeline is an
 //! [`EngineError`], which keeps the server's `err_code`.
 
 mod error;
