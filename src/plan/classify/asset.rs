@@ -82,10 +82,7 @@ fn classify_managed(
     };
     let after = comparable(kind, &declared, stream_limits);
     // The config to send, with its markers: only for an asset that changes.
-    let to_send = |after: &Value| {
-        let hash = ownership::config_hash(after);
-        ownership::with_markers(&declared, &options.owner, &hash)
-    };
+    let to_send = |after: &Value| ownership::config_to_send(&declared, after, &options.owner);
     let (Some(live), Some(live_config)) = (live, live_config) else {
         let config = to_send(&after);
         return Some(Change {

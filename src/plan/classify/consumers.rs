@@ -29,15 +29,6 @@ pub(super) fn consumers_lost(
         let Some(name) = consumer.address.consumer.clone() else {
             continue;
         };
-        #[derive(serde::Deserialize)]
-        struct Identity {
-            #[serde(default)]
-            durable_name: Option<String>,
-        }
-        let durable = consumer
-            .config
-            .read::<Identity>()
-            .is_some_and(|identity| identity.durable_name.is_some());
         let owner = ownership::live_owner(&consumer.config);
         // Managed by jetsync: this owner's, or another owner's (another
         // team's jetsync, another resource of the controller), which its
@@ -45,7 +36,7 @@ pub(super) fn consumers_lost(
         let managed = owner.is_some();
         let fate = if desired.contains_key(&consumer.address) && replacing {
             ConsumerFate::Recreated
-        } else if managed || !durable {
+        } else if managed {
             ConsumerFate::Deleted
         } else {
             match policy {
@@ -66,7 +57,6 @@ pub(super) fn consumers_lost(
             ack_pending: consumer.holdings.ack_pending,
             owner,
             managed,
-            durable,
             fate,
         });
     }
@@ -128,7 +118,7 @@ pub(super) fn recreated_with_stream(
     options: &PlanOptions,
 ) -> Change {
     let after = comparable(AssetKind::Consumer, &asset.config, None);
-    let hash = ownership::config_hash(&after);
+    let config = ownership::config_to_send(&asset.config, &after, &options.owner);
     Change {
         address: asset.address.clone(),
         action: Action::Replace,
@@ -142,11 +132,7 @@ pub(super) fn recreated_with_stream(
         loses: Some(Loss::of(live.holdings)),
         restore: Vec::new(),
         restore_holder: None,
-        config: Some(ownership::with_markers(
-            &asset.config,
-            &options.owner,
-            &hash,
-        )),
+        config: Some(config),
         declared_at: Some(asset.declared_at.clone()),
     }
 }

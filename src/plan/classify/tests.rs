@@ -52,11 +52,12 @@ fn applied(desired: &DesiredAsset) -> LiveAsset {
     }
 }
 
-fn live_consumer(stream: &str, name: &str, owner: Option<&str>, durable: bool) -> LiveAsset {
-    let mut config = json!({"name": name, "ack_policy": "explicit", "deliver_policy": "all"});
-    if durable {
-        config["durable_name"] = json!(name);
-    }
+/// A live durable consumer (ephemeral ones are no assets: their stream
+/// counts them).
+fn live_consumer(stream: &str, name: &str, owner: Option<&str>) -> LiveAsset {
+    let mut config = json!({
+        "name": name, "durable_name": name, "ack_policy": "explicit", "deliver_policy": "all"
+    });
     if let Some(owner) = owner {
         config["metadata"] = json!({ownership::OWNER_KEY: owner, ownership::APPLIED_KEY: "x"});
     }
@@ -72,21 +73,24 @@ fn live_consumer(stream: &str, name: &str, owner: Option<&str>, durable: bool) -
 
 #[test]
 fn a_replaced_stream_lists_its_consumers_and_refuses_another_applications_durable_one() {
-    let before = desired_stream("S", "file");
+    let mut stream = applied(&desired_stream("S", "file"));
+    // Three consumers, one of them an ordered (ephemeral) consumer's.
+    stream.holdings.consumer_count = 3;
+    stream.holdings.ephemeral_consumers = 1;
     let live = vec![
-        applied(&before),
-        live_consumer("S", "mine", Some(OWNER), true),
-        live_consumer("S", "theirs", None, true),
-        live_consumer("S", "ordered", None, false),
+        stream,
+        live_consumer("S", "mine", Some(OWNER)),
+        live_consumer("S", "theirs", None),
     ];
     let plan = plan(&[desired_stream("S", "memory")], &live, &options());
     let change = &plan.changes[0];
     assert_eq!(change.action, Action::Replace);
-    let consumers = &change.loses.as_ref().unwrap().consumers;
-    let names: Vec<&str> = consumers.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["mine", "theirs", "ordered"]);
-    assert!(change.refused.as_deref().unwrap().contains("`theirs`"));
-    assert!(!change.refused.as_deref().unwrap().contains("`ordered`"));
+    let loss = change.loses.as_ref().unwrap();
+    let names: Vec<&str> = loss.consumers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["mine", "theirs"]);
+    assert_eq!((loss.ephemeral_consumers, loss.unseen_consumers), (1, 0));
+    let refused = change.refused.as_deref().unwrap();
+    assert!(refused.contains("1 durable consumer(s)") && refused.contains("`theirs`"));
     assert_eq!(plan.summary().replace, 0);
     assert_eq!(plan.summary().refused, 1);
 }
@@ -95,8 +99,8 @@ fn a_replaced_stream_lists_its_consumers_and_refuses_another_applications_durabl
 fn recreate_consent_keeps_the_unmanaged_consumer_config_for_after_the_replacement() {
     let live = vec![
         applied(&desired_stream("S", "file")),
-        live_consumer("S", "theirs", None, true),
-        live_consumer("S", "other-teams", Some("other-team"), true),
+        live_consumer("S", "theirs", None),
+        live_consumer("S", "other-teams", Some("other-team")),
     ];
     let mut desired = desired_stream("S", "memory");
     desired.unmanaged_consumers = Some(UnmanagedConsumers::Recreate);
@@ -123,7 +127,7 @@ fn recreate_consent_keeps_the_unmanaged_consumer_config_for_after_the_replacemen
 fn consumers_the_credentials_may_not_list_are_counted_and_refuse_a_replacement() {
     let mut stream = applied(&desired_stream("S", "file"));
     stream.holdings.consumer_count = 2;
-    let live = vec![stream, live_consumer("S", "mine", Some(OWNER), true)];
+    let live = vec![stream, live_consumer("S", "mine", Some(OWNER))];
     let plan = plan(&[desired_stream("S", "memory")], &live, &options());
     let change = &plan.changes[0];
     assert_eq!(change.loses.as_ref().unwrap().unseen_consumers, 1);
@@ -134,7 +138,7 @@ fn consumers_the_credentials_may_not_list_are_counted_and_refuse_a_replacement()
 fn delete_consent_counts_the_consumers_that_go() {
     let live = vec![
         applied(&desired_stream("S", "file")),
-        live_consumer("S", "theirs", None, true),
+        live_consumer("S", "theirs", None),
     ];
     let options = PlanOptions {
         unmanaged_consumers: UnmanagedConsumers::Delete,
