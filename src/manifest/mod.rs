@@ -2,6 +2,7 @@
 //! jetsync document decoded into its kind's spec and checked, every problem
 //! reported with its file, line, column and field.
 
+mod block_yaml;
 mod decode;
 mod fast_yaml;
 pub mod node;
