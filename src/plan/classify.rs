@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::capabilities::ServerVersion;
 use super::desired::DesiredAsset;
 use super::model::{Address, AssetKind, DeclaredAt, LiveAsset, Loss};
-use super::normalise::comparable;
+use super::normalise::comparable_owned;
 use super::ownership;
 use super::restore;
 use crate::diagnostics::{Diagnostic, Severity};
@@ -227,11 +227,18 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
     let mut managed_in_scope = 0;
     let mut pruned_consumers = 0;
     for asset in live {
-        if !in_scope(&asset.address) || !owned(asset) || restore::is_holder(&asset.address) {
+        let declared = desired_by_address.contains_key(&asset.address);
+        // A declared asset is never deleted: only a prune's guard counts
+        // it (reading its owner parses its config's metadata).
+        if (declared && !options.prune)
+            || !in_scope(&asset.address)
+            || !owned(asset)
+            || restore::is_holder(&asset.address)
+        {
             continue;
         }
         managed_in_scope += 1;
-        if desired_by_address.contains_key(&asset.address) {
+        if declared {
             continue;
         }
         if asset.address.kind == AssetKind::Consumer {
@@ -255,9 +262,9 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             reported: false,
             refused: (!options.prune)
                 .then(|| "deleting undeclared assets needs --prune".to_string()),
-            before: Some(comparable(
+            before: Some(comparable_owned(
                 asset.address.kind,
-                &asset.config.value(),
+                asset.config.value(),
                 limits,
             )),
             after: None,

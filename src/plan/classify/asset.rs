@@ -12,7 +12,7 @@ use crate::plan::desired::DesiredAsset;
 use crate::plan::fields::spec_field;
 use crate::plan::model::{AssetKind, LiveAsset, Loss};
 use crate::plan::mutability::{self, Mutability};
-use crate::plan::normalise::{self, comparable};
+use crate::plan::normalise::{self, comparable, comparable_owned};
 use crate::plan::{ownership, wire};
 use crate::spec::common::{DriftPolicy, ManagementPolicy};
 
@@ -102,19 +102,25 @@ fn classify_managed(
             declared_at: Some(asset.declared_at.clone()),
         });
     };
-    let before = comparable(kind, &live_config, stream_limits);
+    // What the comparison leaves out is read first: then the live config
+    // is taken apart into its comparable form, not copied.
+    let pause = match kind {
+        AssetKind::Consumer => pause_change(&declared, &live_config),
+        _ => None,
+    };
+    let owner = ownership::owner_of(&live_config).map(str::to_string);
+    let applied = ownership::applied_of(&live_config).map(str::to_string);
+    let before = comparable_owned(kind, live_config, stream_limits);
     let mut diff = field_changes(kind, &before, &after, &options.server);
-    if kind == AssetKind::Consumer {
-        diff.extend(pause_change(&declared, &live_config));
-    }
-    let owner = ownership::owner_of(&live_config);
+    diff.extend(pause);
+    let owner = owner.as_deref();
+    let applied = applied.as_deref();
     let managed = owner == Some(options.owner.as_str());
     if managed && diff.is_empty() {
         return None;
     }
     let replace = diff.iter().any(|field| field.forces_replacement);
     let may_replace = options.allow_replace || asset.allow_replace;
-    let applied = ownership::applied_of(&live_config);
     // The server's own choices are no drift: the hash recorded at create
     // has them as left open.
     let drift =

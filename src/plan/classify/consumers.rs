@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::{Action, Change, PlanOptions};
 use crate::plan::desired::DesiredAsset;
 use crate::plan::model::{Address, AssetKind, ConsumerFate, LiveAsset, Loss, LostConsumer};
-use crate::plan::normalise::comparable;
+use crate::plan::normalise::{comparable, comparable_owned};
 use crate::plan::{ownership, restore};
 use crate::spec::common::UnmanagedConsumers;
 
@@ -126,7 +126,11 @@ pub(super) fn recreated_with_stream(
         drift: false,
         reported: false,
         refused: (!stream_allowed).then(|| "its stream's replacement is refused".to_string()),
-        before: Some(comparable(AssetKind::Consumer, &live.config.value(), None)),
+        before: Some(comparable_owned(
+            AssetKind::Consumer,
+            live.config.value(),
+            None,
+        )),
         after: Some(after),
         diff: Vec::new(),
         loses: Some(Loss::of(live.holdings)),

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::plan::model::{ConsumerFate, Holdings, LiveConfig};
+use crate::plan::normalise::comparable;
 use crate::spec::common::{DriftPolicy, ManagementPolicy};
 use serde_json::json;
 
@@ -41,10 +42,10 @@ fn desired_stream(name: &str, storage: &str) -> DesiredAsset {
 
 /// A live asset as jetsync would have applied `desired` (markers set).
 fn applied(desired: &DesiredAsset) -> LiveAsset {
-    let hash = ownership::config_hash(&comparable(desired.address.kind, &desired.config, None));
+    let after = comparable(desired.address.kind, &desired.config, None);
     LiveAsset {
         address: desired.address.clone(),
-        config: LiveConfig::new(&ownership::with_markers(&desired.config, OWNER, &hash)),
+        config: LiveConfig::new(&ownership::config_to_send(&desired.config, &after, OWNER)),
         holdings: Holdings {
             messages: 5,
             ..Holdings::default()
