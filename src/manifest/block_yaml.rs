@@ -382,7 +382,9 @@ fn key_length(text: &str) -> Option<usize> {
         .count();
     let first = *text.as_bytes().first()?;
     let after = text.as_bytes().get(length + 1);
+    // YAML allows a simple key at most 1024 characters.
     let key = length > 0
+        && length < 1000
         && (first.is_ascii_alphanumeric() || first == b'_')
         && text.as_bytes().get(length) == Some(&b':')
         && after.is_none_or(|byte| *byte == b' ');
@@ -487,6 +489,7 @@ mod tests {
             "a:\n",
             "a: 1\n---\n",
             "a: 1.5\n",
+            &format!("{}: 1\n", "k".repeat(2000)),
         ] {
             assert!(parse_documents(text, usize::MAX).is_none(), "{text}");
         }
