@@ -637,6 +637,20 @@ fn load_average() -> String {
         .join(" ")
 }
 
+/// Writes the run's JSON result to `out`.
+fn write_result(out: &Path, document: &Value) -> Result<(), String> {
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(
+        out,
+        serde_json::to_string_pretty(document).expect("json") + "\n",
+    )
+    .map_err(|e| format!("writing {}: {e}", out.display()))?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
 /// `--instructions`: each scale's read floor and no-op plans under callgrind.
 fn run_instructions(options: &Options) -> Result<(), String> {
     instructions::check_tools()?;
@@ -699,16 +713,7 @@ fn run_instructions(options: &Options) -> Result<(), String> {
         "jetsync": bench.jetsync.display().to_string(),
         "results": results,
     });
-    if let Some(parent) = options.out.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-    }
-    std::fs::write(
-        &options.out,
-        serde_json::to_string_pretty(&document).expect("json") + "\n",
-    )
-    .map_err(|e| format!("writing {}: {e}", options.out.display()))?;
-    eprintln!("wrote {}", options.out.display());
-    Ok(())
+    write_result(&options.out, &document)
 }
 
 fn run(options: &Options) -> Result<(), String> {
@@ -804,16 +809,7 @@ fn run(options: &Options) -> Result<(), String> {
         "ratios": report.ratios_json(),
         "samples": bench.samples.iter().map(Sample::to_json).collect::<Vec<_>>(),
     });
-    if let Some(parent) = options.out.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-    }
-    std::fs::write(
-        &options.out,
-        serde_json::to_string_pretty(&document).expect("json") + "\n",
-    )
-    .map_err(|e| format!("writing {}: {e}", options.out.display()))?;
-    eprintln!("wrote {}", options.out.display());
-    Ok(())
+    write_result(&options.out, &document)
 }
 
 fn main() -> ExitCode {

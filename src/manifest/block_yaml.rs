@@ -496,26 +496,15 @@ mod tests {
     }
 
     fn repository_manifests() -> Vec<String> {
-        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, found);
-                } else if path
-                    .extension()
-                    .is_some_and(|extension| extension == "yaml" || extension == "yml")
-                    && let Ok(text) = std::fs::read_to_string(&path)
-                {
-                    found.push(text);
-                }
-            }
-        }
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut found = Vec::new();
+        let mut files = Vec::new();
         for dir in ["examples", "tests", "manifests", "charts", "fuzz"] {
-            walk(&root.join(dir), &mut found);
+            crate::manifest::fast_yaml::tests::yaml_files(&root.join(dir), &mut files);
         }
-        found
+        files
+            .iter()
+            .filter_map(|file| std::fs::read_to_string(file).ok())
+            .collect()
     }
 
     #[test]

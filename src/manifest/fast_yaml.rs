@@ -371,7 +371,7 @@ fn cannot_be_a_number(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::path::Path;
 
     use super::*;
@@ -392,7 +392,8 @@ mod tests {
         true
     }
 
-    fn yaml_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    /// Every `*.yaml`/`*.yml` file under `dir`.
+    pub(in crate::manifest) fn yaml_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
