@@ -174,9 +174,6 @@ impl<'a> Reader<'a> {
                 }
                 index += self.block(below, indent)?;
             } else {
-                if rest.len() == value.len() {
-                    return None; // `key:value` is one plain scalar
-                }
                 let at = line.end - value.len();
                 self.inline(line, at)?;
                 if lines.get(index).is_some_and(|next| next.indent() > indent) {
@@ -188,6 +185,7 @@ impl<'a> Reader<'a> {
         Some(index)
     }
 
+    /// True when the line is a block sequence's item (`- …`).
     fn is_item(&self, line: &Line) -> bool {
         let text = &self.text[line.at..line.end];
         text.starts_with("- ") || text == "-"
