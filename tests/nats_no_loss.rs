@@ -135,7 +135,6 @@ async fn replacing_a_stream_lists_every_consumer_and_keeps_other_applications_co
     );
     let other = lost(stream, "other-app");
     assert_eq!(other["managed"], false);
-    assert_eq!(other["durable"], true);
     let refused = stream["refused"]
         .as_str()
         .expect("the replacement is refused");

@@ -26,6 +26,7 @@ trait ChangeFixture: Sized {
     fn drift(self) -> Self;
     fn reported(self) -> Self;
     fn with_consumers(self, consumers: Vec<LostConsumer>) -> Self;
+    fn with_ephemeral_consumers(self, count: u64) -> Self;
     fn refused(self, why: &str) -> Self;
     fn field(self, path: &str, json_field: &str, before: Value, after: Value) -> Self;
     fn forcing(self, path: &str, json_field: &str, before: Value, after: Value, why: &str) -> Self;
@@ -72,6 +73,13 @@ impl ChangeFixture for Change {
 
     fn with_consumers(mut self, consumers: Vec<LostConsumer>) -> Self {
         self.loses.get_or_insert_with(Default::default).consumers = consumers;
+        self
+    }
+
+    fn with_ephemeral_consumers(mut self, count: u64) -> Self {
+        self.loses
+            .get_or_insert_with(Default::default)
+            .ephemeral_consumers = count;
         self
     }
 
@@ -160,7 +168,7 @@ fn diagnostic(
 /// A plan holding every action kind: creates, an update with a long value,
 /// A consumer that goes with a replaced stream: `owner` None for one made by
 /// another application, `managed` when it is this owner's.
-fn lost(name: &str, owner: Option<&str>, durable: bool, fate: ConsumerFate) -> LostConsumer {
+fn lost(name: &str, owner: Option<&str>, fate: ConsumerFate) -> LostConsumer {
     let managed = fate == ConsumerFate::Recreated;
     LostConsumer {
         name: name.into(),
@@ -172,7 +180,6 @@ fn lost(name: &str, owner: Option<&str>, durable: bool, fate: ConsumerFate) -> L
             owner.map(str::to_string)
         },
         managed,
-        durable,
         fate,
     }
 }
@@ -219,10 +226,11 @@ fn every_action_kind() -> Plan {
             .field("replicas", "num_replicas", json!(1), json!(3))
             .loses(stored(1200, 5 * MIB))
             .with_consumers(vec![
-                lost("archiver", None, true, ConsumerFate::Recreated),
-                lost("audit-tail", None, true, ConsumerFate::Restored),
-                lost("ordered-x7Gh2", None, false, ConsumerFate::Deleted),
+                lost("archiver", None, ConsumerFate::Recreated),
+                lost("audit-tail", None, ConsumerFate::Restored),
+                lost("audit-replay", None, ConsumerFate::Deleted),
             ])
+            .with_ephemeral_consumers(1)
             .declared_at("streams/audit.yaml", 1),
         Change::test("stream/SHARED", Action::Adopt)
             .reason("exists, not managed by jetsync")

@@ -1,22 +1,28 @@
-//! `cargo bench --bench scale [-- --quick | --reps N | --scale 0.1|1|3 | --out FILE]`
+//! `cargo bench --bench scale [-- --quick | --reps N | --pairs N | --scale 0.1|1|3 | --jetsync PATH | --out FILE]`
 //!
 //! Measures jetsync on workload W (4,100 assets; see `workload.rs`) against
 //! the server's own floors (reading all state by listing; creating all
 //! assets) and against a nats-py reconcile (`bench/reconcile.py`), each on a
-//! fresh nats-server, several repetitions, whole processes. Prints tables and
-//! writes `target/bench/scale.json` (`scale-quick.json` with `--quick`).
+//! fresh nats-server, whole processes. Prints tables and writes
+//! `target/bench/scale.json` (`scale-quick.json` with `--quick`).
 //!
-//! Per repetition and scale, three scenarios, each on a fresh server, in an
-//! order rotated every repetition:
+//! Per repetition (default 1) and scale, three scenarios, each on a fresh
+//! server, in an order rotated every repetition:
 //! - the create floor, from empty;
-//! - `jetsync apply` from empty; then, W in sync, the read floor, the INFO
-//!   floor, the no-op `plan` (of the files, and of W as one stream on
-//!   stdin), the in-sync `apply` and the nats-py reconcile
-//!   (also rotated); then 1% of the assets drift out of band (max_age of that
-//!   many streams, raw API) and `plan` and `apply` run once more;
+//! - `jetsync apply` from empty; then, W in sync, the INFO floor and the
+//!   nats-py reconcile once each; then `--pairs` rounds (default 11) of
+//!   interleaved pairs, whole processes one after the other: the read floor,
+//!   then the no-op `plan` of the files; the read floor, then the no-op
+//!   `plan` of W as one stream on stdin; the read floor, then the in-sync
+//!   `apply` (the order of the three rotates every round); then 1% of the
+//!   assets drift out of band (max_age of that many streams, raw API) and
+//!   `plan` and `apply` run once more;
 //! - the nats-py reconcile from empty.
+//!
+//! `--instructions` counts instructions instead (see `instructions.rs`).
 
 mod floors;
+mod instructions;
 mod process;
 mod report;
 mod server;
@@ -38,19 +44,27 @@ const NATS_PY_VERSION: &str = "2.16.0";
 
 struct Options {
     quick: bool,
+    /// `--instructions`: count instructions under callgrind instead.
+    instructions: bool,
+    /// `--jetsync PATH`: the jetsync binary measured (default: this build's).
+    jetsync: PathBuf,
     reps: usize,
+    pairs: usize,
     scales: Vec<Scale>,
     out: PathBuf,
 }
 
 fn usage() -> String {
-    "usage: cargo bench --bench scale [-- [--quick] [--reps N] [--scale 0.1|1|3]... [--out FILE]]"
+    "usage: cargo bench --bench scale [-- [--quick] [--reps N] [--pairs N] [--instructions] [--jetsync PATH] [--scale 0.1|1|3]... [--out FILE]]"
         .into()
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut quick = false;
+    let mut instructions = false;
+    let mut jetsync = PathBuf::from(JETSYNC);
     let mut reps = None;
+    let mut pairs = None;
     let mut scales = Vec::new();
     let mut out = None;
     let mut args = args.iter();
@@ -58,9 +72,15 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         match arg.as_str() {
             "--bench" => {} // cargo bench passes it
             "--quick" => quick = true,
+            "--instructions" => instructions = true,
+            "--jetsync" => jetsync = PathBuf::from(args.next().ok_or_else(usage)?),
             "--reps" => {
                 let value = args.next().ok_or_else(usage)?;
                 reps = Some(value.parse::<usize>().map_err(|_| usage())?.max(1));
+            }
+            "--pairs" => {
+                let value = args.next().ok_or_else(usage)?;
+                pairs = Some(value.parse::<usize>().map_err(|_| usage())?.max(1));
             }
             "--scale" => scales.push(match args.next().map(String::as_str) {
                 Some("0.1") => Scale::TENTH,
@@ -73,6 +93,9 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             _ => {} // filters cargo may pass on: ignored
         }
     }
+    if scales.is_empty() && instructions {
+        scales = vec![Scale::W];
+    }
     if scales.is_empty() {
         scales = if quick {
             vec![Scale::TENTH]
@@ -80,14 +103,19 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             vec![Scale::TENTH, Scale::W, Scale::TRIPLE]
         };
     }
-    let name = if quick {
+    let name = if instructions {
+        "instructions.json"
+    } else if quick {
         "scale-quick.json"
     } else {
         "scale.json"
     };
     Ok(Options {
         quick,
-        reps: reps.unwrap_or(if quick { 1 } else { 5 }),
+        instructions,
+        jetsync,
+        reps: reps.unwrap_or(1),
+        pairs: pairs.unwrap_or(if quick { 3 } else { 11 }),
         scales,
         out: out.unwrap_or_else(|| Path::new(MANIFEST_DIR).join("target/bench").join(name)),
     })
@@ -166,7 +194,10 @@ enum Scenario {
 /// Everything one run needs.
 struct Bench {
     server_bin: PathBuf,
+    jetsync: PathBuf,
     python: Option<PathBuf>,
+    /// Interleaved pairs per repetition and scale.
+    pairs: usize,
     runtime: tokio::runtime::Runtime,
     samples: Vec<Sample>,
 }
@@ -243,11 +274,45 @@ impl Bench {
         operation: Operation,
         measured: (process::Run, server::ServerCost),
     ) {
-        let (run, cost) = measured;
+        self.push(scale, (rep, 0), operation, None, measured);
+    }
+
+    /// One interleaved pair: the read floor and `operation`, run one after
+    /// the other in round `round` of repetition `rep`.
+    fn record_pair(
+        &mut self,
+        scale: Scale,
+        rep: usize,
+        round: usize,
+        operation: Operation,
+        floor: (process::Run, server::ServerCost),
+        measured: (process::Run, server::ServerCost),
+    ) {
+        self.push(
+            scale,
+            (rep, round),
+            Operation::ReadFloor,
+            Some(operation),
+            floor,
+        );
+        self.push(scale, (rep, round), operation, None, measured);
+    }
+
+    fn push(
+        &mut self,
+        scale: Scale,
+        (rep, round): (usize, usize),
+        operation: Operation,
+        floor_of: Option<Operation>,
+        (run, cost): (process::Run, server::ServerCost),
+    ) {
         self.samples.push(Sample {
             scale: scale.label,
             operation,
             rep,
+            round,
+            floor_of,
+            load_average: load_average_1m(),
             wall_seconds: run.wall.as_secs_f64(),
             max_rss_kib: run.max_rss_kib,
             cpu_seconds: run.cpu.as_secs_f64(),
@@ -258,7 +323,7 @@ impl Bench {
     }
 
     fn jetsync(&self, command: &str, workload: &Workload, server: &Server) -> Command {
-        let mut jetsync = Command::new(JETSYNC);
+        let mut jetsync = Command::new(&self.jetsync);
         jetsync
             .arg(command)
             .arg("-f")
@@ -385,63 +450,46 @@ impl Bench {
         )?;
         self.record(scale, rep, Operation::ApplyFromEmpty, (run, cost));
 
-        let mut in_sync = vec![
-            Operation::ReadFloor,
-            Operation::InfoFloor,
+        // Measured once per repetition, in an order rotated every repetition.
+        let mut once = vec![Operation::InfoFloor];
+        if self.python.is_some() {
+            once.push(Operation::PeerInSync);
+        }
+        let turn = rep % once.len();
+        once.rotate_left(turn);
+        for operation in once {
+            server.settle()?;
+            let (run, cost, output) = self.in_sync(operation, workload, &server, logs)?;
+            check_in_sync(operation, scale, &output)?;
+            self.record(scale, rep, operation, (run, cost));
+        }
+
+        // Interleaved pairs: the read floor, then at once one of the in-sync
+        // jetsync runs, A B A B …, each pair after the server went quiet; the
+        // operation paired rotates every round. One unrecorded warm-up of each
+        // first (page cache, the server's own caches).
+        let mut paired = vec![
             Operation::NoopPlan,
             Operation::NoopPlanStdin,
             Operation::NoopApply,
         ];
-        if self.python.is_some() {
-            in_sync.push(Operation::PeerInSync);
+        server.settle()?;
+        for operation in std::iter::once(Operation::ReadFloor).chain(paired.clone()) {
+            let (_, _, output) = self.in_sync(operation, workload, &server, logs)?;
+            check_in_sync(operation, scale, &output)?;
         }
-        let turn = rep % in_sync.len();
-        in_sync.rotate_left(turn);
-        for operation in in_sync {
-            server.settle()?;
-            let command = match operation {
-                Operation::ReadFloor => self.floor("read", workload, &server)?,
-                Operation::InfoFloor => self.floor("info", workload, &server)?,
-                Operation::NoopPlan => {
-                    let mut plan = self.jetsync("plan", workload, &server);
-                    plan.arg("--detailed-exitcode");
-                    plan
-                }
-                Operation::NoopPlanStdin => {
-                    let mut plan = Command::new(JETSYNC);
-                    plan.args(["plan", "-f", "-", "--server", &server.url()])
-                        .args(["--color", "never", "--detailed-exitcode"]);
-                    plan
-                }
-                Operation::NoopApply => {
-                    let mut apply = self.jetsync("apply", workload, &server);
-                    apply.arg("--yes");
-                    apply
-                }
-                _ => self.peer(workload, &server).expect("python checked"),
-            };
-            let stdin =
-                (operation == Operation::NoopPlanStdin).then_some(workload.stream.as_path());
-            let (run, cost, output) = measure_reading(&server, &command, stdin, logs, 0)?;
-            match operation {
-                Operation::ReadFloor => check(
-                    summary(&output)
-                        == json!({"streams": scale.streams + scale.buckets, "consumers": scale.consumers()}),
-                    || format!("read floor: {output}"),
-                )?,
-                Operation::InfoFloor => check(summary(&output)["read"] == json!(assets), || {
-                    format!("INFO floor: {output}")
-                })?,
-                Operation::NoopApply => check(output.contains("Nothing to do"), || {
-                    format!("in-sync apply: {}", tail(&output))
-                })?,
-                Operation::PeerInSync => check(
-                    summary(&output) == json!({"created": 0, "updated": 0, "unchanged": assets}),
-                    || format!("nats-py in sync: {output}"),
-                )?,
-                _ => {}
+        for round in 0..self.pairs {
+            for &operation in &paired {
+                server.settle()?;
+                let (run, cost, output) =
+                    self.in_sync(Operation::ReadFloor, workload, &server, logs)?;
+                check_in_sync(Operation::ReadFloor, scale, &output)?;
+                let floor = (run, cost);
+                let (run, cost, output) = self.in_sync(operation, workload, &server, logs)?;
+                check_in_sync(operation, scale, &output)?;
+                self.record_pair(scale, rep, round, operation, floor, (run, cost));
             }
-            self.record(scale, rep, operation, (run, cost));
+            paired.rotate_left(1);
         }
 
         server.settle()?;
@@ -475,6 +523,40 @@ impl Bench {
         )?;
         self.record(scale, rep, Operation::DriftApply, (run, cost));
         Ok(())
+    }
+
+    /// One run of an in-sync operation on `server` (W applied).
+    fn in_sync(
+        &self,
+        operation: Operation,
+        workload: &Workload,
+        server: &Server,
+        logs: &Path,
+    ) -> Result<(process::Run, server::ServerCost, String), String> {
+        let command = match operation {
+            Operation::ReadFloor => self.floor("read", workload, server)?,
+            Operation::InfoFloor => self.floor("info", workload, server)?,
+            Operation::NoopPlan => {
+                let mut plan = self.jetsync("plan", workload, server);
+                plan.arg("--detailed-exitcode");
+                plan
+            }
+            Operation::NoopPlanStdin => {
+                let mut plan = Command::new(&self.jetsync);
+                plan.args(["plan", "-f", "-", "--server", &server.url()])
+                    .args(["--color", "never", "--detailed-exitcode"]);
+                plan
+            }
+            Operation::NoopApply => {
+                let mut apply = self.jetsync("apply", workload, server);
+                apply.arg("--yes");
+                apply
+            }
+            Operation::PeerInSync => self.peer(workload, server).expect("python checked"),
+            other => return Err(format!("{other:?} is not an in-sync operation")),
+        };
+        let stdin = (operation == Operation::NoopPlanStdin).then_some(workload.stream.as_path());
+        measure_reading(server, &command, stdin, logs, 0)
     }
 
     /// Changes `max_age` of `scale.drifted()` streams, spread over W, with raw
@@ -513,6 +595,39 @@ impl Bench {
     }
 }
 
+/// Checks what an in-sync run printed: the floors' summaries, the apply's
+/// "Nothing to do", nats-py finding every asset unchanged.
+fn check_in_sync(operation: Operation, scale: workload::Scale, output: &str) -> Result<(), String> {
+    let assets = scale.assets() as u64;
+    match operation {
+        Operation::ReadFloor => check(
+            summary(output)
+                == json!({"streams": scale.streams + scale.buckets, "consumers": scale.consumers()}),
+            || format!("read floor: {output}"),
+        ),
+        Operation::InfoFloor => check(summary(output)["read"] == json!(assets), || {
+            format!("INFO floor: {output}")
+        }),
+        Operation::NoopApply => check(output.contains("Nothing to do"), || {
+            format!("in-sync apply: {}", tail(output))
+        }),
+        Operation::PeerInSync => check(
+            summary(output) == json!({"created": 0, "updated": 0, "unchanged": assets}),
+            || format!("nats-py in sync: {output}"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The one-minute load average now.
+fn load_average_1m() -> f64 {
+    load_average()
+        .split_whitespace()
+        .next()
+        .and_then(|load| load.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -520,6 +635,85 @@ fn load_average() -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Writes the run's JSON result to `out`.
+fn write_result(out: &Path, document: &Value) -> Result<(), String> {
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(
+        out,
+        serde_json::to_string_pretty(document).expect("json") + "\n",
+    )
+    .map_err(|e| format!("writing {}: {e}", out.display()))?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `--instructions`: each scale's read floor and no-op plans under callgrind.
+fn run_instructions(options: &Options) -> Result<(), String> {
+    instructions::check_tools()?;
+    let server_bin = nats_server_bin();
+    let work = tempfile::Builder::new()
+        .prefix("jetsync-bench-instructions-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let bench = Bench {
+        server_bin,
+        jetsync: options.jetsync.clone(),
+        python: None,
+        pairs: 0,
+        runtime: tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| e.to_string())?,
+        samples: Vec::new(),
+    };
+    let mut measured = Vec::new();
+    for scale in &options.scales {
+        let dir = work.path().join(scale.label.replace('×', "x"));
+        let workload = instructions::workload(&dir, *scale)?;
+        let logs = dir.join("logs");
+        std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+        let server = Server::start(&bench.server_bin, work.path())?;
+        server.settle()?;
+        let (_, _, output) = measure(
+            &server,
+            bench.jetsync("apply", &workload, &server).arg("--yes"),
+            &logs,
+            0,
+        )?;
+        check(output.contains("created, 0 updated"), || {
+            format!("apply from empty: {}", tail(&output))
+        })?;
+        let mut plan = bench.jetsync("plan", &workload, &server);
+        plan.arg("--detailed-exitcode");
+        let mut plan_stdin = Command::new(&bench.jetsync);
+        plan_stdin
+            .args(["plan", "-f", "-", "--server", &server.url()])
+            .args(["--color", "never", "--detailed-exitcode"]);
+        let commands = instructions::Commands {
+            floor: bench.floor("read", &workload, &server)?,
+            plan,
+            plan_stdin,
+            stream: workload.stream.clone(),
+        };
+        eprintln!(
+            "{}: the read floor and the no-op plans under callgrind (about a minute each)",
+            scale.label
+        );
+        measured.push(instructions::measure(*scale, &commands, &server, &logs)?);
+    }
+    let (text, results) = instructions::report(&measured);
+    println!("{text}");
+    let document = json!({
+        "benchmark": "jetsync scale --instructions (cargo bench --bench scale -- --instructions)",
+        "optimised": !cfg!(debug_assertions),
+        "nats_server": bench.server_bin.display().to_string(),
+        "jetsync": bench.jetsync.display().to_string(),
+        "results": results,
+    });
+    write_result(&options.out, &document)
 }
 
 fn run(options: &Options) -> Result<(), String> {
@@ -555,7 +749,9 @@ fn run(options: &Options) -> Result<(), String> {
     }
     let mut bench = Bench {
         server_bin,
+        jetsync: options.jetsync.clone(),
         python,
+        pairs: options.pairs,
         runtime,
         samples: Vec::new(),
     };
@@ -607,22 +803,13 @@ fn run(options: &Options) -> Result<(), String> {
             "load_average_after": load_after,
         },
         "nats_server": bench.server_bin.display().to_string(),
-        "jetsync": JETSYNC,
+        "jetsync": bench.jetsync.display().to_string(),
         "peer": bench.python.as_ref().map(|p| format!("{} bench/reconcile.py (nats-py)", p.display())),
         "results": report.results_json(),
         "ratios": report.ratios_json(),
         "samples": bench.samples.iter().map(Sample::to_json).collect::<Vec<_>>(),
     });
-    if let Some(parent) = options.out.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-    }
-    std::fs::write(
-        &options.out,
-        serde_json::to_string_pretty(&document).expect("json") + "\n",
-    )
-    .map_err(|e| format!("writing {}: {e}", options.out.display()))?;
-    eprintln!("wrote {}", options.out.display());
-    Ok(())
+    write_result(&options.out, &document)
 }
 
 fn main() -> ExitCode {
@@ -650,7 +837,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&options) {
+    let result = if options.instructions {
+        run_instructions(&options)
+    } else {
+        run(&options)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("scale benchmark failed: {message}");

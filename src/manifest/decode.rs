@@ -451,7 +451,11 @@ fn decode_spec<T: DeserializeOwned + Serialize>(
         Ok(decoded) => decoded,
         Err(_) => deserialize_at(origin, kind, base, value.clone(), diagnostics)?,
     };
-    if let Ok(reencoded) = serde_json::to_value(&decoded) {
+    // Only a list can stand where a mapping belongs: without one there is
+    // nothing to check.
+    if holds_a_list(&value)
+        && let Ok(reencoded) = serde_json::to_value(&decoded)
+    {
         let mut lists = Vec::new();
         lists_for_mappings(
             &value,
@@ -466,6 +470,15 @@ fn decode_spec<T: DeserializeOwned + Serialize>(
         }
     }
     Some(decoded)
+}
+
+/// True when `value` has a list anywhere in it.
+fn holds_a_list(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Array(_) => true,
+        serde_json::Value::Object(map) => map.values().any(holds_a_list),
+        _ => false,
+    }
 }
 
 /// Paths where `input` has a list and its decoded form a mapping. `path` is

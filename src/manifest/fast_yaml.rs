@@ -18,6 +18,7 @@ use std::borrow::Cow;
 
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
 
+use super::block_yaml;
 use super::node::{Node, NodeValue, Position};
 
 /// Inputs larger than this go the exact way (and are refused there).
@@ -65,6 +66,12 @@ pub fn parse_documents(text: &str) -> Option<Vec<Node>> {
     {
         return None;
     }
+    block_yaml::parse_documents(text, max_events(text.len()))
+        .or_else(|| parse_documents_from_events(text))
+}
+
+/// [`parse_documents`] from the YAML parser's events.
+pub(super) fn parse_documents_from_events(text: &str) -> Option<Vec<Node>> {
     let mut builder = Builder::default();
     let max_events = max_events(text.len());
     for (count, item) in Parser::new_from_str(text).enumerate() {
@@ -91,7 +98,7 @@ enum Open {
 }
 
 #[derive(Default)]
-struct Builder {
+pub(super) struct Builder {
     documents: Vec<Node>,
     open: Vec<Open>,
     root: Option<Node>,
@@ -102,90 +109,127 @@ impl Builder {
     fn event(&mut self, event: Event<'_>, span: &Span) -> Option<()> {
         match event {
             Event::StreamStart => {}
-            Event::StreamEnd => self.ended = true,
-            Event::DocumentStart(_, version)
-                if version.is_some() || self.root.is_some() || !self.open.is_empty() =>
-            {
-                return None;
-            }
-            Event::DocumentStart(..) => {}
-            Event::DocumentEnd => {
-                if !self.open.is_empty() {
-                    return None;
-                }
-                match self.root.take()? {
-                    // serde-saphyr leaves out empty documents.
-                    Node {
-                        value: NodeValue::Null,
-                        ..
-                    } => {}
-                    root @ Node {
-                        value: NodeValue::Mapping(_),
-                        ..
-                    } => {
-                        self.documents.push(root);
-                    }
-                    _ => return None,
-                }
-            }
+            Event::StreamEnd => self.stream_end(),
+            Event::DocumentStart(_, version) if version.is_some() => return None,
+            Event::DocumentStart(..) => self.document_start()?,
+            Event::DocumentEnd => self.document_end()?,
             Event::Scalar(value, style, anchor, tag) => {
                 if anchor != 0 || tag.is_some() {
                     return None;
                 }
-                let is_key = matches!(self.open.last(), Some(Open::Mapping { key: None, .. }));
-                let value = scalar(value, style, is_key)?;
-                self.add(Node {
-                    value,
-                    position: position(span),
-                })?;
+                self.scalar(value, style, position(span))?;
             }
             Event::SequenceStart(_, anchor, tag) => {
-                if anchor != 0 || tag.is_some() || self.open.len() >= MAX_DEPTH {
+                if anchor != 0 || tag.is_some() {
                     return None;
                 }
-                self.open.push(Open::Sequence {
-                    position: position(span),
-                    items: Vec::new(),
-                });
+                self.sequence_start(position(span))?;
             }
             Event::MappingStart(_, anchor, tag) => {
-                if anchor != 0 || tag.is_some() || self.open.len() >= MAX_DEPTH {
+                if anchor != 0 || tag.is_some() {
                     return None;
                 }
-                self.open.push(Open::Mapping {
-                    position: position(span),
-                    entries: Vec::new(),
-                    key: None,
-                });
+                self.mapping_start(position(span))?;
             }
-            Event::SequenceEnd => match self.open.pop()? {
-                Open::Sequence { position, items } => self.add(Node {
-                    value: NodeValue::Sequence(items),
-                    position,
-                })?,
-                Open::Mapping { .. } => return None,
-            },
-            Event::MappingEnd => match self.open.pop()? {
-                Open::Mapping {
-                    position,
-                    entries,
-                    key: None,
-                } => {
-                    if entries.len() > LINEAR_KEY_CHECK && has_duplicate_keys(&entries) {
-                        return None;
-                    }
-                    self.add(Node {
-                        value: NodeValue::Mapping(entries),
-                        position,
-                    })?;
-                }
-                _ => return None,
-            },
+            Event::SequenceEnd => self.sequence_end()?,
+            Event::MappingEnd => self.mapping_end()?,
             Event::Alias(_) | Event::Anchor(..) | Event::UnresolvedAlias(_) => return None,
             // Comments are not part of the tree.
             _ => {}
         }
         Some(())
+    }
+
+    pub(super) fn stream_end(&mut self) {
+        self.ended = true;
+    }
+
+    pub(super) fn document_start(&mut self) -> Option<()> {
+        (self.root.is_none() && self.open.is_empty()).then_some(())
+    }
+
+    pub(super) fn document_end(&mut self) -> Option<()> {
+        if !self.open.is_empty() {
+            return None;
+        }
+        match self.root.take()? {
+            // serde-saphyr leaves out empty documents.
+            Node {
+                value: NodeValue::Null,
+                ..
+            } => {}
+            root @ Node {
+                value: NodeValue::Mapping(_),
+                ..
+            } => {
+                self.documents.push(root);
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
+    pub(super) fn scalar(
+        &mut self,
+        value: Cow<'_, str>,
+        style: ScalarStyle,
+        position: Position,
+    ) -> Option<()> {
+        let is_key = matches!(self.open.last(), Some(Open::Mapping { key: None, .. }));
+        let value = scalar(value, style, is_key)?;
+        self.add(Node { value, position })
+    }
+
+    pub(super) fn sequence_start(&mut self, position: Position) -> Option<()> {
+        if self.open.len() >= MAX_DEPTH {
+            return None;
+        }
+        self.open.push(Open::Sequence {
+            position,
+            items: Vec::new(),
+        });
+        Some(())
+    }
+
+    pub(super) fn mapping_start(&mut self, position: Position) -> Option<()> {
+        if self.open.len() >= MAX_DEPTH {
+            return None;
+        }
+        self.open.push(Open::Mapping {
+            position,
+            entries: Vec::new(),
+            key: None,
+        });
+        Some(())
+    }
+
+    pub(super) fn sequence_end(&mut self) -> Option<()> {
+        match self.open.pop()? {
+            Open::Sequence { position, items } => self.add(Node {
+                value: NodeValue::Sequence(items),
+                position,
+            }),
+            Open::Mapping { .. } => None,
+        }
+    }
+
+    pub(super) fn mapping_end(&mut self) -> Option<()> {
+        match self.open.pop()? {
+            Open::Mapping {
+                position,
+                entries,
+                key: None,
+            } => {
+                if entries.len() > LINEAR_KEY_CHECK && has_duplicate_keys(&entries) {
+                    return None;
+                }
+                self.add(Node {
+                    value: NodeValue::Mapping(entries),
+                    position,
+                })
+            }
+            _ => None,
+        }
     }
 
     /// Adds a finished node to the collection being read, or makes it the
@@ -215,7 +259,7 @@ impl Builder {
         Some(())
     }
 
-    fn finish(self) -> Option<Vec<Node>> {
+    pub(super) fn finish(self) -> Option<Vec<Node>> {
         (self.ended && self.open.is_empty() && self.root.is_none() && !self.documents.is_empty())
             .then_some(self.documents)
     }
@@ -327,7 +371,7 @@ fn cannot_be_a_number(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::path::Path;
 
     use super::*;
@@ -348,7 +392,8 @@ mod tests {
         true
     }
 
-    fn yaml_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    /// Every `*.yaml`/`*.yml` file under `dir`.
+    pub(in crate::manifest) fn yaml_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };

@@ -2,6 +2,7 @@
 //! jetsync document decoded into its kind's spec and checked, every problem
 //! reported with its file, line, column and field.
 
+mod block_yaml;
 mod decode;
 mod fast_yaml;
 pub mod node;
@@ -238,6 +239,8 @@ pub fn load_sources(sources: &[SourceText]) -> Manifests {
     let parts = decode_all(sources);
     let mut checked = Vec::new();
     let mut invalid = Vec::new();
+    let documents: usize = parts.iter().map(|part| part.decoded.documents.len()).sum();
+    manifests.documents.reserve_exact(documents);
     for mut part in parts {
         manifests.documents.append(&mut part.decoded.documents);
         manifests.diagnostics.append(&mut part.decoded.diagnostics);
@@ -327,32 +330,48 @@ fn validate_and_release(part: &mut Part, first: usize) {
     }
 }
 
+/// A large stream is read in runs of about this many bytes, one after
+/// another on each thread: only one run's trees are alive on a thread.
+const RUN_BYTES: usize = 64 * 1024;
+
 /// One large source (a rendered stream on stdin) decoded as runs of whole
-/// documents on one thread each, as several files would be; None when a
-/// run is not valid YAML (the whole source is then read at once, so the
-/// error is the one it has).
+/// documents, the runs shared out in order between one thread each, as
+/// several files would be; None when a run is not valid YAML (the whole
+/// source is then read at once, so the error is the one it has).
 fn decode_in_runs(source: &SourceText, threads: usize) -> Option<Vec<Part>> {
-    let runs = node::document_runs(&source.text, threads);
+    let pieces = threads.max(source.text.len() / RUN_BYTES);
+    let runs = node::document_runs(&source.text, pieces);
     if runs.len() < 2 {
         return None;
     }
-    let chunks: Vec<&[(std::ops::Range<usize>, u64)]> = runs.chunks(1).collect();
+    let chunks: Vec<&[(std::ops::Range<usize>, u64)]> =
+        runs.chunks(runs.len().div_ceil(threads)).collect();
     let decoded = crate::parallel::over_chunks(
         &chunks,
         "jetsync-decode",
         Some(DECODE_STACK_BYTES),
         |chunk: &[(std::ops::Range<usize>, u64)]| {
-            let (range, lines) = chunk[0].clone();
-            let mut part = Part::default();
-            let count = decode::decode_run(source, range, lines, &mut part.decoded)?;
-            validate_and_release(&mut part, 0);
-            Some((part, count))
+            chunk
+                .iter()
+                .map(|(range, lines)| {
+                    let mut part = Part::default();
+                    let count =
+                        decode::decode_run(source, range.clone(), *lines, &mut part.decoded)?;
+                    validate_and_release(&mut part, 0);
+                    Some((part, count))
+                })
+                .collect::<Option<Vec<_>>>()
         },
     );
     // Each run counted its documents from 0: place them in the source.
     let mut before = 0;
-    let mut parts = Vec::with_capacity(decoded.len());
-    for (mut part, count) in decoded.into_iter().collect::<Option<Vec<_>>>()? {
+    let mut parts = Vec::with_capacity(runs.len());
+    for (mut part, count) in decoded
+        .into_iter()
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+    {
         for declared in &mut part.decoded.documents {
             declared.origin.document += before;
         }

@@ -346,6 +346,7 @@ const PART_END: char = '\u{1f}';
 
 impl WrittenFields {
     fn pack<'a>(fields: impl IntoIterator<Item = (&'a str, &'a WrittenField)>) -> Self {
+        use std::fmt::Write as _;
         let mut packed = String::new();
         for (path, field) in fields {
             let text = field
@@ -353,10 +354,7 @@ impl WrittenFields {
                 .as_deref()
                 .filter(|text| !text.contains([RECORD_END, PART_END]));
             packed.push_str(path);
-            packed.push(PART_END);
-            packed.push_str(&field.line.to_string());
-            packed.push(PART_END);
-            packed.push_str(&field.column.to_string());
+            let _ = write!(packed, "{PART_END}{}{PART_END}{}", field.line, field.column);
             if let Some(text) = text {
                 packed.push(PART_END);
                 packed.push_str(text);
@@ -443,7 +441,7 @@ pub fn written_fields(root: &Node) -> WrittenFields {
         path: &str,
         key: Option<Position>,
         node: &Node,
-        fields: &mut BTreeMap<String, WrittenField>,
+        fields: &mut Vec<(String, WrittenField)>,
     ) {
         let at = |position: Position, text: Option<String>| WrittenField {
             line: position.line,
@@ -460,7 +458,7 @@ pub fn written_fields(root: &Node) -> WrittenFields {
         match &node.value {
             NodeValue::Mapping(entries) => {
                 if !path.is_empty() {
-                    fields.insert(path.to_string(), at(key.unwrap_or(node.position), None));
+                    fields.push((path.to_string(), at(key.unwrap_or(node.position), None)));
                 }
                 for (name, value) in entries {
                     if let Some(text) = name.as_str() {
@@ -470,13 +468,13 @@ pub fn written_fields(root: &Node) -> WrittenFields {
             }
             NodeValue::Sequence(items) => {
                 let texts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
-                fields.insert(
+                fields.push((
                     path.to_string(),
                     at(
                         key.unwrap_or(node.position),
                         texts.map(|texts| format!("[{}]", texts.join(", "))),
                     ),
-                );
+                ));
                 if items.iter().any(|item| scalar_text(item).is_none()) {
                     for (index, item) in items.iter().enumerate() {
                         walk(&format!("{path}[{index}]"), None, item, fields);
@@ -484,16 +482,21 @@ pub fn written_fields(root: &Node) -> WrittenFields {
                 }
             }
             _ => {
-                fields.insert(path.to_string(), at(node.position, scalar_text(node)));
+                fields.push((path.to_string(), at(node.position, scalar_text(node))));
             }
         }
     }
-    let mut fields = BTreeMap::new();
+    let mut fields = Vec::new();
     if let Some((_, spec)) = root.entry("spec")
         && matches!(spec.value, NodeValue::Mapping(_))
     {
         walk("", None, spec, &mut fields);
     }
+    // In path order; of two fields at one path (`a.b: 1` beside `a: {b: 2}`)
+    // the one written later.
+    fields.reverse();
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fields.dedup_by(|later, earlier| later.0 == earlier.0);
     WrittenFields::pack(fields.iter().map(|(path, field)| (path.as_str(), field)))
 }
 

@@ -359,10 +359,7 @@ pub async fn observe(api: &JsApi, options: &ObserveOptions) -> Result<LiveState,
                 let (count, total) = (page.count(), page.total());
                 for raw in page.streams.unwrap_or_default() {
                     let config = LiveConfig::from_raw(raw.config);
-                    let name = config
-                        .read::<Named>()
-                        .map(|named| named.name)
-                        .unwrap_or_default();
+                    let name = stream_name(&config);
                     if raw.state.consumer_count > 0 && seen.insert(name.clone()) {
                         to_list.push_back(name.clone());
                     }
@@ -516,6 +513,24 @@ fn collect_unavailable(
 trait ListPage {
     fn total(&self) -> usize;
     fn count(&self) -> usize;
+}
+
+/// A stream config's name. nats-server writes it first (`{"name":"…",`):
+/// read from there when it holds no escape, else parsed.
+fn stream_name(config: &LiveConfig) -> String {
+    let quick = config
+        .json()
+        .strip_prefix(r#"{"name":""#)
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(name, _)| name)
+        .filter(|name| !name.contains('\\'));
+    match quick {
+        Some(name) => name.to_string(),
+        None => config
+            .read::<Named>()
+            .map(|named| named.name)
+            .unwrap_or_default(),
+    }
 }
 
 /// A config's `name`, read without the rest.

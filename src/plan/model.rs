@@ -257,9 +257,6 @@ pub struct LostConsumer {
     /// another owner (which creates it again); only consumers no jetsync
     /// manages need consent to be destroyed.
     pub managed: bool,
-    /// A durable consumer; an ephemeral one belongs to a client's
-    /// subscription and ends with it.
-    pub durable: bool,
     /// What becomes of it.
     pub fate: ConsumerFate,
 }

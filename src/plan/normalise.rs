@@ -30,6 +30,14 @@ fn object(config: &Value) -> Map<String, Value> {
     config.as_object().cloned().unwrap_or_default()
 }
 
+/// The config's map, taken rather than copied.
+fn into_object(config: Value) -> Map<String, Value> {
+    match config {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
 fn fill(map: &mut Map<String, Value>, key: &str, default: Value) {
     fill_with(map, key, || default);
 }
@@ -110,7 +118,12 @@ fn is_empty(value: &Value) -> bool {
 
 /// A stream config (desired or live) in comparable form.
 pub fn normalise_stream(config: &Value) -> Value {
-    let mut map = object(config);
+    normalise_stream_owned(config.clone())
+}
+
+/// [`normalise_stream`] of a config it may take apart.
+fn normalise_stream_owned(config: Value) -> Value {
+    let mut map = into_object(config);
     for key in NOT_COMPARED {
         map.remove(key);
     }
@@ -219,7 +232,12 @@ pub fn normalise_stream(config: &Value) -> Value {
 /// is the stream's `consumer_limits`, whose values the server copies into
 /// consumers that leave them unset.
 pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Value {
-    let mut map = object(config);
+    normalise_consumer_owned(config.clone(), stream_limits)
+}
+
+/// [`normalise_consumer`] of a config it may take apart.
+fn normalise_consumer_owned(config: Value, stream_limits: Option<&Value>) -> Value {
+    let mut map = into_object(config);
     for key in NOT_COMPARED {
         map.remove(key);
     }
@@ -400,11 +418,16 @@ const OBJECT_STORE_FIELDS: [&str; 9] = [
 /// The comparable form of any asset's config. `stream_limits` is the
 /// `consumer_limits` of a consumer's stream.
 pub fn comparable(kind: AssetKind, config: &Value, stream_limits: Option<&Value>) -> Value {
+    comparable_owned(kind, config.clone(), stream_limits)
+}
+
+/// [`comparable`] of a config it may take apart (no copy of it is made).
+pub fn comparable_owned(kind: AssetKind, config: Value, stream_limits: Option<&Value>) -> Value {
     match kind {
-        AssetKind::Stream => normalise_stream(config),
-        AssetKind::KeyValue => only(normalise_stream(config), &KV_FIELDS),
-        AssetKind::ObjectStore => only(normalise_stream(config), &OBJECT_STORE_FIELDS),
-        AssetKind::Consumer => normalise_consumer(config, stream_limits),
+        AssetKind::Stream => normalise_stream_owned(config),
+        AssetKind::KeyValue => only(normalise_stream_owned(config), &KV_FIELDS),
+        AssetKind::ObjectStore => only(normalise_stream_owned(config), &OBJECT_STORE_FIELDS),
+        AssetKind::Consumer => normalise_consumer_owned(config, stream_limits),
     }
 }
 
@@ -491,7 +514,7 @@ pub fn compared_fields(kind: AssetKind) -> Option<&'static [&'static str]> {
 }
 
 fn only(config: Value, fields: &[&str]) -> Value {
-    let mut map = object(&config);
+    let mut map = into_object(config);
     map.retain(|key, _| fields.contains(&key.as_str()));
     Value::Object(map)
 }

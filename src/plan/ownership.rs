@@ -84,6 +84,13 @@ pub fn with_markers(config: &Value, owner: &str, applied: &str) -> Value {
     config
 }
 
+/// The config to send for a declared asset: `config` with this owner's
+/// marker and the hash of `comparable`, its comparable form (what a later
+/// plan checks for drift).
+pub fn config_to_send(config: &Value, comparable: &Value, owner: &str) -> Value {
+    with_markers(config, owner, &config_hash(comparable))
+}
+
 /// `config` with both markers removed (for `deletionPolicy: Orphan`).
 pub fn without_markers(config: &Value) -> Value {
     let mut config = config.clone();

@@ -135,7 +135,7 @@ pub fn finish(
         .collect();
     let mut change = change.unwrap_or_else(|| {
         let after = comparable(asset.address.kind, &asset.config, None);
-        let hash = ownership::config_hash(&after);
+        let config = ownership::config_to_send(&asset.config, &after, &options.owner);
         Change {
             address: asset.address.clone(),
             action: Action::Update,
@@ -149,11 +149,7 @@ pub fn finish(
             loses: None,
             restore: Vec::new(),
             restore_holder: None,
-            config: Some(ownership::with_markers(
-                &asset.config,
-                &options.owner,
-                &hash,
-            )),
+            config: Some(config),
             declared_at: Some(asset.declared_at.clone()),
         }
     });

@@ -346,10 +346,9 @@ pub fn describe_full_loss(kind: AssetKind, loss: &Loss) -> String {
 /// One consumer that goes with its stream: its name, whose it is, its
 /// counts and what becomes of it.
 pub fn describe_lost_consumer(consumer: &crate::plan::LostConsumer) -> String {
-    let whose = match (&consumer.owner, consumer.durable) {
-        (Some(owner), _) => format!(" (managed by `{owner}`)"),
-        (None, false) => " (ephemeral, not managed by jetsync)".to_string(),
-        (None, true) => " (not managed by jetsync)".to_string(),
+    let whose = match &consumer.owner {
+        Some(owner) => format!(" (managed by `{owner}`)"),
+        None => " (not managed by jetsync)".to_string(),
     };
     let fate = match consumer.fate {
         ConsumerFate::Recreated => "recreated as declared",
