@@ -39,11 +39,11 @@ async fn stream_info(client: &async_nats::Client, name: &str) -> Value {
 const HOUR: u64 = 3_600_000_000_000;
 
 /// A stream resource taken through its first reconcile, which writes
-/// nothing to NATS (suspended, observed, read-only): the finalizer, then
-/// the status.
+/// nothing to NATS (observed, read-only): its status alone, as there is no
+/// asset to clean up after.
 async fn left_alone_stream(kube: &mut Kube, ctx: &Arc<Context>, orders: &Object) {
     kube.run_seen(
-        vec![orders.adds_finalizer(), orders.writes_status()],
+        vec![orders.writes_status()],
         reconcile(orders.get::<Stream>(), ctx.clone()),
     )
     .await
@@ -678,14 +678,14 @@ async fn a_consumer_waits_for_its_stream_without_lookups_and_is_made_once_the_st
     );
     let (action, _) = kube
         .run_seen(
-            vec![worker.adds_finalizer(), worker.writes_status()],
+            vec![worker.writes_status()],
             reconcile(worker.get::<Consumer>(), ctx.clone()),
         )
         .await;
     assert_eq!(
         action.unwrap(),
         Action::await_change(),
-        "no timer: it waits for its stream"
+        "no timer: it waits for its stream (no finalizer yet: nothing to clean up)"
     );
     let ready = worker.condition(types::READY);
     assert_eq!(
@@ -736,7 +736,7 @@ async fn a_consumer_waits_for_its_stream_without_lookups_and_is_made_once_the_st
     let (action, _) = kube
         .run_seen(
             vec![
-                worker.records_address(),
+                worker.adds_finalizer_and_address(),
                 worker.writes_status(),
                 event(events::CREATED),
             ],
@@ -900,7 +900,14 @@ async fn a_suspended_stream_is_left_alone_says_so_and_answers_a_reconcile_reques
         object["metadata"]["annotations"] =
             json!({"reconcile.jetsync.dev/requestedAt": "2026-12-06T21:00:00Z"})
     });
-    left_alone_stream(&mut kube, &ctx, &orders).await;
+    // Not read: the finalizer goes on, in case the asset is there.
+    kube.run_seen(
+        vec![orders.adds_finalizer(), orders.writes_status()],
+        reconcile(orders.get::<Stream>(), ctx.clone()),
+    )
+    .await
+    .0
+    .unwrap();
 
     let ready = orders.condition(types::READY);
     assert_eq!(

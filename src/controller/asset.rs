@@ -9,15 +9,20 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
+use serde_json::Value;
 
 use super::Context;
 use super::advisories::{Reach, Touch};
 use super::conditions::{self, Judgement, events, reasons, types};
+use super::connecting::{connection_for, invalid_spec, request_conclusion};
+use super::events::publish;
 use super::known::Known;
 use super::live::{LiveLookup, lookup, lookup_consumer};
-use super::owned_status::Counts;
+use super::owned_status::{self, Counts};
+use super::reconcile::{Error, resource_key};
 use super::resource::{AssetResource, describe, owner_of, recorded_address};
 use super::status::{self, Assessment, Conclusion, Next, Note, NoteType, Verdict};
+use super::status_write::{has_finalizer, write_metadata, write_status};
 use crate::apply::{self, Outcome};
 use crate::engine;
 use crate::plan::classify::{self, Action as PlanAction, Change, Plan, PlanOptions};
@@ -25,12 +30,6 @@ use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
 use crate::spec::AssetSpec;
 use crate::spec::common::{ManagementPolicy, OnImmutableChange};
-use serde_json::Value;
-
-use super::connecting::*;
-use super::events::*;
-use super::reconcile::{Error, resource_key};
-use super::status_write::{has_finalizer, write_metadata, write_status};
 
 /// What a reconcile found out besides its conclusion.
 pub(crate) struct Findings {
@@ -60,7 +59,11 @@ pub async fn apply_asset<K: AssetResource>(
     } else {
         assess_and_apply(api, obj.as_ref(), ctx, &mut findings).await?
     };
+    // The finalizer comes with the first reconcile that finds or makes the
+    // asset, or cannot tell; one whose asset is known absent has nothing to
+    // clean up yet (a consumer waiting for its stream, read-only).
     if findings.add_finalizer
+        && findings.counts != Counts::Gone
         && let Some(written) = write_metadata(api, obj.as_ref(), true, None).await?
     {
         ctx.written.remember(&key, written);
@@ -236,8 +239,8 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     };
     findings.counts = match &live.asset {
         Some(asset) => {
-            tracing::debug!(resource = %key, holds = %status::summary(address.kind, asset, live.consumer_count), "live asset");
-            Counts::Read(status::live_summary(
+            tracing::debug!(resource = %key, holds = %owned_status::summary(address.kind, asset, live.consumer_count), "live asset");
+            Counts::Read(owned_status::live_summary(
                 address.kind,
                 asset,
                 live.consumer_count,
@@ -287,7 +290,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     {
         // Made anew: the counts read before are not its own; it starts
         // empty. The re-check writes them once they move.
-        findings.counts = Counts::Read(status::empty_summary(address.kind));
+        findings.counts = Counts::Read(owned_status::empty_summary(address.kind));
     }
     let mut conclusion = status::conclude(&assessment, outcome.as_ref(), ctx.settings.read_only);
     if let Some((old, holdings)) = replaced_old {
@@ -318,7 +321,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
         Assessment::InSync | Assessment::DriftReported(_)
     ) || matches!(outcome, Some(Outcome::Done));
     let record = (holds_asset && recorded.as_ref() != Some(&address)).then_some(&address);
-    if findings.add_finalizer || record.is_some() {
+    if record.is_some() {
         match write_metadata(api, obj, findings.add_finalizer, record).await {
             Ok(written) => {
                 findings.add_finalizer = false;

@@ -110,6 +110,15 @@ impl KnownStreams {
             .remove(&key(pool, stream));
     }
 
+    /// Forgets every stream on `pool` (a listing of its account is fresher
+    /// than anything learnt before it).
+    pub fn forget_pool(&self, pool: &str) {
+        self.streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(known_pool, _), _| known_pool != pool);
+    }
+
     /// The consumer `consumer` (its JetStream name) waits for `stream`.
     pub fn wait(&self, pool: &str, stream: &str, consumer: &str) {
         self.waiting
@@ -128,20 +137,6 @@ impl KnownStreams {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&key(pool, stream))
             .unwrap_or_default()
-    }
-
-    /// Streams known and consumers waiting, for the benchmark's memory
-    /// figures.
-    pub fn sizes(&self) -> (usize, usize) {
-        let streams = self.streams.lock().unwrap_or_else(|e| e.into_inner()).len();
-        let waiting = self
-            .waiting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(BTreeSet::len)
-            .sum();
-        (streams, waiting)
     }
 
     fn set(&self, pool: &str, stream: &str, known: Known) {
@@ -220,6 +215,18 @@ mod tests {
 
         assert_eq!(woken.len(), 2);
         assert!(known.ready("default", "ORDERS").is_empty());
+    }
+
+    #[test]
+    fn a_listing_makes_every_stream_of_its_connection_unknown() {
+        let known = KnownStreams::default();
+        known.absent("default", "ORDERS");
+        known.absent("profile-1", "ORDERS");
+
+        known.forget_pool("default");
+
+        assert_eq!(known.get("default", "ORDERS"), None);
+        assert_eq!(known.get("profile-1", "ORDERS"), Some(Known::Absent));
     }
 
     #[test]

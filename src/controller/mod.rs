@@ -386,7 +386,6 @@ async fn serve(args: ControllerSettings) -> Result<(), String> {
         Some(identity.clone()),
     );
     tokio::spawn(sweep_connections(Arc::clone(&ctx)));
-    tokio::spawn(recheck::run(Arc::clone(&ctx)));
     ready.store(true, Ordering::Relaxed);
     tracing::info!(
         namespaces = ?args.namespaces,
@@ -475,7 +474,8 @@ fn secret_scopes<'a>(
     }
 }
 
-/// Runs every controller for every scope until shutdown.
+/// Runs every controller for every scope, and the periodic re-check by
+/// listing, until shutdown.
 pub async fn run_controllers(
     ctx: Arc<Context>,
     namespaces: &[String],
@@ -540,7 +540,9 @@ pub async fn run_controllers(
             shutdown,
         ));
     }
+    let recheck = tokio::spawn(recheck::run(Arc::clone(&ctx)));
     futures::future::join_all(running).await;
+    recheck.abort();
 }
 
 /// The controller of one asset kind in one scope; it also reconciles the
