@@ -676,6 +676,13 @@ async fn a_consumer_waits_for_its_stream_without_lookups_and_is_made_once_the_st
         "worker",
         json!({"streamName": "ORDERS", "ackWait": "45s"}),
     );
+    // New, it says nothing for a while: its stream usually comes at once.
+    let (action, _) = kube
+        .run_seen(vec![], reconcile(worker.get::<Consumer>(), ctx.clone()))
+        .await;
+    let requeue = requeue_secs(&action.unwrap()).unwrap();
+    assert!((9.0..=10.0).contains(&requeue), "{requeue}");
+    ctx.pool.clock().advance(Duration::from_secs(10));
     let (action, _) = kube
         .run_seen(
             vec![worker.writes_status()],

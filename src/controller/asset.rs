@@ -31,6 +31,9 @@ use crate::plan::{Address, DeclaredAt, ownership};
 use crate::spec::AssetSpec;
 use crate::spec::common::{ManagementPolicy, OnImmutableChange};
 
+/// How long a new consumer waits for its stream before its status says so.
+pub const STREAM_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What a reconcile found out besides its conclusion.
 pub(crate) struct Findings {
     /// The live counts, as far as they were read.
@@ -59,6 +62,19 @@ pub async fn apply_asset<K: AssetResource>(
     } else {
         assess_and_apply(api, obj.as_ref(), ctx, &mut findings).await?
     };
+    let waiting = conclusion.next == Next::Stream;
+    if waiting && obj.asset_status().is_none() {
+        // A new consumer applied with its stream usually sees the stream
+        // made within moments: it says it waits only if it still does after
+        // STREAM_GRACE (it is woken at once when the stream is there).
+        let waited = ctx.known.waited(&key, ctx.pool.clock());
+        if waited < STREAM_GRACE {
+            return Ok(Action::requeue(STREAM_GRACE - waited));
+        }
+    }
+    if !waiting {
+        ctx.known.not_waiting(&key);
+    }
     // The finalizer comes with the first reconcile that finds or makes the
     // asset, or cannot tell; one whose asset is known absent has nothing to
     // clean up yet (a consumer waiting for its stream, read-only).

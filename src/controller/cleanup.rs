@@ -32,6 +32,7 @@ pub async fn cleanup_asset<K: AssetResource>(obj: Arc<K>, ctx: &Context) -> Resu
     let kind = K::KIND.as_str();
     let done = |ctx: &Context| {
         ctx.followers.forget(&key);
+        ctx.known.not_waiting(&key);
         ctx.pool.release(&key);
         ctx.metrics.managed(kind, &key, false);
         ctx.reset_retries(&key);

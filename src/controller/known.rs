@@ -16,6 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::clock::Clock;
 use crate::plan::LiveAsset;
 
 /// How long what the controller learnt of a stream is trusted.
@@ -42,6 +43,8 @@ type Key = (String, String);
 pub struct KnownStreams {
     streams: Mutex<HashMap<Key, (Known, Instant)>>,
     waiting: Mutex<HashMap<Key, BTreeSet<String>>>,
+    /// Consumer resource key → since when it waits for its stream.
+    since: Mutex<HashMap<String, Instant>>,
 }
 
 fn key(pool: &str, stream: &str) -> Key {
@@ -127,6 +130,21 @@ impl KnownStreams {
             .entry(key(pool, stream))
             .or_default()
             .insert(consumer.to_string());
+    }
+
+    /// How long the Consumer resource `key` has waited for its stream, by
+    /// `clock` (its first wait starts now).
+    pub fn waited(&self, key: &str, clock: &Clock) -> Duration {
+        let mut since = self.since.lock().unwrap_or_else(|e| e.into_inner());
+        clock.since(*since.entry(key.to_string()).or_insert_with(|| clock.now()))
+    }
+
+    /// The Consumer resource `key` no longer waits (or is gone).
+    pub fn not_waiting(&self, key: &str) {
+        self.since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     /// `stream` is there: the consumers that waited for it, no longer
@@ -227,6 +245,19 @@ mod tests {
 
         assert_eq!(known.get("default", "ORDERS"), None);
         assert_eq!(known.get("profile-1", "ORDERS"), Some(Known::Absent));
+    }
+
+    #[test]
+    fn a_wait_is_timed_from_the_first_look_until_it_ends() {
+        let known = KnownStreams::default();
+        let clock = Clock::default();
+        assert!(known.waited("Consumer/a/worker", &clock) < Duration::from_secs(1));
+
+        clock.advance(Duration::from_secs(4));
+        assert_eq!(known.waited("Consumer/a/worker", &clock).as_secs(), 4);
+
+        known.not_waiting("Consumer/a/worker");
+        assert_eq!(known.waited("Consumer/a/worker", &clock).as_secs(), 0);
     }
 
     #[test]
