@@ -234,16 +234,19 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
         (Some(consumer), Some(Known::Absent)) => {
             // No stream, so no consumer: its counts go.
             findings.counts = Counts::Gone;
-            ctx.known.wait(&pool, &stream_name, consumer);
+            wait_for_stream(ctx, &pool, &stream_name, consumer);
             return Ok(waiting_for_stream(&address));
         }
         (Some(consumer), Some(Known::Present { stream, consumers })) => {
             let known_absent = consumers.is_some_and(|names| !names.contains(consumer));
             lookup_consumer(api_js, &address, stream, known_absent).await
         }
-        _ => lookup(api_js, &address)
-            .await
-            .inspect(|live| learn(ctx, &pool, &address, live)),
+        _ => {
+            let read_at = std::time::Instant::now();
+            lookup(api_js, &address)
+                .await
+                .inspect(|live| learn(ctx, &pool, &address, live, read_at))
+        }
     }
     .map_err(|error| {
         ctx.known.forget(&pool, &stream_name);
@@ -268,7 +271,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
         ctx.followers.consumer_seen(&key);
     }
     if let (Some(consumer), true) = (&address.consumer, live.stream_missing(&address)) {
-        ctx.known.wait(&pool, &stream_name, consumer);
+        wait_for_stream(ctx, &pool, &stream_name, consumer);
         return Ok(waiting_for_stream(&address));
     }
     let standalone = connection.server.standalone;
@@ -405,26 +408,42 @@ pub(crate) fn waiting_for_stream(address: &Address) -> Conclusion {
 
 /// Remembers what a full lookup of `address` found of its stream (and of
 /// the consumer), so that the consumers on the stream need not read it.
-fn learn(ctx: &Context, pool: &str, address: &Address, live: &LiveLookup) {
+fn learn(ctx: &Context, pool: &str, address: &Address, live: &LiveLookup, read_at: Instant) {
     let stream_name = address.stream_name();
     let stream = match &address.consumer {
         None => live.asset.as_ref(),
         Some(_) => live.stream.as_ref(),
     };
     let Some(stream) = stream else {
-        ctx.known.absent(pool, &stream_name);
+        ctx.known.read(pool, &stream_name, Known::Absent, read_at);
         return;
     };
     // A stream without consumers has none to look up; otherwise they are
     // not listed here, so each consumer reads its own.
     let none = stream.holdings.consumer_count == 0;
-    ctx.known
-        .present(pool, &stream_name, stream.clone(), none.then(BTreeSet::new));
+    let present = Known::Present {
+        stream: stream.clone(),
+        consumers: none.then(BTreeSet::new),
+    };
+    ctx.known.read(pool, &stream_name, present, read_at);
     if let (Some(consumer), Some(_)) = (&address.consumer, &live.asset) {
         ctx.known.consumer_made(pool, &stream_name, consumer);
     }
     if address.consumer.is_some() {
         stream_is_there(ctx, pool, &stream_name);
+    }
+}
+
+/// The consumer `consumer` waits for its stream; when the stream came
+/// while it looked, it is reconciled again at once.
+fn wait_for_stream(ctx: &Context, pool: &str, stream: &str, consumer: &str) {
+    if !ctx.known.wait(pool, stream, consumer) {
+        ctx.pool.touched(Touch {
+            pool: pool.to_string(),
+            stream: stream.to_string(),
+            consumer: Some(consumer.to_string()),
+            reach: Reach::Consumers,
+        });
     }
 }
 

@@ -68,7 +68,13 @@ impl KnownStreams {
 
     /// `stream` is not on the server.
     pub fn absent(&self, pool: &str, stream: &str) {
-        self.set(pool, stream, Known::Absent);
+        self.set(pool, stream, Known::Absent, Instant::now());
+    }
+
+    /// What a read sent at `read_at` found of `stream`, unless something
+    /// newer is known (a write made while the read was on its way).
+    pub fn read(&self, pool: &str, stream: &str, known: Known, read_at: Instant) {
+        self.set(pool, stream, known, read_at);
     }
 
     /// `stream` is on the server as `asset`; `consumers` when every consumer
@@ -87,6 +93,7 @@ impl KnownStreams {
                 stream: asset,
                 consumers,
             },
+            Instant::now(),
         );
     }
 
@@ -122,14 +129,30 @@ impl KnownStreams {
             .retain(|(known_pool, _), _| known_pool != pool);
     }
 
-    /// The consumer `consumer` (its JetStream name) waits for `stream`.
-    pub fn wait(&self, pool: &str, stream: &str, consumer: &str) {
+    /// The consumer `consumer` (its JetStream name) waits for `stream`;
+    /// false (and not waiting) when the stream is known to be there already
+    /// (it came while the consumer looked).
+    pub fn wait(&self, pool: &str, stream: &str, consumer: &str) -> bool {
         self.waiting
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(key(pool, stream))
             .or_default()
             .insert(consumer.to_string());
+        // A stream made known before this wait was registered handed its
+        // waiting consumers over already: this one goes on by itself.
+        if matches!(self.get(pool, stream), Some(Known::Present { .. })) {
+            if let Some(names) = self
+                .waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_mut(&key(pool, stream))
+            {
+                names.remove(consumer);
+            }
+            return false;
+        }
+        true
     }
 
     /// How long the Consumer resource `key` has waited for its stream, by
@@ -157,11 +180,15 @@ impl KnownStreams {
             .unwrap_or_default()
     }
 
-    fn set(&self, pool: &str, stream: &str, known: Known) {
-        self.streams
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key(pool, stream), (known, Instant::now()));
+    fn set(&self, pool: &str, stream: &str, known: Known, at: Instant) {
+        let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let key = key(pool, stream);
+        if streams
+            .get(&key)
+            .is_none_or(|(_, known_at)| *known_at <= at)
+        {
+            streams.insert(key, (known, at));
+        }
     }
 
     fn edit_consumers(&self, pool: &str, stream: &str, edit: impl FnOnce(&mut BTreeSet<String>)) {
@@ -258,6 +285,31 @@ mod tests {
 
         known.not_waiting("Consumer/a/worker");
         assert_eq!(known.waited("Consumer/a/worker", &clock).as_secs(), 0);
+    }
+
+    #[test]
+    fn a_read_older_than_a_write_does_not_undo_what_the_write_made_known() {
+        let known = KnownStreams::default();
+        let read_at = Instant::now();
+        known.present("default", "ORDERS", orders(), Some(BTreeSet::new()));
+
+        known.read("default", "ORDERS", Known::Absent, read_at);
+
+        assert!(matches!(
+            known.get("default", "ORDERS"),
+            Some(Known::Present { .. })
+        ));
+    }
+
+    #[test]
+    fn a_consumer_that_would_wait_for_a_stream_already_there_goes_on() {
+        let known = KnownStreams::default();
+        known.present("default", "ORDERS", orders(), Some(BTreeSet::new()));
+
+        assert!(!known.wait("default", "ORDERS", "worker"));
+        assert!(known.ready("default", "ORDERS").is_empty());
+        known.absent("default", "EVENTS");
+        assert!(known.wait("default", "EVENTS", "worker"));
     }
 
     #[test]
