@@ -248,10 +248,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
                 .inspect(|live| learn(ctx, &pool, &address, live, read_at))
         }
     }
-    .map_err(|error| {
-        ctx.known.forget(&pool, &stream_name);
-        error
-    });
+    .inspect_err(|_| ctx.known.forget(&pool, &stream_name));
     let mut live = match live {
         Ok(found) => found,
         Err(error) => return Ok(request_conclusion(&error)),
