@@ -51,7 +51,7 @@ use jetsync::controller::reconcile::reconcile;
 use jetsync::controller::resource::AssetResource;
 use jetsync::controller::{Context, Settings, recheck, touched_resources};
 use jetsync::nats::ConnectOptions;
-use jetsync::spec::{Consumer, KeyValue, Stream};
+use jetsync::resources::{Consumer, KeyValue, Stream};
 use kube::client::Body;
 use kube::runtime::reflector;
 use kube::runtime::watcher;

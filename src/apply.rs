@@ -42,36 +42,201 @@ impl Default for ApplyOptions {
 
 /// What happened to one change.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
+pub enum ChangeOutcome {
     Done,
     /// Not attempted: refused by the plan, or something it depends on failed.
-    Skipped(String),
-    Failed(String),
+    Skipped(Skip),
+    Failed(ApplyError),
 }
 
-/// The result of applying a plan: every change with its outcome, in plan order.
-#[derive(Clone, Debug, Default)]
-pub struct ApplyReport {
-    pub results: Vec<(Address, Action, Outcome)>,
+/// Why a change was not attempted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Skip {
+    /// The plan refused it (the reason the plan gives).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// A consumer whose stream (named) failed to be written.
+    #[error("its stream `{0}` was not written")]
+    StreamNotWritten(String),
 }
 
-impl ApplyReport {
+/// Why a change failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ApplyError {
+    /// A JetStream API request failed (after its retries, when transient),
+    /// with what the server's text leaves out.
+    #[error("{source}{help}")]
+    Request {
+        source: ApiRequestError,
+        help: RequestHelp,
+    },
+    /// The plan holds no config for a write that sends one.
+    #[error("{address}: no config to send")]
+    NoConfig { address: Address },
+    /// Another application's consumer could not be created again after
+    /// its stream's replacement.
+    #[error("creating again consumer `{name}` (not managed by jetsync): {source}")]
+    Restore {
+        name: String,
+        source: Box<ApplyError>,
+    },
+    /// The change's task panicked.
+    #[error("apply task failed: it panicked")]
+    Panicked,
+    /// The change's task never reported back.
+    #[error("apply task did not finish")]
+    Unfinished,
+}
+
+impl ApplyError {
+    /// The server's `err_code`, when the server refused the request.
+    pub fn err_code(&self) -> Option<u64> {
+        match self {
+            Self::Request { source, .. } => source.err_code(),
+            Self::Restore { source, .. } => source.err_code(),
+            _ => None,
+        }
+    }
+}
+
+/// What an [`ApplyError::Request`] adds to the server's error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestHelp {
+    /// Nothing.
+    None,
+    /// "no suitable peers for placement" (10005): the replicas and
+    /// placement asked for.
+    Placement {
+        replicas: u64,
+        placement: Option<String>,
+    },
+    /// "can not move and scale a stream in a single update" (10123).
+    MoveAndScale,
+    /// A limit error (10026, 10027, 10028, 10047): which limit, and its value.
+    AccountLimit(String),
+    /// A transient error that lasted through every attempt.
+    GaveUp { attempts: u32 },
+}
+
+impl std::fmt::Display for RequestHelp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => Ok(()),
+            Self::Placement {
+                replicas,
+                placement,
+            } => {
+                let placement = match placement {
+                    Some(placement) => format!(", placement: {placement}"),
+                    None => String::new(),
+                };
+                write!(
+                    f,
+                    ": fewer than {replicas} servers of the cluster fit \
+                     replicas: {replicas}{placement}; lower replicas, or change the placement"
+                )
+            }
+            Self::MoveAndScale => f.write_str(
+                ": replicas and placement cannot change in the same update; \
+                 change one, apply, then the other",
+            ),
+            Self::AccountLimit(limit) => write!(f, "; {limit}"),
+            Self::GaveUp { attempts } => write!(f, " (gave up after {attempts} attempts)"),
+        }
+    }
+}
+
+/// The result of applying a plan: every change with its outcome, in plan
+/// order.
+#[derive(Clone, Debug)]
+pub struct Report<O> {
+    pub results: Vec<(Address, Action, O)>,
+}
+
+/// The outcomes of a plan's changes.
+pub type Applied = Report<ChangeOutcome>;
+
+/// [`Applied`] as text ([`Outcome`]).
+pub type ApplyReport = Report<Outcome>;
+
+impl<O> Default for Report<O> {
+    fn default() -> Self {
+        Self {
+            results: Vec::new(),
+        }
+    }
+}
+
+impl<O: Done> Report<O> {
     /// True when every change was made.
     pub fn converged(&self) -> bool {
-        self.results
-            .iter()
-            .all(|(_, _, outcome)| *outcome == Outcome::Done)
+        self.results.iter().all(|(_, _, outcome)| outcome.done())
     }
 
     /// The changes with a given outcome kind.
-    pub fn count(&self, predicate: impl Fn(&Outcome) -> bool) -> usize {
+    pub fn count(&self, predicate: impl Fn(&O) -> bool) -> usize {
         self.results.iter().filter(|(_, _, o)| predicate(o)).count()
     }
 }
 
-/// Applies every allowed change of `plan`.
+/// An outcome that may say the change was made.
+pub trait Done {
+    /// True when the change was made.
+    fn done(&self) -> bool;
+}
+
+impl Done for ChangeOutcome {
+    fn done(&self) -> bool {
+        matches!(self, Self::Done)
+    }
+}
+
+/// What happened to one change, as text: the view of callers that only
+/// report it (the controller's status messages, until it takes
+/// [`ChangeOutcome`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Done,
+    Skipped(String),
+    Failed(String),
+}
+
+impl Done for Outcome {
+    fn done(&self) -> bool {
+        matches!(self, Self::Done)
+    }
+}
+
+impl From<ChangeOutcome> for Outcome {
+    fn from(outcome: ChangeOutcome) -> Self {
+        match outcome {
+            ChangeOutcome::Done => Self::Done,
+            ChangeOutcome::Skipped(skip) => Self::Skipped(skip.to_string()),
+            ChangeOutcome::Failed(error) => Self::Failed(error.to_string()),
+        }
+    }
+}
+
+impl From<Applied> for ApplyReport {
+    fn from(applied: Applied) -> Self {
+        Self {
+            results: applied
+                .results
+                .into_iter()
+                .map(|(address, action, outcome)| (address, action, outcome.into()))
+                .collect(),
+        }
+    }
+}
+
+/// Applies every allowed change of `plan`, its outcomes as text.
 pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyReport {
-    let mut report = ApplyReport::default();
+    run(api, plan, options).await.into()
+}
+
+/// Applies every allowed change of `plan`.
+pub async fn run(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> Applied {
+    let mut report = Applied::default();
     let mut failed_streams: BTreeSet<String> = BTreeSet::new();
     // Phases in plan order: the plan is sorted by apply rank.
     let mut index = 0;
@@ -81,23 +246,22 @@ pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyRep
         while end < plan.changes.len() && apply_rank(&plan.changes[end]) == rank {
             end += 1;
         }
-        let mut phase_results: Vec<Option<Outcome>> = vec![None; end - index];
+        let mut phase_results: Vec<Option<ChangeOutcome>> = vec![None; end - index];
         let mut runnable = Vec::new();
         for (slot, change) in plan.changes[index..end].iter().enumerate() {
             if change.reported {
                 continue;
             }
             if let Some(reason) = &change.refused {
-                phase_results[slot] = Some(Outcome::Skipped(format!("refused: {reason}")));
+                phase_results[slot] = Some(ChangeOutcome::Skipped(Skip::Refused(reason.clone())));
                 continue;
             }
             if change.address.kind == AssetKind::Consumer
                 && change.action != Action::Delete
                 && failed_streams.contains(&change.address.name)
             {
-                phase_results[slot] = Some(Outcome::Skipped(format!(
-                    "its stream `{}` was not written",
-                    change.address.name
+                phase_results[slot] = Some(ChangeOutcome::Skipped(Skip::StreamNotWritten(
+                    change.address.name.clone(),
                 )));
                 continue;
             }
@@ -113,17 +277,16 @@ pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyRep
             futures::stream::iter(pending).buffer_unordered(options.concurrency.max(1));
         while let Some((slot, result)) = finished.next().await {
             phase_results[slot] = Some(match result {
-                Ok(()) => Outcome::Done,
-                Err(message) => Outcome::Failed(message),
+                Ok(()) => ChangeOutcome::Done,
+                Err(error) => ChangeOutcome::Failed(error),
             });
         }
         for (change, outcome) in plan.changes[index..end].iter().zip(phase_results) {
             if change.reported {
                 continue; // drift left as it is: nothing to write, nothing to report
             }
-            let outcome =
-                outcome.unwrap_or_else(|| Outcome::Failed("apply task did not finish".into()));
-            if change.address.kind.is_stream_like() && outcome != Outcome::Done {
+            let outcome = outcome.unwrap_or(ChangeOutcome::Failed(ApplyError::Unfinished));
+            if change.address.kind.is_stream_like() && outcome != ChangeOutcome::Done {
                 failed_streams.insert(change.address.stream_name());
             }
             report
@@ -141,18 +304,22 @@ async fn execute_in_slot(
     slot: usize,
     change: &Change,
     options: &ApplyOptions,
-) -> (usize, Result<(), String>) {
+) -> (usize, Result<(), ApplyError>) {
     let result = AssertUnwindSafe(execute(api, change, options))
         .catch_unwind()
         .await
-        .unwrap_or_else(|_| Err("apply task failed: it panicked".to_string()));
+        .unwrap_or(Err(ApplyError::Panicked));
     (slot, result)
 }
 
-async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result<(), String> {
+async fn execute(api: &JsApi, change: &Change, options: &ApplyOptions) -> Result<(), ApplyError> {
     let address = &change.address;
     let config = change.config.as_ref();
-    let needs_config = || config.ok_or_else(|| format!("{address}: no config to send"));
+    let needs_config = || {
+        config.ok_or_else(|| ApplyError::NoConfig {
+            address: address.clone(),
+        })
+    };
     match (address.kind, change.action) {
         (AssetKind::Consumer, Action::Create) => {
             create_consumer(api, address, needs_config()?, "create", options).await
@@ -225,7 +392,7 @@ async fn restore_consumers(
     api: &JsApi,
     change: &Change,
     options: &ApplyOptions,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     if change.restore.is_empty() && change.restore_holder.is_none() {
         return Ok(());
     }
@@ -235,8 +402,9 @@ async fn restore_consumers(
         let consumer = Address::consumer(&stream, name);
         create_consumer(api, &consumer, config, "", options)
             .await
-            .map_err(|e| {
-                format!("creating again consumer `{name}` (not managed by jetsync): {e}")
+            .map_err(|e| ApplyError::Restore {
+                name: name.to_string(),
+                source: Box::new(e),
             })?;
     }
     delete(
@@ -254,7 +422,7 @@ async fn create_stream(
     address: &Address,
     config: &Value,
     options: &ApplyOptions,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let create = format!("STREAM.CREATE.{}", address.stream_name());
     if config.get("sealed") != Some(&Value::Bool(true)) {
         return call(api, &create, config, options).await;
@@ -277,7 +445,7 @@ async fn create_consumer(
     config: &Value,
     action: &str,
     options: &ApplyOptions,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let name = address.consumer.as_deref().unwrap_or_default();
     let body = json!({ "stream_name": address.name, "config": config, "action": action });
     let subject = format!("CONSUMER.CREATE.{}.{name}", address.name);
@@ -291,7 +459,7 @@ async fn pause_consumer(
     address: &Address,
     config: &Value,
     options: &ApplyOptions,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let name = address.consumer.as_deref().unwrap_or_default();
     let body = match config.get(PAUSE_FIELD) {
         Some(until) => json!({ "pause_until": until }),
@@ -301,7 +469,7 @@ async fn pause_consumer(
     call(api, &subject, &body, options).await
 }
 
-async fn delete(api: &JsApi, address: &Address, options: &ApplyOptions) -> Result<(), String> {
+async fn delete(api: &JsApi, address: &Address, options: &ApplyOptions) -> Result<(), ApplyError> {
     let subject = match &address.consumer {
         Some(name) => format!("CONSUMER.DELETE.{}.{name}", address.name),
         None => format!("STREAM.DELETE.{}", address.stream_name()),
@@ -310,17 +478,22 @@ async fn delete(api: &JsApi, address: &Address, options: &ApplyOptions) -> Resul
         Ok(_) => Ok(()),
         // Already gone: the goal is reached.
         Err(error) if matches!(error.err_code(), Some(10059 | 10014)) => Ok(()),
-        Err(error) => Err(format!("{error}{}", gave_up(&error, options))),
+        Err(error) => Err(ApplyError::Request {
+            help: gave_up(&error, options),
+            source: error,
+        }),
     }
 }
 
-/// `" (gave up after N attempts)"` for a transient error: [`request`]
-/// returns one only when every attempt failed.
-fn gave_up(error: &ApiRequestError, options: &ApplyOptions) -> String {
+/// "gave up after N attempts" for a transient error: [`request`] returns
+/// one only when every attempt failed.
+fn gave_up(error: &ApiRequestError, options: &ApplyOptions) -> RequestHelp {
     if error.is_transient() && options.attempts > 1 {
-        format!(" (gave up after {} attempts)", options.attempts)
+        RequestHelp::GaveUp {
+            attempts: options.attempts,
+        }
     } else {
-        String::new()
+        RequestHelp::None
     }
 }
 
@@ -329,13 +502,22 @@ async fn call(
     operation: &str,
     body: &Value,
     options: &ApplyOptions,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     match request(api, operation, Some(body), options).await {
         Ok(_) => Ok(()),
-        Err(error) => Err(match account_limit(api, &error).await {
-            Some(limit) => format!("{}; {limit}", explain(&error, body)),
-            None => format!("{}{}", explain(&error, body), gave_up(&error, options)),
-        }),
+        Err(error) => {
+            let help = match account_limit(api, &error).await {
+                Some(limit) => RequestHelp::AccountLimit(limit),
+                None => match explain(&error, body) {
+                    RequestHelp::None => gave_up(&error, options),
+                    help => help,
+                },
+            };
+            Err(ApplyError::Request {
+                source: error,
+                help,
+            })
+        }
     }
 }
 
@@ -379,9 +561,9 @@ async fn account_limit(api: &JsApi, error: &ApiRequestError) -> Option<String> {
     })
 }
 
-/// The server's error, followed by the spec fields it is about when the
-/// server's own text does not name them.
-fn explain(error: &ApiRequestError, body: &Value) -> String {
+/// The spec fields the server's error is about, when its own text does
+/// not name them.
+fn explain(error: &ApiRequestError, body: &Value) -> RequestHelp {
     let config = body.get("config").unwrap_or(body);
     match error.err_code() {
         // "no suitable peers for placement": fewer servers fit than replicas.
@@ -390,21 +572,18 @@ fn explain(error: &ApiRequestError, body: &Value) -> String {
                 .get("num_replicas")
                 .and_then(Value::as_u64)
                 .unwrap_or(1);
-            let placement = match config.get("placement").filter(|p| !p.is_null()) {
-                Some(placement) => format!(", placement: {placement}"),
-                None => String::new(),
-            };
-            format!(
-                "{error}: fewer than {replicas} servers of the cluster fit \
-                 replicas: {replicas}{placement}; lower replicas, or change the placement"
-            )
+            let placement = config
+                .get("placement")
+                .filter(|p| !p.is_null())
+                .map(Value::to_string);
+            RequestHelp::Placement {
+                replicas,
+                placement,
+            }
         }
         // "can not move and scale a stream in a single update".
-        Some(10123) => format!(
-            "{error}: replicas and placement cannot change in the same update; \
-             change one, apply, then the other"
-        ),
-        _ => error.to_string(),
+        Some(10123) => RequestHelp::MoveAndScale,
+        _ => RequestHelp::None,
     }
 }
 
@@ -437,4 +616,104 @@ fn jittered(delay: Duration) -> Duration {
         .unwrap_or(0);
     let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
     delay.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nats::ApiError;
+
+    fn refused(subject: &str, err_code: u64, description: &str) -> ApiRequestError {
+        ApiRequestError::Api {
+            subject: subject.to_string(),
+            error: ApiError {
+                code: 400,
+                err_code,
+                description: description.to_string(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_placement_refusal_names_the_replicas_and_placement_asked_for_and_keeps_the_err_code() {
+        let error = refused(
+            "$JS.API.STREAM.CREATE.ORDERS",
+            10005,
+            "no suitable peers for placement",
+        );
+        let body = json!({"name": "ORDERS", "num_replicas": 3, "placement": {"cluster": "east"}});
+        let failed = ApplyError::Request {
+            help: explain(&error, &body),
+            source: error,
+        };
+
+        assert_eq!(failed.err_code(), Some(10005));
+        assert_eq!(
+            failed.to_string(),
+            "JetStream API $JS.API.STREAM.CREATE.ORDERS: no suitable peers for placement \
+             (err_code 10005, status 400): fewer than 3 servers of the cluster fit replicas: 3, \
+             placement: {\"cluster\":\"east\"}; lower replicas, or change the placement"
+        );
+    }
+
+    #[test]
+    fn a_transient_error_says_how_often_it_was_tried_and_others_do_not() {
+        let options = ApplyOptions::default();
+        let unavailable = refused("$JS.API.STREAM.UPDATE.X", 10008, "cluster not available");
+        let overlap = refused("$JS.API.STREAM.UPDATE.X", 10065, "subjects overlap");
+
+        assert_eq!(
+            gave_up(&unavailable, &options).to_string(),
+            format!(" (gave up after {} attempts)", options.attempts)
+        );
+        assert_eq!(gave_up(&overlap, &options), RequestHelp::None);
+        assert_eq!(explain(&overlap, &json!({})), RequestHelp::None);
+    }
+
+    #[test]
+    fn a_restored_consumer_failure_keeps_the_servers_err_code_and_reads_as_text() {
+        let failed = ApplyError::Restore {
+            name: "audit".to_string(),
+            source: Box::new(ApplyError::Request {
+                source: refused("$JS.API.CONSUMER.CREATE.X.audit", 10012, "refused"),
+                help: RequestHelp::None,
+            }),
+        };
+        assert_eq!(failed.err_code(), Some(10012));
+
+        let applied = Applied {
+            results: vec![
+                (
+                    Address::stream("X"),
+                    Action::Replace,
+                    ChangeOutcome::Failed(failed.clone()),
+                ),
+                (
+                    Address::consumer("X", "worker"),
+                    Action::Create,
+                    ChangeOutcome::Skipped(Skip::StreamNotWritten("X".to_string())),
+                ),
+            ],
+        };
+        assert!(!applied.converged());
+        let text = ApplyReport::from(applied);
+        assert_eq!(
+            text.results[0].2,
+            Outcome::Failed(format!(
+                "creating again consumer `audit` (not managed by jetsync): {}",
+                failed_source(&failed)
+            ))
+        );
+        assert_eq!(
+            text.results[1].2,
+            Outcome::Skipped("its stream `X` was not written".to_string())
+        );
+    }
+
+    fn failed_source(error: &ApplyError) -> String {
+        match error {
+            ApplyError::Restore { source, .. } => source.to_string(),
+            other => panic!("not a restore failure: {other}"),
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub mod nats;
 pub mod parallel;
 pub mod plan;
 pub mod render;
+pub mod resources;
 pub mod saved_plan;
 pub mod schema;
 pub mod settings;

@@ -114,29 +114,18 @@ pub fn find_root(document: &PlanDocument, plan_file: &Path) -> PathBuf {
 }
 
 /// Why a saved plan's manifests no longer are what it was made from.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SourceProblem {
     /// The file is not where the plan says (relative to its root).
+    #[error(
+        "the plan's manifest {file} is not found (looked at {}); apply the plan \
+         from a checkout of the commit it was made from",
+        looked_at.display()
+    )]
     NotFound { file: String, looked_at: PathBuf },
     /// The file's text differs.
+    #[error("plan is stale: {file} changed since the plan was made; make a new plan")]
     Changed { file: String },
-}
-
-impl std::fmt::Display for SourceProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SourceProblem::NotFound { file, looked_at } => write!(
-                f,
-                "the plan's manifest {file} is not found (looked at {}); apply the plan \
-                 from a checkout of the commit it was made from",
-                looked_at.display()
-            ),
-            SourceProblem::Changed { file } => write!(
-                f,
-                "plan is stale: {file} changed since the plan was made; make a new plan"
-            ),
-        }
-    }
 }
 
 /// The paths of a saved plan's manifests under `root`, after checking that

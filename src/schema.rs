@@ -6,9 +6,9 @@ use kube::CustomResourceExt;
 use schemars::JsonSchema;
 use serde_json::{Value, json};
 
+use crate::resources::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
 use crate::spec::{
-    API_VERSION, Consumer, ConsumerSpec, KeyValue, KeyValueSpec, Kind, NatsConnection,
-    NatsConnectionSpec, ObjectStore, ObjectStoreSpec, Stream, StreamSpec,
+    API_VERSION, ConsumerSpec, KeyValueSpec, Kind, NatsConnectionSpec, ObjectStoreSpec, StreamSpec,
 };
 
 /// The CRD of every kind, in a stable order.

@@ -12,7 +12,7 @@ use std::io::Write;
 use jetsync::controller::conditions::{Judgement, reasons, types};
 use jetsync::controller::owned_status::{Counts, next_status};
 use jetsync::controller::status::{Conclusion, Next};
-use jetsync::spec::AssetStatus;
+use jetsync::resources::AssetStatus;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 

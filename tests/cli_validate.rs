@@ -153,6 +153,43 @@ fn human_output_shows_the_location_the_field_and_a_help_line() {
     assert!(stderr.contains("did you mean `maxAge`?"), "{stderr}");
 }
 
+/// A document holding a server URL with a password, written with or without
+/// its scheme (async-nats takes `user:password@host:port` too), is never
+/// quoted in a diagnostic: the error names its place, not its lines.
+#[test]
+fn a_password_in_a_server_url_with_or_without_scheme_is_never_quoted_in_a_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, server) in [
+        ("schemeless.yaml", "bob:hunter2@nats.example:4222"),
+        ("scheme.yaml", "nats://bob:hunter2@nats.example:4222"),
+        ("websocket.yaml", "wss://bob:hunter2@nats.example"),
+    ] {
+        let file = write(
+            dir.path(),
+            name,
+            &format!(
+                "apiVersion: jetsync.dev/v1alpha1\nkind: NatsConnection\nmetadata:\n  name: prod\n\
+                 spec:\n  servers: [\"{server}\"]\n  bogus: 1\n"
+            ),
+        );
+        let output = jetsync()
+            .arg("validate")
+            .arg("-f")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(all.contains(&format!("{}:7:3", file.display())), "{all}");
+        assert!(all.contains("spec.bogus"), "{all}");
+        assert!(!all.contains("hunter2"), "{server}: {all}");
+    }
+}
+
 #[test]
 fn documents_of_other_api_versions_are_skipped_with_a_note() {
     let dir = tempfile::tempdir().unwrap();

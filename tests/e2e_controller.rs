@@ -338,7 +338,7 @@ async fn the_controller_reconciles_reports_drift_and_cleans_up_on_a_cluster() {
         run_controllers(ctx, &scope, 2, &shutdown).await;
     });
 
-    let streams: Api<jetsync::spec::Stream> = Api::namespaced(client.clone(), &namespace);
+    let streams: Api<jetsync::resources::Stream> = Api::namespaced(client.clone(), &namespace);
     let dynamic = |name: &str, spec: Value| {
         json!({
             "apiVersion": "jetsync.dev/v1alpha1", "kind": "Stream",

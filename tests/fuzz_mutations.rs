@@ -9,56 +9,20 @@
 //! `JETSYNC_FUZZ_SEED` replays a run, `JETSYNC_FUZZ_CASES` sets its size.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jetsync::diagnostics::SourceText;
 use jetsync::manifest;
 
-/// A small xorshift generator: deterministic per seed.
-struct Rng(u64);
+#[path = "fixtures/seeded.rs"]
+mod seeded;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
-}
+use seeded::Rng;
 
 fn seeds() -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in ["examples", "fuzz/seeds", "tests/fixtures/invalid"] {
-        files_under(&root.join(dir), &mut files);
-    }
-    files.sort();
-    files
-        .iter()
-        .filter_map(|path| std::fs::read(path).ok())
-        .filter(|bytes| bytes.len() < 64 * 1024)
-        .collect()
+    seeded::seed_files(64 * 1024)
 }
 
 /// Tokens from the AFL++ dictionary (`name="value"` lines).
@@ -140,15 +104,9 @@ fn mutated_manifests_never_panic_or_hang_the_loader() {
     assert!(seeds.len() >= 20, "too few seeds: {}", seeds.len());
     let tokens = dictionary();
     assert!(tokens.len() > 50, "the fuzz dictionary was not read");
-    let seed: u64 = std::env::var("JETSYNC_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x0f17_2026);
-    let cases: usize = std::env::var("JETSYNC_FUZZ_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3000);
-    let mut rng = Rng(seed.max(1));
+    let seed = seeded::seed(0x0f17_2026);
+    let cases = seeded::cases(3000);
+    let mut rng = Rng(seed);
     let started = Instant::now();
     let mut valid = 0;
     for case in 0..cases {

@@ -180,6 +180,66 @@ fn the_pure_core_imports_no_front_end() {
     }
 }
 
+/// The external crates of the adapters, which the pure core must not name.
+const ADAPTER_CRATES: [&str; 4] = ["kube", "k8s_openapi", "async_nats", "tokio"];
+
+/// The crates of `names` that `source` reaches through a path (`kube::Api`,
+/// `use tokio::{..}`, `::k8s_openapi::..`). Comments are skipped.
+fn external_crates_used<'a>(source: &str, names: &[&'a str]) -> BTreeSet<&'a str> {
+    let mut found = BTreeSet::new();
+    for line in source.lines() {
+        let line = line.trim_start();
+        if line.starts_with("//") {
+            continue;
+        }
+        for name in names {
+            let path = format!("{name}::");
+            let mut rest = line;
+            while let Some(at) = rest.find(&path) {
+                let preceded_by = rest[..at].chars().next_back();
+                if !preceded_by.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    found.insert(*name);
+                }
+                rest = &rest[at + path.len()..];
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_pure_core_imports_neither_kubernetes_nor_nats_nor_tokio() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offences = Vec::new();
+    for core in ["spec", "plan"] {
+        let mut files = Vec::new();
+        rust_files(&src.join(core), &mut files);
+        for file in files {
+            let source = std::fs::read_to_string(&file).expect("a readable source file");
+            for name in external_crates_used(&source, &ADAPTER_CRATES) {
+                let relative = file.strip_prefix(&src).expect("under src/");
+                offences.push(format!("src/{} uses {name}", relative.display()));
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "spec and plan are the pure core: Kubernetes and NATS types belong in the adapters \
+         (resources, nats, controller):\n{}",
+        offences.join("\n")
+    );
+}
+
+#[test]
+fn adapter_crates_are_found_in_paths_and_not_in_names_or_comments() {
+    let found = external_crates_used(
+        "use kube::CustomResource;\n// tokio::spawn in a comment\nlet x = ::k8s_openapi::Time;\nfn my_tokio::x() {}\n#[async_nats::test]",
+        &ADAPTER_CRATES,
+    );
+    let expected: BTreeSet<&str> = ["async_nats", "k8s_openapi", "kube"].into();
+    assert_eq!(found, expected);
+}
+
 #[test]
 fn grouped_and_nested_crate_paths_are_found() {
     let found = referenced_modules(

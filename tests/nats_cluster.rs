@@ -662,6 +662,25 @@ async fn replicas_beyond_the_cluster_size_fail_clearly_and_disturb_nothing() {
     let plan = plan_json(&urls, path);
     assert_eq!(plan["summary"]["create"], 5, "{plan}");
     assert_eq!(change(&plan, "stream/BIG")["after"]["num_replicas"], 5);
+    // This account cannot read the cluster's servers: the plan says that
+    // replicas and placement are left to the server.
+    let unchecked = plan["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["summary"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("not checked against the cluster")
+        })
+        .unwrap_or_else(|| panic!("no warning that placement is unchecked: {plan}"));
+    assert_eq!(unchecked["severity"], "warning", "{unchecked}");
+    let summary = unchecked["summary"].as_str().unwrap();
+    for address in ["stream/BIG", "stream/FRESH", "kv/after"] {
+        assert!(summary.contains(address), "{address}: {summary}");
+    }
+    assert!(summary.contains("no responders"), "{summary}");
 
     let apply = jetsync(&urls, &["apply", "-f", path]);
     assert_eq!(apply.code, 1, "{}", apply.all());
@@ -968,4 +987,117 @@ async fn quorum_lost_mid_apply_fails_naming_what_was_not_done_and_a_rerun_conver
     let plan = detailed_exitcode(&urls, path);
     assert_eq!(plan.code, 0, "{}", plan.all());
     eprintln!("reruns {reruns:?}; test took {:?}", started.elapsed());
+}
+
+/// Accounts where the application's account imports the system account's
+/// `$SYS.REQ.SERVER.PING.JSZ` (as a stream of answers), so that it may read
+/// the cluster's servers; unauthenticated clients are that account's.
+const SYSTEM_SERVICE_IMPORTED: &str = r#"
+accounts {
+  SYS { users: [{user: sys, password: sys}], exports: [{service: "$SYS.REQ.SERVER.PING.JSZ", response: stream}] }
+  APP { jetstream: enabled, users: [{user: app, password: app}], imports: [{service: {account: SYS, subject: "$SYS.REQ.SERVER.PING.JSZ"}}] }
+}
+system_account: SYS
+no_auth_user: app
+"#;
+
+/// With an account that may read the cluster's servers, replicas beyond the
+/// cluster's size and placement tags no server has are plan errors at the
+/// field, before anything is written; what fits is planned and applied.
+#[tokio::test]
+async fn replicas_and_placement_no_cluster_can_hold_are_plan_errors_when_the_servers_can_be_read() {
+    let cluster = require_cluster!(SYSTEM_SERVICE_IMPORTED);
+    let urls = cluster.urls();
+    let client = client(&cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+
+    let file = write(
+        dir.path(),
+        "streams.yaml",
+        &[
+            stream_yaml("FITS", 3, &["disk:ssd"]),
+            stream_yaml("BIG", 5, &[]),
+            stream_yaml("NOWHERE", 1, &["az:9"]),
+            stream_yaml("NARROW", 3, &["az:2"]),
+        ]
+        .join("---\n"),
+    );
+    let plan = jetsync(&urls, &["plan", "-o", "json", "-f", path]);
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    let document: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let errors: Vec<&Value> = document["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .collect();
+    let about = |address: &str| {
+        errors
+            .iter()
+            .find(|d| {
+                d["summary"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{address}:"))
+            })
+            .unwrap_or_else(|| panic!("no error about {address}: {document}"))
+    };
+    let big = about("stream/BIG");
+    assert!(
+        big["summary"]
+            .as_str()
+            .unwrap()
+            .contains("replicas: 5 needs 5 servers, and cluster `C` has 3"),
+        "{big}"
+    );
+    assert_eq!(big["field"], "spec.replicas", "{big}");
+    assert_eq!(big["file"], file.display().to_string(), "{big}");
+    let nowhere = about("stream/NOWHERE");
+    assert!(
+        nowhere["summary"]
+            .as_str()
+            .unwrap()
+            .contains("placement tags `az:9` match 0 of the 3 servers of cluster `C`"),
+        "{nowhere}"
+    );
+    assert_eq!(nowhere["field"], "spec.placement", "{nowhere}");
+    let narrow = about("stream/NARROW");
+    assert!(
+        narrow["summary"]
+            .as_str()
+            .unwrap()
+            .contains("match 1 of the 3 servers"),
+        "{narrow}"
+    );
+    assert_eq!(errors.len(), 3, "only the three misfits: {document}");
+    assert!(
+        !plan.all().contains("not checked against the cluster"),
+        "the servers were read: {}",
+        plan.all()
+    );
+
+    // apply refuses the same plan before writing anything.
+    let apply = jetsync(&urls, &["apply", "-f", path]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    for name in ["FITS", "BIG", "NOWHERE", "NARROW"] {
+        let info = api(&client, &format!("STREAM.INFO.{name}"), Value::Null).await;
+        assert_eq!(
+            info["error"]["err_code"], 10059,
+            "{name} was not written: {info}"
+        );
+    }
+
+    // What fits applies, on the three servers that have the tag.
+    write(
+        dir.path(),
+        "streams.yaml",
+        &stream_yaml("FITS", 3, &["disk:ssd"]),
+    );
+    let apply = jetsync(&urls, &["apply", "-f", path]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let fits = placed_on(&client, "STREAM.INFO.FITS", 3).await;
+    assert_eq!(members(&fits), all_nodes(&cluster), "{fits}");
+    let settled = detailed_exitcode(&urls, path);
+    assert_eq!(settled.code, 0, "{}", settled.all());
 }

@@ -18,7 +18,7 @@ use controller_support::{
 use jetsync::controller::conditions::{events, reasons, types};
 use jetsync::controller::reconcile::{FINALIZER, reconcile, reconcile_connection};
 use jetsync::controller::{Context, Settings};
-use jetsync::spec::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
+use jetsync::resources::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 use support::NatsServer;

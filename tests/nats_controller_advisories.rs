@@ -22,7 +22,7 @@ use jetsync::controller::reconcile::{reconcile, reconcile_connection};
 use jetsync::controller::resource::AssetResource;
 use jetsync::controller::{Context, Settings, concerned, touched_resources};
 use jetsync::plan::capabilities::ServerVersion;
-use jetsync::spec::{Consumer, NatsConnection, Stream};
+use jetsync::resources::{Consumer, NatsConnection, Stream};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher;
 use serde_json::{Value, json};

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use jetsync::controller::conditions::{events, types};
 use jetsync::controller::recheck::{self, listed_resources};
 use jetsync::controller::reconcile::reconcile;
-use jetsync::spec::{Consumer, Stream};
+use jetsync::resources::{Consumer, Stream};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;

@@ -10,12 +10,17 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/controller.rs"]
+mod controller_support;
+#[path = "support/creds.rs"]
+mod creds;
 mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use cli::{jetsync, write};
+use creds::Chain;
 use serde_json::{Value, json};
 use support::NatsServer;
 
@@ -1206,5 +1211,112 @@ spec:
     assert_eq!(plan.code, 0, "{}", plan.all());
     for run in [&apply, &plan] {
         assert!(!run.all().contains(&seed[2..40]), "{}", run.all());
+    }
+}
+
+/// NACK's `Account` with a `.creds` file and mutual TLS (TLS first), given as
+/// paths (where NACK's pod mounts its Secrets), connects every document that
+/// names it: the server is in operator mode and verifies client
+/// certificates, and the default connection has neither. Applied, planned
+/// empty, and no seed, JWT or key shows.
+#[test]
+fn a_nack_account_with_creds_and_tls_connects_the_documents_that_name_it_without_printing_secrets()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let certificates = dir.join("certs");
+    std::fs::create_dir(&certificates).unwrap();
+    if support::make_certificates(&certificates).is_none() {
+        assert!(
+            !support::in_ci(),
+            "openssl is needed to make the test certificates"
+        );
+        eprintln!("SKIPPED: no usable openssl binary");
+        return;
+    }
+    let file = |name: &str| certificates.join(name).display().to_string();
+    let chain = Chain::new();
+    let server = require_nats!(chain.server(dir).config_extra(format!(
+        "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  ca_file: \"{}\"\n  verify: true\n  handshake_first: true\n}}",
+        file("server.pem"),
+        file("server.key"),
+        file("ca.pem")
+    )));
+    let creds = dir.join("nack.creds");
+    std::fs::write(&creds, chain.creds()).unwrap();
+    let url = format!("tls://127.0.0.1:{}", server.port());
+    write(
+        dir,
+        "nack/account.yaml",
+        &format!(
+            r#"apiVersion: jetstream.nats.io/v1beta2
+kind: Account
+metadata:
+  name: shop
+spec:
+  servers: ["{url}"]
+  creds: {{file: "{}"}}
+  tls: {{ca: "{}", cert: "{}", key: "{}"}}
+  tlsFirst: true
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Stream
+metadata:
+  name: shop-orders
+spec:
+  name: shop_orders
+  subjects: [shop.orders.>]
+  account: shop
+---
+apiVersion: jetstream.nats.io/v1beta2
+kind: Consumer
+metadata:
+  name: shop-billing
+spec:
+  streamName: shop_orders
+  durableName: billing
+  account: shop
+"#,
+            creds.display(),
+            file("ca.pem"),
+            file("client.pem"),
+            file("client.key"),
+        ),
+    );
+    let apply = jetsync(dir, &url, &["apply", "--yes", "-f", "nack"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    for address in ["stream/shop_orders", "consumer/shop_orders/billing"] {
+        assert!(apply.all().contains(address), "{address}: {}", apply.all());
+    }
+    let plan = jetsync(dir, &url, &["plan", "--detailed-exitcode", "-f", "nack"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let json = jetsync(dir, &url, &["plan", "-o", "json", "-f", "nack"]);
+    assert_eq!(json.code, 0, "{}", json.all());
+    let converted = offline(dir, &["convert", "nack"]);
+    assert_eq!(converted.code, 0, "{}", converted.all());
+    // Without the Account's creds and certificate the server refuses.
+    write(
+        dir,
+        "bare/stream.yaml",
+        "apiVersion: jetstream.nats.io/v1beta2\nkind: Stream\nmetadata:\n  name: bare\nspec:\n  name: bare\n",
+    );
+    let bare = jetsync(dir, &url, &["plan", "-f", "bare"]);
+    assert_eq!(bare.code, 1, "{}", bare.all());
+
+    let key = std::fs::read_to_string(certificates.join("client.key")).unwrap();
+    let mut secrets = chain.secrets();
+    secrets.extend(
+        key.lines()
+            .filter(|line| !line.starts_with("-----") && line.len() > 16)
+            .map(str::to_string),
+    );
+    for run in [&apply, &plan, &json, &converted, &bare] {
+        for secret in &secrets {
+            assert!(
+                !run.all().contains(secret.as_str()),
+                "a secret shows: {}",
+                run.all()
+            );
+        }
     }
 }

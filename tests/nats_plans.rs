@@ -553,6 +553,45 @@ async fn markdown_and_github_outputs_come_from_the_cli() {
     );
     let written = std::fs::read_to_string(&summary).unwrap();
     assert!(written.contains("stream/ORDERS"), "{written}");
+    // The JSON plan carries the same refusal as a diagnostic at the field.
+    let json = jetsync(
+        dir.path(),
+        &server,
+        &["plan", "--output", "json", "-f", "m"],
+    );
+    assert_eq!(json.code, 0, "{}", json.all());
+    let document: Value = serde_json::from_str(&json.stdout).unwrap();
+    let refused: Vec<&Value> = document["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["summary"].as_str().unwrap().contains("refused"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{document}");
+    let refused = refused[0];
+    assert_eq!(refused["severity"], "error", "{refused}");
+    assert!(
+        refused["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("replacement of stream/ORDERS refused: "),
+        "{refused}"
+    );
+    assert_eq!(
+        (
+            &refused["file"],
+            &refused["line"],
+            &refused["column"],
+            &refused["field"]
+        ),
+        (
+            &json!("m/orders.yaml"),
+            &json!(11),
+            &json!(12),
+            &json!("spec.storage")
+        ),
+        "{refused}"
+    );
 
     write(
         dir.path(),

@@ -26,7 +26,7 @@ use controller_support::{
 };
 use jetsync::controller::conditions::{events, reasons, types};
 use jetsync::controller::reconcile::{reconcile, reconcile_connection};
-use jetsync::spec::{NatsConnection, Stream};
+use jetsync::resources::{NatsConnection, Stream};
 use serde_json::{Value, json};
 use support::{NatsServer, make_certificates};
 

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use super::advisories::{self, Touch, WatchState};
 use super::clock::Clock;
 use crate::nats::{self, ConnectError, ConnectOptions, Connection, Secret};
-use crate::spec::NatsConnection;
+use crate::resources::NatsConnection;
 use crate::spec::connection::{NatsConnectionSpec, SecretSource};
 
 /// Why a `NatsConnection` profile could not be resolved.

@@ -50,8 +50,8 @@ use kube::{Api, Client, Resource, ResourceExt};
 use tokio::sync::watch;
 
 use crate::apply::ApplyOptions;
+use crate::resources::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
 use crate::settings::{ConnectionSettings, ExitStatus};
-use crate::spec::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
 use connections::{ConnectionPool, referenced_secrets};
 use metrics::Metrics;
 use resource::AssetResource;

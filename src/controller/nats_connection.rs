@@ -21,7 +21,8 @@ use super::resource::AssetResource;
 use super::status::{Conclusion, Verdict};
 use super::status_write::write_status;
 use crate::nats::Connection;
-use crate::spec::{AssetSpec, Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
+use crate::resources::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
+use crate::spec::AssetSpec;
 
 /// Reconciles a `NatsConnection`: resolves its Secrets, connects (through
 /// the pool) and reports whether JetStream answers. Its finalizer keeps it

@@ -10,8 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::conditions::{self, Judgement};
 use crate::plan::{AssetKind, LiveAsset};
-use crate::spec::AssetStatus;
-use crate::spec::common::LiveSummary;
+use crate::resources::{AssetStatus, LiveSummary};
 use crate::spec::units::Size;
 
 /// What this reconcile knows of the live asset's counts.

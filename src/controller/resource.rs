@@ -10,9 +10,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::plan::Address;
-use crate::spec::{
-    AssetSpec, AssetStatus, Consumer, KeyValue, Kind, ObjectStore, Stream, common::AssetPolicies,
-};
+use crate::resources::{AssetStatus, Consumer, KeyValue, ObjectStore, Stream};
+use crate::spec::{AssetSpec, Kind, common::AssetPolicies};
 
 /// Annotation holding the address the resource's asset was last reconciled
 /// at, so that a changed `spec.name` (or `spec.streamName`) replaces the

@@ -13,7 +13,7 @@ use super::owned_status::{Counts, next_status};
 use super::reconcile::{Error, FIELD_MANAGER, FINALIZER};
 use super::resource::{ADDRESS_ANNOTATION, AssetResource, requested_at};
 use crate::plan::Address;
-use crate::spec::AssetStatus;
+use crate::resources::AssetStatus;
 
 /// True when the resource carries the controller's finalizer.
 pub fn has_finalizer<K: Resource>(obj: &K) -> bool {

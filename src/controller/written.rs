@@ -79,7 +79,8 @@ fn version<K: Resource>(object: &K) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Stream, StreamSpec};
+    use crate::resources::Stream;
+    use crate::spec::StreamSpec;
 
     fn stream(version: &str, message: &str) -> Stream {
         let mut stream = Stream::new("orders", StreamSpec::default());

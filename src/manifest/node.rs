@@ -497,12 +497,12 @@ pub fn written_fields(root: &Node) -> WrittenFields {
     WrittenFields::pack(fields.iter().map(|(path, field)| (path.as_str(), field)))
 }
 
-/// True for a URL with a user-info part (`nats://user:password@host`).
+/// True for a text that may be a URL with a user-info part
+/// (`nats://user:password@host`, or `user:password@host` without a scheme,
+/// which async-nats takes too). Errs on the side of secrecy: any text with
+/// an `@` that reads as such a URL counts.
 pub fn url_has_credentials(text: &str) -> bool {
-    text.split_once("://").is_some_and(|(_, rest)| {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        authority.contains('@')
-    })
+    text.contains('@') && crate::spec::server_url::has_user_info(text)
 }
 
 /// Parses every document of a YAML text. Empty documents are left out.
@@ -513,11 +513,17 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
     }
 }
 
+/// [`parse_documents`] by the fast path alone: None where it leaves the
+/// text to serde-saphyr. Public for the differential tests and fuzz target
+/// that hold it against [`parse_documents_with_serde_saphyr`].
+#[doc(hidden)]
+pub fn parse_documents_fast(text: &str) -> Option<Vec<Node>> {
+    super::fast_yaml::parse_documents(text)
+}
+
 /// [`parse_documents`] through serde-saphyr's deserializer: every YAML
 /// feature, and every error message.
-pub(crate) fn parse_documents_with_serde_saphyr(
-    text: &str,
-) -> Result<Vec<Node>, serde_saphyr::Error> {
+pub fn parse_documents_with_serde_saphyr(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
     let options = serde_saphyr::options! {
         with_snippet: false,
         budget: read_budget(text.len()),

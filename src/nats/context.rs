@@ -32,7 +32,7 @@ pub(crate) struct NatsContext {
 impl fmt::Debug for NatsContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NatsContext")
-            .field("url", &super::connect::redact_urls(&self.url))
+            .field("url", &crate::spec::server_url::redact_list(&self.url))
             .field("user", &self.user)
             .field("password", &redacted(&self.password))
             .field("token", &redacted(&self.token))

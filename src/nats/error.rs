@@ -48,7 +48,7 @@ impl ApiError {
 
 /// A JetStream API request that did not produce a usable answer. Every
 /// variant names the subject it was sent to.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiRequestError {
     /// The server answered with an error body.
     #[error("JetStream API {subject}: {error}")]

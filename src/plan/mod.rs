@@ -14,6 +14,7 @@ pub mod mutability;
 pub mod normalise;
 pub mod ownership;
 pub mod restore;
+pub mod topology;
 pub mod wire;
 
 pub use model::{

@@ -172,7 +172,9 @@ fn change_annotation(change: &Change) -> Option<Annotation> {
 /// The spec field a change's annotation points at: the first field that
 /// forces the replacement, else the first that differs (`""`: the
 /// document, as for an adoption).
-fn annotated_field(change: &Change) -> &str {
+/// The field a change's annotation points at: the first that forces
+/// replacement, else the first that differs; none for an adoption.
+pub(crate) fn annotated_field(change: &Change) -> &str {
     if change.action == Action::Adopt {
         return "";
     }
@@ -184,7 +186,7 @@ fn annotated_field(change: &Change) -> &str {
         .map_or("", |field| field.path.as_str())
 }
 
-fn noun(action: Action) -> &'static str {
+pub(crate) fn noun(action: Action) -> &'static str {
     match action {
         Action::Create => "creation",
         Action::Update => "update",

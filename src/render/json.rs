@@ -250,6 +250,28 @@ fn document_diagnostic(diagnostic: &Diagnostic) -> DocumentDiagnostic {
     }
 }
 
+/// A refused change, as an error at the field that causes the refusal (the
+/// GitHub annotation's place).
+fn refused_diagnostic(change: &Change) -> Option<DocumentDiagnostic> {
+    let refused = change.refused.as_ref()?;
+    let field = super::github::annotated_field(change);
+    let at = change.declared_at.as_ref();
+    let position = at.map(|at| at.position_of(field));
+    Some(DocumentDiagnostic {
+        severity: "error".to_string(),
+        summary: format!(
+            "{} of {} refused: {refused}",
+            super::github::noun(change.action),
+            change.address
+        ),
+        detail: Some(change.reason.clone()),
+        file: at.map(|at| at.file.clone()),
+        line: position.map(|(line, _)| line),
+        column: position.map(|(_, column)| column),
+        field: (!field.is_empty()).then(|| format!("spec.{field}")),
+    })
+}
+
 fn document_change(change: &Change, connection: &Option<String>) -> DocumentChange {
     DocumentChange {
         kind: change.address.kind.manifest_kind().to_string(),
@@ -301,6 +323,7 @@ pub fn document(
         });
         summary += group.plan.summary();
         for change in &group.plan.changes {
+            all_diagnostics.extend(refused_diagnostic(change));
             let entry = document_change(change, &group.connection);
             if change.drift {
                 drift.push(entry);

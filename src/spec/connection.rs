@@ -1,11 +1,8 @@
 //! The `NatsConnection` kind: a connection profile other kinds name in `spec.connection`.
 //! Secrets are always referenced, never written inline.
 
-use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-use super::common::AssetStatus;
 
 /// A key of a Kubernetes Secret in the resource's namespace.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -82,20 +79,7 @@ pub struct AuthConfig {
 }
 
 /// A NATS connection profile.
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(
-    group = "jetsync.dev",
-    version = "v1alpha1",
-    kind = "NatsConnection",
-    doc = "A NATS connection profile that jetsync assets name in spec.connection.",
-    namespaced,
-    status = "AssetStatus",
-    shortname = "natsconn",
-    category = "jetsync",
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
-)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NatsConnectionSpec {
     /// Server URLs, e.g. `nats://nats.messaging:4222`, without credentials.

@@ -1,12 +1,10 @@
 //! The `Consumer` kind: a durable JetStream consumer, pull or push.
 
-use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    AssetStatus, DeletionPolicy, DriftPolicy, ManagementPolicy, Metadata, OnImmutableChange,
-    impl_asset_policies,
+    DeletionPolicy, DriftPolicy, ManagementPolicy, Metadata, OnImmutableChange, impl_asset_policies,
 };
 use super::units::{Duration, Size};
 
@@ -55,24 +53,7 @@ pub enum PriorityPolicy {
 
 /// A durable JetStream consumer. It is a push consumer when `deliverSubject` is
 /// set and a pull consumer otherwise.
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(
-    group = "jetsync.dev",
-    version = "v1alpha1",
-    kind = "Consumer",
-    doc = "A durable JetStream consumer declared by jetsync.",
-    namespaced,
-    status = "AssetStatus",
-    shortname = "js-consumer",
-    category = "jetsync",
-    printcolumn = r#"{"name":"Stream","type":"string","jsonPath":".spec.streamName"}"#,
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
-    printcolumn = r#"{"name":"Pending","type":"integer","jsonPath":".status.summary.pending"}"#,
-    printcolumn = r#"{"name":"AckPending","type":"integer","jsonPath":".status.summary.ackPending"}"#,
-    printcolumn = r#"{"name":"Suspended","type":"boolean","jsonPath":".spec.suspend","priority":1}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
-)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::CONSUMER)))]
 pub struct ConsumerSpec {

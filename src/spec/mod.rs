@@ -1,5 +1,6 @@
 //! The desired-state model: the kinds users declare, their units and validation.
-//! Pure code: no NATS, no Kubernetes API calls.
+//! Pure code: no NATS and no Kubernetes; the custom resources that carry
+//! these specs live in `crate::resources`.
 
 pub mod admission;
 pub mod common;
@@ -9,16 +10,17 @@ pub mod kv;
 pub mod names;
 pub mod object_store;
 pub mod path;
+pub mod server_url;
 pub mod stream;
 pub mod units;
 pub mod validate;
 
-pub use common::{AssetPolicies, AssetStatus};
-pub use connection::{NatsConnection, NatsConnectionSpec};
-pub use consumer::{Consumer, ConsumerSpec};
-pub use kv::{KeyValue, KeyValueSpec};
-pub use object_store::{ObjectStore, ObjectStoreSpec};
-pub use stream::{Stream, StreamSpec};
+pub use common::AssetPolicies;
+pub use connection::NatsConnectionSpec;
+pub use consumer::ConsumerSpec;
+pub use kv::KeyValueSpec;
+pub use object_store::ObjectStoreSpec;
+pub use stream::StreamSpec;
 
 /// API group of every jetsync kind.
 pub const GROUP: &str = "jetsync.dev";

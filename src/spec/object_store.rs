@@ -1,33 +1,16 @@
 //! The `ObjectStore` kind: an object store, backed by the stream `OBJ_<bucket>`.
 
-use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    AssetStatus, DeletionPolicy, DriftPolicy, ManagementPolicy, Metadata, OnImmutableChange,
-    Placement, StorageType, UnmanagedConsumers, impl_asset_policies,
+    DeletionPolicy, DriftPolicy, ManagementPolicy, Metadata, OnImmutableChange, Placement,
+    StorageType, UnmanagedConsumers, impl_asset_policies,
 };
 use super::units::{Duration, Size};
 
 /// A JetStream object store.
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(
-    group = "jetsync.dev",
-    version = "v1alpha1",
-    kind = "ObjectStore",
-    doc = "A JetStream object store declared by jetsync.",
-    namespaced,
-    status = "AssetStatus",
-    shortname = "js-obj",
-    category = "jetsync",
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
-    printcolumn = r#"{"name":"Messages","type":"integer","jsonPath":".status.summary.messages"}"#,
-    printcolumn = r#"{"name":"Bytes","type":"integer","jsonPath":".status.summary.bytes"}"#,
-    printcolumn = r#"{"name":"Suspended","type":"boolean","jsonPath":".spec.suspend","priority":1}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
-)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::OBJECT_STORE)))]
 pub struct ObjectStoreSpec {

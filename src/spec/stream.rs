@@ -1,35 +1,17 @@
 //! The `Stream` kind: a JetStream stream, every config field nats-server accepts.
 
-use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    AssetStatus, Compression, ConsumerLimits, DeletionPolicy, DiscardPolicy, DriftPolicy,
-    ManagementPolicy, Metadata, OnImmutableChange, PersistMode, Placement, Republish,
-    RetentionPolicy, StorageType, StreamSource, SubjectTransform, UnmanagedConsumers,
-    impl_asset_policies,
+    Compression, ConsumerLimits, DeletionPolicy, DiscardPolicy, DriftPolicy, ManagementPolicy,
+    Metadata, OnImmutableChange, PersistMode, Placement, Republish, RetentionPolicy, StorageType,
+    StreamSource, SubjectTransform, UnmanagedConsumers, impl_asset_policies,
 };
 use super::units::{Duration, Size};
 
 /// A JetStream stream. Fields left out take the server's defaults.
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(
-    group = "jetsync.dev",
-    version = "v1alpha1",
-    kind = "Stream",
-    doc = "A JetStream stream declared by jetsync.",
-    namespaced,
-    status = "AssetStatus",
-    shortname = "js-stream",
-    category = "jetsync",
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
-    printcolumn = r#"{"name":"Messages","type":"integer","jsonPath":".status.summary.messages"}"#,
-    printcolumn = r#"{"name":"Bytes","type":"integer","jsonPath":".status.summary.bytes"}"#,
-    printcolumn = r#"{"name":"Suspended","type":"boolean","jsonPath":".spec.suspend","priority":1}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
-)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend("x-kubernetes-validations" = super::admission::validations(super::admission::STREAM)))]
 pub struct StreamSpec {

@@ -53,7 +53,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 #[macro_export]
 macro_rules! require_cluster {
     () => {
-        match $crate::cluster::Cluster::start_or_skip() {
+        require_cluster!("")
+    };
+    ($extra:expr) => {
+        match $crate::cluster::Cluster::start_or_skip_with($extra) {
             Some(cluster) => cluster,
             None => return,
         }
@@ -94,6 +97,13 @@ impl Cluster {
     /// Start the cluster and wait until it has a meta leader that sees every
     /// peer, or `None` (after a `SKIPPED:` line) when there is no binary.
     pub fn start_or_skip() -> Option<Cluster> {
+        Self::start_or_skip_with("")
+    }
+
+    /// [`Self::start_or_skip`] with `extra` appended to every node's config
+    /// (accounts, say; unauthenticated clients, the harness's own probe
+    /// included, must still reach JetStream, e.g. through `no_auth_user`).
+    pub fn start_or_skip_with(extra: &str) -> Option<Cluster> {
         let Some(bin) = nats_server_bin() else {
             if in_ci() {
                 panic!(
@@ -112,7 +122,7 @@ impl Cluster {
         // may grab one in between, so a failed start is retried on new ports.
         let mut failures = Vec::new();
         for _ in 0..3 {
-            match Self::spawn(&bin) {
+            match Self::spawn(&bin, extra) {
                 Ok(cluster) => return Some(cluster),
                 Err(why) => {
                     let _ = writeln!(
@@ -132,7 +142,7 @@ impl Cluster {
         );
     }
 
-    fn spawn(bin: &Path) -> Result<Cluster, String> {
+    fn spawn(bin: &Path, extra: &str) -> Result<Cluster, String> {
         let dir = tempfile::Builder::new()
             .prefix("jetsync-cluster-")
             .tempdir()
@@ -155,7 +165,8 @@ impl Cluster {
                  http: \"127.0.0.1:{monitor}\"\n\
                  server_tags: [\"az:{az}\", \"disk:ssd\"]\n\
                  jetstream {{\n  store_dir: \"{store}\"\n}}\n\
-                 cluster {{\n  name: C\n  listen: \"127.0.0.1:{route}\"\n  routes: [{routes}]\n}}\n",
+                 cluster {{\n  name: C\n  listen: \"127.0.0.1:{route}\"\n  routes: [{routes}]\n}}\n\
+                 {extra}\n",
                 client = ports[i],
                 route = ports[NODES + i],
                 monitor = ports[2 * NODES + i],

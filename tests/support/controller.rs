@@ -23,7 +23,7 @@ use jetsync::controller::resource::ADDRESS_ANNOTATION;
 use jetsync::controller::resource::AssetResource;
 use jetsync::controller::{Context, Settings};
 use jetsync::nats::ConnectOptions;
-use jetsync::spec::AssetStatus;
+use jetsync::resources::AssetStatus;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::client::Body;
 use serde::de::DeserializeOwned;
