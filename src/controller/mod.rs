@@ -59,7 +59,7 @@ use status::Next;
 
 /// Reconciles running at once per kind, unless `--concurrency` says
 /// otherwise: measured with `cargo bench --bench controller -- --scale 0.3
-/// --api-latency-ms 5`, where 4 took 6–9 s to converge 1,230 resources, 8
+/// --api-latency-ms 5`, where 4 took 5.9–9.4 s to converge 1,230 resources, 8
 /// took 4.4–5.4 s and more gained nothing steady (README, Performance).
 pub const DEFAULT_CONCURRENCY: u16 = 8;
 
