@@ -17,15 +17,14 @@ use super::conditions::{self, Judgement, events, reasons, types};
 use super::connecting::{connection_for, invalid_spec, request_conclusion};
 use super::events::publish;
 use super::known::Known;
-use super::live::{LiveLookup, lookup, lookup_consumer};
 use super::owned_status::{self, Counts};
 use super::reconcile::{Error, resource_key};
 use super::resource::{AssetResource, describe, owner_of, recorded_address};
 use super::status::{self, Assessment, Conclusion, Next, Note, NoteType, Verdict};
 use super::status_write::{has_finalizer, write_metadata, write_status};
 use crate::apply::{self, Outcome};
-use crate::engine;
-use crate::plan::classify::{self, Action as PlanAction, Change, Plan, PlanOptions};
+use crate::engine::{self, LiveLookup, lookup, lookup_consumer};
+use crate::plan::classify::{Action as PlanAction, Change, Plan};
 use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
 use crate::spec::AssetSpec;
@@ -528,18 +527,8 @@ pub(crate) fn plan_one<K: AssetResource>(
     let Some(desired) = desired_from_spec(spec, &obj.jetstream_name(), declared_at) else {
         return Plan::default();
     };
-    let options = PlanOptions {
-        owner: owner.to_string(),
-        prune: false,
-        adopt: desired.adopt,
-        allow_replace: desired.allow_replace,
-        server,
-        targets: Some(BTreeSet::from([address.clone()])),
-        prune_all: false,
-        unmanaged_consumers: Default::default(),
-        standalone,
-    };
-    classify::plan(&[desired], &live.assets(), &options)
+    debug_assert_eq!(&desired.address, address);
+    engine::plan_lookup(desired, live, owner, server, standalone)
 }
 
 pub(crate) fn single(change: Change) -> Plan {

@@ -21,7 +21,6 @@ pub mod followers;
 pub mod http;
 pub mod known;
 pub mod leader;
-pub mod live;
 pub mod metrics;
 pub mod nats_connection;
 pub mod owned_status;
