@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use controller_support::{
-    Kube, NAMESPACE, Object, api_requests, context_with, event, expect, not_found, requeue_secs,
-    secret, secret_path,
+    Kube, NAMESPACE, Object, api_requests, context_with, created, event, expect, not_found,
+    requeue_secs, secret, secret_path,
 };
 use jetsync::controller::conditions::{events, reasons, types};
 use jetsync::controller::reconcile::{FINALIZER, reconcile, reconcile_connection};
@@ -55,18 +55,7 @@ async fn left_alone_stream(kube: &mut Kube, ctx: &Arc<Context>, orders: &Object)
 /// address, the status, the Event.
 async fn created_stream(kube: &mut Kube, ctx: &Arc<Context>, spec: Value) -> Object {
     let orders = Object::stream("orders", spec);
-    let (action, _) = kube
-        .run_seen(
-            vec![
-                orders.adds_finalizer_and_address(),
-                orders.writes_status(),
-                event(events::CREATED),
-            ],
-            reconcile(orders.get::<Stream>(), ctx.clone()),
-        )
-        .await;
-    assert_eq!(action.unwrap(), Action::await_change());
-    assert_eq!(orders.condition(types::READY).status, "True");
+    created::<Stream>(kube, ctx, &orders).await;
     orders
 }
 
@@ -722,17 +711,7 @@ async fn a_consumer_waits_for_its_stream_without_lookups_and_is_made_once_the_st
         "orders",
         json!({"name": "ORDERS", "subjects": ["orders.>"]}),
     );
-    kube.run_seen(
-        vec![
-            orders.adds_finalizer_and_address(),
-            orders.writes_status(),
-            event(events::CREATED),
-        ],
-        reconcile(orders.get::<Stream>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
+    created::<Stream>(&mut kube, &ctx, &orders).await;
     let woken = std::iter::from_fn(|| touches.try_recv().ok())
         .any(|touch| touch.stream == "ORDERS" && touch.consumer.as_deref() == Some("worker"));
     assert!(woken, "the stream's readiness wakes the waiting consumer");
@@ -771,29 +750,9 @@ async fn key_value_buckets_and_object_stores_are_reconciled_too() {
     let nats = require_nats!();
     let (ctx, mut kube) = context(&nats);
     let config = Object::new("KeyValue", "keyvalues", "config", json!({"history": 5}));
-    kube.run_seen(
-        vec![
-            config.adds_finalizer_and_address(),
-            config.writes_status(),
-            event(events::CREATED),
-        ],
-        reconcile(config.get::<KeyValue>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
+    created::<KeyValue>(&mut kube, &ctx, &config).await;
     let blobs = Object::new("ObjectStore", "objectstores", "blobs", json!({"ttl": "1d"}));
-    kube.run_seen(
-        vec![
-            blobs.adds_finalizer_and_address(),
-            blobs.writes_status(),
-            event(events::CREATED),
-        ],
-        reconcile(blobs.get::<ObjectStore>(), ctx.clone()),
-    )
-    .await
-    .0
-    .unwrap();
+    created::<ObjectStore>(&mut kube, &ctx, &blobs).await;
 
     assert_eq!(
         config.annotation("jetsync.dev/address").as_deref(),
