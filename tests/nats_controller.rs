@@ -73,11 +73,7 @@ async fn a_new_stream_is_created_and_reported_ready_in_three_api_writes() {
 
     let (action, seen) = kube
         .run_seen(
-            vec![
-                orders.adds_finalizer_and_address(),
-                orders.writes_status(),
-                event(events::CREATED),
-            ],
+            orders.is_created(),
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
         .await;

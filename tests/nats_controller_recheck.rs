@@ -193,11 +193,7 @@ async fn an_asset_made_before_the_controller_stopped_is_told_created_once() {
     // the creation that was never told.
     let (action, seen) = kube
         .run(
-            vec![
-                orders.adds_finalizer_and_address(),
-                orders.writes_status(),
-                event(events::CREATED),
-            ],
+            orders.is_created(),
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
         .await;
