@@ -24,7 +24,7 @@
 //! overlapping), as a real API server would: the figure that makes
 //! `--concurrency` matter.
 //!
-//! The reconciles run `--concurrency` (default 4) at a time per kind, kinds
+//! The reconciles run `--concurrency` (default 8, the controller's) at a time per kind, kinds
 //! side by side, as the controller does; a consumer found waiting for its
 //! stream is reconciled again once the streams are made (the controller
 //! does it at once on the touch its stream's readiness sends).
@@ -63,8 +63,6 @@ const JETSYNC: &str = env!("CARGO_BIN_EXE_jetsync");
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const NAMESPACE: &str = "bench";
 const CHANGES: usize = 100;
-/// The controller's default `--concurrency`.
-const DEFAULT_CONCURRENCY: usize = 4;
 
 /// What the in-memory API server was asked.
 #[derive(Default)]
@@ -365,7 +363,7 @@ fn main() {
         .position(|a| a == "--concurrency")
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(DEFAULT_CONCURRENCY);
+        .unwrap_or(usize::from(jetsync::controller::DEFAULT_CONCURRENCY));
     let api_latency = Duration::from_millis(
         args.iter()
             .position(|a| a == "--api-latency-ms")

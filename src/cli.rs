@@ -87,7 +87,7 @@ pub struct ControllerArgs {
     #[arg(long)]
     pub read_only: bool,
     /// Reconciles running at once, per kind.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = crate::controller::DEFAULT_CONCURRENCY)]
     pub concurrency: u16,
     /// Prefix of the ownership marker (`<prefix>/<namespace>/<name>`), e.g. the
     /// cluster's name, so that two clusters sharing a NATS account never claim

@@ -722,7 +722,7 @@ fn controller_values_become_flags_jetsync_controller_accepts() {
         "controller": {
             "driftInterval": "90s",
             "maxRetryInterval": "10m",
-            "concurrency": 8,
+            "concurrency": 12,
             "readOnly": true,
             "ownerPrefix": "eu1",
             "logFormat": "text",
@@ -742,7 +742,7 @@ fn controller_values_become_flags_jetsync_controller_accepts() {
         args.max_retry_interval.as_std(),
         std::time::Duration::from_secs(600)
     );
-    assert_eq!(args.concurrency, 8);
+    assert_eq!(args.concurrency, 12);
     assert!(args.read_only);
     assert_eq!(args.owner_prefix.as_deref(), Some("eu1"));
     assert_eq!(args.log_format, jetsync::controller::LogFormat::Text);

@@ -196,14 +196,32 @@ async fn with_a_ten_minute_interval_out_of_band_changes_are_corrected_within_sec
         );
     } else {
         // Without the audit, the controller's own writes (the creations,
-        // the correction) come back too; the re-checks they cause find the
-        // assets in sync and write nothing: no loop.
+        // the correction) come back too; the re-checks they cause settle:
+        // no loop.
         assert!(streams_touched >= 2, "{ours:#?}");
-        for object in [&orders, &worker] {
-            let ready = object.condition(types::READY);
-            kube.run(vec![], reconcile_any(object, ctx.clone())).await;
-            assert_eq!(object.condition(types::READY), ready);
-        }
+        Box::pin(own_writes_settle(&mut kube, &ctx, &orders, &worker)).await;
+    }
+}
+
+/// The re-checks of `orders` and `worker` after the controller's own writes
+/// came back as advisories: the stream's first says its correction is over
+/// (`Drifted` from `DriftCorrected` to `InSync`), then nothing is written.
+async fn own_writes_settle(
+    kube: &mut controller_support::Kube,
+    ctx: &Arc<Context>,
+    orders: &Object,
+    worker: &Object,
+) {
+    kube.run(
+        vec![orders.writes_status()],
+        reconcile_any(orders, ctx.clone()),
+    )
+    .await;
+    assert_eq!(orders.condition(types::DRIFTED).reason, reasons::IN_SYNC);
+    for object in [orders, worker] {
+        let ready = object.condition(types::READY);
+        kube.run(vec![], reconcile_any(object, ctx.clone())).await;
+        assert_eq!(object.condition(types::READY), ready);
     }
 }
 

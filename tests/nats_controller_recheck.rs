@@ -38,6 +38,23 @@ fn store_of<K: jetsync::controller::resource::AssetResource>(objects: &[&Object]
     reader
 }
 
+/// The first reconcile of `orders`, whose metadata patch (after the stream
+/// is made) the API server answers with `reply`: the reconcile fails.
+async fn made_then_refused(
+    kube: &mut controller_support::Kube,
+    ctx: &Arc<jetsync::controller::Context>,
+    orders: &Object,
+    reply: impl FnOnce() -> (u16, Value) + Send + 'static,
+) {
+    let (result, _) = kube
+        .run(
+            vec![expect("PATCH", orders.path(), move |_| reply())],
+            reconcile(orders.get::<Stream>(), ctx.clone()),
+        )
+        .await;
+    assert!(result.is_err());
+}
+
 #[tokio::test]
 async fn the_periodic_check_lists_the_account_and_wakes_only_what_differs() {
     let nats = require_nats!();
@@ -158,18 +175,13 @@ async fn an_asset_made_before_the_controller_stopped_is_told_created_once() {
 
     // The stream is made, then the controller stops before writing the
     // resource (here: the API server fails the finalizer's patch).
-    let (result, _) = kube
-        .run(
-            vec![expect("PATCH", orders.path(), |_| {
-                (
-                    500,
-                    json!({"kind": "Status", "code": 500, "message": "gone away"}),
-                )
-            })],
-            reconcile(orders.get::<Stream>(), ctx.clone()),
+    made_then_refused(&mut kube, &ctx, &orders, || {
+        (
+            500,
+            json!({"kind": "Status", "code": 500, "message": "gone away"}),
         )
-        .await;
-    assert!(result.is_err());
+    })
+    .await;
     let other = support::client(&nats.url()).await;
     let info = js(&other, "STREAM.INFO.ORDERS", Value::Null).await;
     assert_eq!(
@@ -181,11 +193,7 @@ async fn an_asset_made_before_the_controller_stopped_is_told_created_once() {
     // the creation that was never told.
     let (action, seen) = kube
         .run(
-            vec![
-                orders.adds_finalizer_and_address(),
-                orders.writes_status(),
-                event(events::CREATED),
-            ],
+            orders.is_created(),
             reconcile(orders.get::<Stream>(), ctx.clone()),
         )
         .await;
@@ -210,16 +218,11 @@ async fn a_resource_deleted_before_its_finalizer_was_on_leaves_no_asset_behind()
     let (ctx, mut kube) = context(&nats);
     let orders = stream("orders", "ORDERS");
 
-    let (result, _) = kube
-        .run(
-            vec![expect("PATCH", orders.path(), |_| {
-                controller_support::not_found("streams", "orders")
-            })],
-            reconcile(orders.get::<Stream>(), ctx.clone()),
-        )
-        .await;
+    made_then_refused(&mut kube, &ctx, &orders, || {
+        controller_support::not_found("streams", "orders")
+    })
+    .await;
 
-    assert!(result.is_err());
     let other = support::client(&nats.url()).await;
     let info = js(&other, "STREAM.INFO.ORDERS", Value::Null).await;
     assert_eq!(info["error"]["err_code"], 10059, "{info}");

@@ -9,28 +9,29 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
+use serde_json::Value;
 
 use super::Context;
 use super::advisories::{Reach, Touch};
 use super::conditions::{self, Judgement, events, reasons, types};
+use super::connecting::{connection_for, invalid_spec, request_conclusion};
+use super::events::publish;
 use super::known::Known;
-use super::live::{LiveLookup, lookup, lookup_consumer};
-use super::owned_status::Counts;
+use super::owned_status::{self, Counts};
+use super::reconcile::{Error, resource_key};
 use super::resource::{AssetResource, describe, owner_of, recorded_address};
 use super::status::{self, Assessment, Conclusion, Next, Note, NoteType, Verdict};
+use super::status_write::{has_finalizer, write_metadata, write_status};
 use crate::apply::{self, Outcome};
-use crate::engine;
-use crate::plan::classify::{self, Action as PlanAction, Change, Plan, PlanOptions};
+use crate::engine::{self, LiveLookup, lookup, lookup_consumer};
+use crate::plan::classify::{Action as PlanAction, Change, Plan};
 use crate::plan::desired::desired_from_spec;
 use crate::plan::{Address, DeclaredAt, ownership};
 use crate::spec::AssetSpec;
 use crate::spec::common::{ManagementPolicy, OnImmutableChange};
-use serde_json::Value;
 
-use super::connecting::*;
-use super::events::*;
-use super::reconcile::{Error, resource_key};
-use super::status_write::{has_finalizer, write_metadata, write_status};
+/// How long a new consumer waits for its stream before its status says so.
+pub const STREAM_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What a reconcile found out besides its conclusion.
 pub(crate) struct Findings {
@@ -60,7 +61,24 @@ pub async fn apply_asset<K: AssetResource>(
     } else {
         assess_and_apply(api, obj.as_ref(), ctx, &mut findings).await?
     };
+    let waiting = conclusion.next == Next::Stream;
+    if waiting && obj.asset_status().is_none() {
+        // A new consumer applied with its stream usually sees the stream
+        // made within moments: it says it waits only if it still does after
+        // STREAM_GRACE (it is woken at once when the stream is there).
+        let waited = ctx.known.waited(&key, ctx.pool.clock());
+        if waited < STREAM_GRACE {
+            return Ok(Action::requeue(STREAM_GRACE - waited));
+        }
+    }
+    if !waiting {
+        ctx.known.not_waiting(&key);
+    }
+    // The finalizer comes with the first reconcile that finds or makes the
+    // asset, or cannot tell; one whose asset is known absent has nothing to
+    // clean up yet (a consumer waiting for its stream, read-only).
     if findings.add_finalizer
+        && findings.counts != Counts::Gone
         && let Some(written) = write_metadata(api, obj.as_ref(), true, None).await?
     {
         ctx.written.remember(&key, written);
@@ -215,16 +233,19 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
         (Some(consumer), Some(Known::Absent)) => {
             // No stream, so no consumer: its counts go.
             findings.counts = Counts::Gone;
-            ctx.known.wait(&pool, &stream_name, consumer);
+            wait_for_stream(ctx, &pool, &stream_name, consumer);
             return Ok(waiting_for_stream(&address));
         }
         (Some(consumer), Some(Known::Present { stream, consumers })) => {
             let known_absent = consumers.is_some_and(|names| !names.contains(consumer));
             lookup_consumer(api_js, &address, stream, known_absent).await
         }
-        _ => lookup(api_js, &address)
-            .await
-            .inspect(|live| learn(ctx, &pool, &address, live)),
+        _ => {
+            let read_at = std::time::Instant::now();
+            lookup(api_js, &address)
+                .await
+                .inspect(|live| learn(ctx, &pool, &address, live, read_at))
+        }
     }
     .inspect_err(|_| ctx.known.forget(&pool, &stream_name));
     let mut live = match live {
@@ -233,8 +254,8 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     };
     findings.counts = match &live.asset {
         Some(asset) => {
-            tracing::debug!(resource = %key, holds = %status::summary(address.kind, asset, live.consumer_count), "live asset");
-            Counts::Read(status::live_summary(
+            tracing::debug!(resource = %key, holds = %owned_status::summary(address.kind, asset, live.consumer_count), "live asset");
+            Counts::Read(owned_status::live_summary(
                 address.kind,
                 asset,
                 live.consumer_count,
@@ -246,7 +267,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
         ctx.followers.consumer_seen(&key);
     }
     if let (Some(consumer), true) = (&address.consumer, live.stream_missing(&address)) {
-        ctx.known.wait(&pool, &stream_name, consumer);
+        wait_for_stream(ctx, &pool, &stream_name, consumer);
         return Ok(waiting_for_stream(&address));
     }
     let standalone = connection.server.standalone;
@@ -284,7 +305,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     {
         // Made anew: the counts read before are not its own; it starts
         // empty. The re-check writes them once they move.
-        findings.counts = Counts::Read(status::empty_summary(address.kind));
+        findings.counts = Counts::Read(owned_status::empty_summary(address.kind));
     }
     let mut conclusion = status::conclude(&assessment, outcome.as_ref(), ctx.settings.read_only);
     if let Some((old, holdings)) = replaced_old {
@@ -315,7 +336,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
         Assessment::InSync | Assessment::DriftReported(_)
     ) || matches!(outcome, Some(Outcome::Done));
     let record = (holds_asset && recorded.as_ref() != Some(&address)).then_some(&address);
-    if findings.add_finalizer || record.is_some() {
+    if record.is_some() {
         match write_metadata(api, obj, findings.add_finalizer, record).await {
             Ok(written) => {
                 findings.add_finalizer = false;
@@ -383,26 +404,42 @@ pub(crate) fn waiting_for_stream(address: &Address) -> Conclusion {
 
 /// Remembers what a full lookup of `address` found of its stream (and of
 /// the consumer), so that the consumers on the stream need not read it.
-fn learn(ctx: &Context, pool: &str, address: &Address, live: &LiveLookup) {
+fn learn(ctx: &Context, pool: &str, address: &Address, live: &LiveLookup, read_at: Instant) {
     let stream_name = address.stream_name();
     let stream = match &address.consumer {
         None => live.asset.as_ref(),
         Some(_) => live.stream.as_ref(),
     };
     let Some(stream) = stream else {
-        ctx.known.absent(pool, &stream_name);
+        ctx.known.read(pool, &stream_name, Known::Absent, read_at);
         return;
     };
     // A stream without consumers has none to look up; otherwise they are
     // not listed here, so each consumer reads its own.
     let none = stream.holdings.consumer_count == 0;
-    ctx.known
-        .present(pool, &stream_name, stream.clone(), none.then(BTreeSet::new));
+    let present = Known::Present {
+        stream: stream.clone(),
+        consumers: none.then(BTreeSet::new),
+    };
+    ctx.known.read(pool, &stream_name, present, read_at);
     if let (Some(consumer), Some(_)) = (&address.consumer, &live.asset) {
         ctx.known.consumer_made(pool, &stream_name, consumer);
     }
     if address.consumer.is_some() {
         stream_is_there(ctx, pool, &stream_name);
+    }
+}
+
+/// The consumer `consumer` waits for its stream; when the stream came
+/// while it looked, it is reconciled again at once.
+fn wait_for_stream(ctx: &Context, pool: &str, stream: &str, consumer: &str) {
+    if !ctx.known.wait(pool, stream, consumer) {
+        ctx.pool.touched(Touch {
+            pool: pool.to_string(),
+            stream: stream.to_string(),
+            consumer: Some(consumer.to_string()),
+            reach: Reach::Consumers,
+        });
     }
 }
 
@@ -490,18 +527,8 @@ pub(crate) fn plan_one<K: AssetResource>(
     let Some(desired) = desired_from_spec(spec, &obj.jetstream_name(), declared_at) else {
         return Plan::default();
     };
-    let options = PlanOptions {
-        owner: owner.to_string(),
-        prune: false,
-        adopt: desired.adopt,
-        allow_replace: desired.allow_replace,
-        server,
-        targets: Some(BTreeSet::from([address.clone()])),
-        prune_all: false,
-        unmanaged_consumers: Default::default(),
-        standalone,
-    };
-    classify::plan(&[desired], &live.assets(), &options)
+    debug_assert_eq!(&desired.address, address);
+    engine::plan_lookup(desired, live, owner, server, standalone)
 }
 
 pub(crate) fn single(change: Change) -> Plan {

@@ -8,19 +8,18 @@ use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
 use super::Context;
+use super::asset::{delete_change, write_followed};
 use super::conditions::{events, reasons};
-use super::live::lookup;
+use super::connecting::connection_for;
+use super::events::{send_event, warning};
+use super::reconcile::{Error, resource_key};
 use super::resource::{AssetResource, owner_of, recorded_address};
 use super::status::{self, Conclusion, Note, NoteType, Verdict};
 use crate::apply::Outcome;
+use crate::engine::lookup;
 use crate::nats::Connection;
 use crate::plan::{Address, ownership};
 use crate::spec::common::{DeletionPolicy, ManagementPolicy, UnmanagedConsumers};
-
-use super::asset::*;
-use super::connecting::*;
-use super::events::*;
-use super::reconcile::{Error, resource_key};
 
 /// Cleans up the asset of a deleted resource: deletes it
 /// (`deletionPolicy: Delete`) or removes the ownership marker (`Orphan`),
@@ -33,6 +32,7 @@ pub async fn cleanup_asset<K: AssetResource>(obj: Arc<K>, ctx: &Context) -> Resu
     let kind = K::KIND.as_str();
     let done = |ctx: &Context| {
         ctx.followers.forget(&key);
+        ctx.known.not_waiting(&key);
         ctx.pool.release(&key);
         ctx.metrics.managed(kind, &key, false);
         ctx.reset_retries(&key);

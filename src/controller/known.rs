@@ -16,6 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::clock::Clock;
 use crate::plan::LiveAsset;
 
 /// How long what the controller learnt of a stream is trusted.
@@ -42,6 +43,8 @@ type Key = (String, String);
 pub struct KnownStreams {
     streams: Mutex<HashMap<Key, (Known, Instant)>>,
     waiting: Mutex<HashMap<Key, BTreeSet<String>>>,
+    /// Consumer resource key → since when it waits for its stream.
+    since: Mutex<HashMap<String, Instant>>,
 }
 
 fn key(pool: &str, stream: &str) -> Key {
@@ -65,7 +68,13 @@ impl KnownStreams {
 
     /// `stream` is not on the server.
     pub fn absent(&self, pool: &str, stream: &str) {
-        self.set(pool, stream, Known::Absent);
+        self.set(pool, stream, Known::Absent, Instant::now());
+    }
+
+    /// What a read sent at `read_at` found of `stream`, unless something
+    /// newer is known (a write made while the read was on its way).
+    pub fn read(&self, pool: &str, stream: &str, known: Known, read_at: Instant) {
+        self.set(pool, stream, known, read_at);
     }
 
     /// `stream` is on the server as `asset`; `consumers` when every consumer
@@ -84,6 +93,7 @@ impl KnownStreams {
                 stream: asset,
                 consumers,
             },
+            Instant::now(),
         );
     }
 
@@ -110,14 +120,54 @@ impl KnownStreams {
             .remove(&key(pool, stream));
     }
 
-    /// The consumer `consumer` (its JetStream name) waits for `stream`.
-    pub fn wait(&self, pool: &str, stream: &str, consumer: &str) {
+    /// Forgets every stream on `pool` (a listing of its account is fresher
+    /// than anything learnt before it).
+    pub fn forget_pool(&self, pool: &str) {
+        self.streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(known_pool, _), _| known_pool != pool);
+    }
+
+    /// The consumer `consumer` (its JetStream name) waits for `stream`;
+    /// false (and not waiting) when the stream is known to be there already
+    /// (it came while the consumer looked).
+    pub fn wait(&self, pool: &str, stream: &str, consumer: &str) -> bool {
         self.waiting
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(key(pool, stream))
             .or_default()
             .insert(consumer.to_string());
+        // A stream made known before this wait was registered handed its
+        // waiting consumers over already: this one goes on by itself.
+        if matches!(self.get(pool, stream), Some(Known::Present { .. })) {
+            if let Some(names) = self
+                .waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_mut(&key(pool, stream))
+            {
+                names.remove(consumer);
+            }
+            return false;
+        }
+        true
+    }
+
+    /// How long the Consumer resource `key` has waited for its stream, by
+    /// `clock` (its first wait starts now).
+    pub fn waited(&self, key: &str, clock: &Clock) -> Duration {
+        let mut since = self.since.lock().unwrap_or_else(|e| e.into_inner());
+        clock.since(*since.entry(key.to_string()).or_insert_with(|| clock.now()))
+    }
+
+    /// The Consumer resource `key` no longer waits (or is gone).
+    pub fn not_waiting(&self, key: &str) {
+        self.since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     /// `stream` is there: the consumers that waited for it, no longer
@@ -130,25 +180,15 @@ impl KnownStreams {
             .unwrap_or_default()
     }
 
-    /// Streams known and consumers waiting, for the benchmark's memory
-    /// figures.
-    pub fn sizes(&self) -> (usize, usize) {
-        let streams = self.streams.lock().unwrap_or_else(|e| e.into_inner()).len();
-        let waiting = self
-            .waiting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(BTreeSet::len)
-            .sum();
-        (streams, waiting)
-    }
-
-    fn set(&self, pool: &str, stream: &str, known: Known) {
-        self.streams
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key(pool, stream), (known, Instant::now()));
+    fn set(&self, pool: &str, stream: &str, known: Known, at: Instant) {
+        let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let key = key(pool, stream);
+        if streams
+            .get(&key)
+            .is_none_or(|(_, known_at)| *known_at <= at)
+        {
+            streams.insert(key, (known, at));
+        }
     }
 
     fn edit_consumers(&self, pool: &str, stream: &str, edit: impl FnOnce(&mut BTreeSet<String>)) {
@@ -220,6 +260,56 @@ mod tests {
 
         assert_eq!(woken.len(), 2);
         assert!(known.ready("default", "ORDERS").is_empty());
+    }
+
+    #[test]
+    fn a_listing_makes_every_stream_of_its_connection_unknown() {
+        let known = KnownStreams::default();
+        known.absent("default", "ORDERS");
+        known.absent("profile-1", "ORDERS");
+
+        known.forget_pool("default");
+
+        assert_eq!(known.get("default", "ORDERS"), None);
+        assert_eq!(known.get("profile-1", "ORDERS"), Some(Known::Absent));
+    }
+
+    #[test]
+    fn a_wait_is_timed_from_the_first_look_until_it_ends() {
+        let known = KnownStreams::default();
+        let clock = Clock::default();
+        assert!(known.waited("Consumer/a/worker", &clock) < Duration::from_secs(1));
+
+        clock.advance(Duration::from_secs(4));
+        assert_eq!(known.waited("Consumer/a/worker", &clock).as_secs(), 4);
+
+        known.not_waiting("Consumer/a/worker");
+        assert_eq!(known.waited("Consumer/a/worker", &clock).as_secs(), 0);
+    }
+
+    #[test]
+    fn a_read_older_than_a_write_does_not_undo_what_the_write_made_known() {
+        let known = KnownStreams::default();
+        let read_at = Instant::now();
+        known.present("default", "ORDERS", orders(), Some(BTreeSet::new()));
+
+        known.read("default", "ORDERS", Known::Absent, read_at);
+
+        assert!(matches!(
+            known.get("default", "ORDERS"),
+            Some(Known::Present { .. })
+        ));
+    }
+
+    #[test]
+    fn a_consumer_that_would_wait_for_a_stream_already_there_goes_on() {
+        let known = KnownStreams::default();
+        known.present("default", "ORDERS", orders(), Some(BTreeSet::new()));
+
+        assert!(!known.wait("default", "ORDERS", "worker"));
+        assert!(known.ready("default", "ORDERS").is_empty());
+        known.absent("default", "EVENTS");
+        assert!(known.wait("default", "EVENTS", "worker"));
     }
 
     #[test]

@@ -12,18 +12,17 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use super::Context;
 use super::advisories::WatchState;
 use super::conditions::{Judgement, reasons, types};
+use super::connecting::{connection_conclusion, invalid_spec, profile_conclusion};
 use super::connections::{Profile, resolve_profile};
+use super::events::publish;
 use super::owned_status::Counts;
+use super::reconcile::{Error, FINALIZER, resource_key};
 use super::resource::AssetResource;
 use super::status::{Conclusion, Verdict};
+use super::status_write::write_status;
 use crate::nats::Connection;
 use crate::resources::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
 use crate::spec::AssetSpec;
-
-use super::connecting::*;
-use super::events::*;
-use super::reconcile::{Error, FINALIZER, resource_key};
-use super::status_write::*;
 
 /// Reconciles a `NatsConnection`: resolves its Secrets, connects (through
 /// the pool) and reports whether JetStream answers. Its finalizer keeps it

@@ -9,7 +9,9 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 use super::conditions::{self, Judgement};
+use crate::plan::{AssetKind, LiveAsset};
 use crate::resources::{AssetStatus, LiveSummary};
+use crate::spec::units::Size;
 
 /// What this reconcile knows of the live asset's counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +95,67 @@ fn summary_due(written: Option<&LiveSummary>, now: Timestamp) -> bool {
         .as_deref()
         .and_then(|at| at.parse::<Timestamp>().ok())
         .is_none_or(|at| now.duration_since(at).unsigned_abs() >= SUMMARY_INTERVAL)
+}
+
+/// What the live asset holds, as counts for `status.summary` (the printer
+/// columns show them).
+pub fn live_summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u64>) -> LiveSummary {
+    match kind {
+        AssetKind::Consumer => LiveSummary {
+            pending: Some(live.holdings.pending),
+            ack_pending: Some(live.holdings.ack_pending),
+            ..LiveSummary::default()
+        },
+        _ => LiveSummary {
+            messages: Some(live.holdings.messages),
+            bytes: Some(live.holdings.bytes),
+            consumers: consumer_count,
+            ..LiveSummary::default()
+        },
+    }
+}
+
+/// The counts of an asset just made: a stream holds nothing yet, a consumer
+/// has delivered nothing (its pending count is read at the next re-check
+/// that finds it moved).
+pub fn empty_summary(kind: AssetKind) -> LiveSummary {
+    match kind {
+        AssetKind::Consumer => LiveSummary {
+            pending: Some(0),
+            ack_pending: Some(0),
+            ..LiveSummary::default()
+        },
+        _ => LiveSummary {
+            messages: Some(0),
+            bytes: Some(0),
+            consumers: Some(0),
+            ..LiveSummary::default()
+        },
+    }
+}
+
+/// What the live asset holds, for people: `12 message(s), 4.1 KiB,
+/// 2 consumer(s)`, or for a consumer `3 pending, 1 awaiting ack`. Logged,
+/// not written into conditions: counts move all the time, and a status
+/// that changes at every check would re-trigger the watch forever.
+pub fn summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u64>) -> String {
+    match kind {
+        AssetKind::Consumer => format!(
+            "{} pending, {} awaiting ack",
+            live.holdings.pending, live.holdings.ack_pending
+        ),
+        _ => {
+            let mut text = format!(
+                "{} message(s), {}",
+                live.holdings.messages,
+                Size::from_bytes(live.holdings.bytes)
+            );
+            if let Some(count) = consumer_count {
+                text.push_str(&format!(", {count} consumer(s)"));
+            }
+            text
+        }
+    }
 }
 
 #[cfg(test)]

@@ -21,13 +21,12 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use super::Context;
 use super::asset::{intent, plan_one, waiting_for_stream, with_drift_default};
 use super::connecting::invalid_spec;
-use super::live::LiveLookup;
-use super::owned_status::Counts;
+use super::owned_status::{self, Counts};
 use super::reconcile::resource_key;
 use super::resource::{AssetResource, owner_of, recorded_address};
 use super::status::{self, Assessment};
 use super::status_write::status_after;
-use crate::engine;
+use crate::engine::{self, LiveLookup};
 use crate::nats::{Connection, ObserveOptions};
 use crate::plan::capabilities::ServerVersion;
 use crate::plan::{Address, LiveAsset};
@@ -87,6 +86,11 @@ pub async fn list(ctx: &Context, pool: &str) -> Listing {
         Some(connection) => listed(&connection).await,
         None => None,
     };
+    if listed.is_some() {
+        // What the controller learnt of the account before is older than
+        // this listing (an advisory may have been missed).
+        ctx.known.forget_pool(pool);
+    }
     Listing {
         pool: pool.to_string(),
         listed,
@@ -231,7 +235,7 @@ fn differs<K: AssetResource>(ctx: &Context, obj: Arc<K>, listed: &Listed) -> boo
         judgements = status::steady(&judgements, conditions);
     }
     let counts = match &live.asset {
-        Some(asset) => Counts::Read(status::live_summary(
+        Some(asset) => Counts::Read(owned_status::live_summary(
             address.kind,
             asset,
             live.consumer_count,

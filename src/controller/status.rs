@@ -11,9 +11,7 @@ use crate::plan::Address;
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
 use crate::plan::{AssetKind, Holdings, LiveAsset, ownership};
 use crate::render::human::{describe_loss, display_value};
-use crate::resources::LiveSummary;
 use crate::spec::common::DriftPolicy;
-use crate::spec::units::Size;
 
 /// The severity of an Event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -718,24 +716,6 @@ pub fn untold_creation(address: &Address, previous: &[Condition]) -> Option<Note
     })
 }
 
-/// What the live asset holds, as counts for `status.summary` (the printer
-/// columns show them).
-pub fn live_summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u64>) -> LiveSummary {
-    match kind {
-        AssetKind::Consumer => LiveSummary {
-            pending: Some(live.holdings.pending),
-            ack_pending: Some(live.holdings.ack_pending),
-            ..LiveSummary::default()
-        },
-        _ => LiveSummary {
-            messages: Some(live.holdings.messages),
-            bytes: Some(live.holdings.bytes),
-            consumers: consumer_count,
-            ..LiveSummary::default()
-        },
-    }
-}
-
 /// Consumer names an Event lists at most.
 pub const NAMED_CONSUMERS: usize = 10;
 
@@ -761,54 +741,12 @@ pub fn consumers_gone(names: &[String]) -> String {
     )
 }
 
-/// The counts of an asset just made: a stream holds nothing yet, a consumer
-/// has delivered nothing (its pending count is read at the next re-check
-/// that finds it moved).
-pub fn empty_summary(kind: AssetKind) -> LiveSummary {
-    match kind {
-        AssetKind::Consumer => LiveSummary {
-            pending: Some(0),
-            ack_pending: Some(0),
-            ..LiveSummary::default()
-        },
-        _ => LiveSummary {
-            messages: Some(0),
-            bytes: Some(0),
-            consumers: Some(0),
-            ..LiveSummary::default()
-        },
-    }
-}
-
-/// What the live asset holds, for people: `12 message(s), 4.1 KiB,
-/// 2 consumer(s)`, or for a consumer `3 pending, 1 awaiting ack`. Logged,
-/// not written into conditions: counts move all the time, and a status
-/// that changes at every check would re-trigger the watch forever.
-pub fn summary(kind: AssetKind, live: &LiveAsset, consumer_count: Option<u64>) -> String {
-    match kind {
-        AssetKind::Consumer => format!(
-            "{} pending, {} awaiting ack",
-            live.holdings.pending, live.holdings.ack_pending
-        ),
-        _ => {
-            let mut text = format!(
-                "{} message(s), {}",
-                live.holdings.messages,
-                Size::from_bytes(live.holdings.bytes)
-            );
-            if let Some(count) = consumer_count {
-                text.push_str(&format!(", {count} consumer(s)"));
-            }
-            text
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::controller::owned_status::summary;
     use crate::plan::Address;
     use crate::plan::classify::FieldChange;
 

@@ -125,6 +125,26 @@ pub fn plan_lookup(
     classify::plan(&[desired], &live.assets(), &options)
 }
 
+/// Reads a consumer whose stream is known to be `stream`: one
+/// `CONSUMER.INFO`, or nothing when the consumer is `known_absent`.
+pub async fn lookup_consumer(
+    api: &JsApi,
+    address: &Address,
+    stream: LiveAsset,
+    known_absent: bool,
+) -> Result<LiveLookup, ApiRequestError> {
+    let info = match &address.consumer {
+        Some(consumer) if !known_absent => consumer_info(api, &address.name, consumer).await?,
+        _ => None,
+    };
+    Ok(LiveLookup {
+        asset: info.map(|info| consumer_asset(address, &info)),
+        stream: Some(stream),
+        consumer_count: None,
+        consumers: Vec::new(),
+    })
+}
+
 async fn stream_info(api: &JsApi, stream: &str) -> Result<Option<Value>, ApiRequestError> {
     match api
         .request_raw::<()>(&format!("STREAM.INFO.{stream}"), None)

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 pub use error::{EngineError, ProfileError, Reading, UnreadableServerVersion};
 pub use limits::refuse_past_account_limits;
-pub use lookup::{LiveLookup, lookup, plan_lookup};
+pub use lookup::{LiveLookup, lookup, lookup_consumer, plan_lookup};
 pub use observe::{
     Listing, Prefetch, Strategy, connect_and_list, connect_and_observe, live_assets,
     refuse_unavailable,

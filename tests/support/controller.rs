@@ -348,6 +348,16 @@ impl Object {
         self.adds_metadata(true)
     }
 
+    /// A new resource's asset is made: the finalizer with the address, the
+    /// status, the `Created` Event — its three writes.
+    pub fn is_created(&self) -> Vec<Expect> {
+        vec![
+            self.adds_finalizer_and_address(),
+            self.writes_status(),
+            event(events::CREATED),
+        ]
+    }
+
     fn adds_metadata(&self, with_address: bool) -> Expect {
         let object = self.clone();
         expect("PATCH", self.path(), move |patch| {
@@ -556,11 +566,7 @@ pub fn context_at(url: &str, settings: Settings) -> (Arc<Context>, Kube) {
 /// the finalizer with the address, the status, the `Created` Event.
 pub async fn created<K: AssetResource>(kube: &mut Kube, ctx: &Arc<Context>, object: &Object) {
     kube.run(
-        vec![
-            object.adds_finalizer_and_address(),
-            object.writes_status(),
-            event(events::CREATED),
-        ],
+        object.is_created(),
         reconcile(object.get::<K>(), ctx.clone()),
     )
     .await
