@@ -156,9 +156,6 @@ pub struct Report<O> {
 /// The outcomes of a plan's changes.
 pub type Applied = Report<ChangeOutcome>;
 
-/// [`Applied`] as text ([`Outcome`]).
-pub type ApplyReport = Report<Outcome>;
-
 impl<O> Default for Report<O> {
     fn default() -> Self {
         Self {
@@ -189,49 +186,6 @@ impl Done for ChangeOutcome {
     fn done(&self) -> bool {
         matches!(self, Self::Done)
     }
-}
-
-/// What happened to one change, as text: the view of callers that only
-/// report it (the controller's status messages, until it takes
-/// [`ChangeOutcome`]).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    Done,
-    Skipped(String),
-    Failed(String),
-}
-
-impl Done for Outcome {
-    fn done(&self) -> bool {
-        matches!(self, Self::Done)
-    }
-}
-
-impl From<ChangeOutcome> for Outcome {
-    fn from(outcome: ChangeOutcome) -> Self {
-        match outcome {
-            ChangeOutcome::Done => Self::Done,
-            ChangeOutcome::Skipped(skip) => Self::Skipped(skip.to_string()),
-            ChangeOutcome::Failed(error) => Self::Failed(error.to_string()),
-        }
-    }
-}
-
-impl From<Applied> for ApplyReport {
-    fn from(applied: Applied) -> Self {
-        Self {
-            results: applied
-                .results
-                .into_iter()
-                .map(|(address, action, outcome)| (address, action, outcome.into()))
-                .collect(),
-        }
-    }
-}
-
-/// Applies every allowed change of `plan`, its outcomes as text.
-pub async fn apply(api: &JsApi, plan: &Plan, options: &ApplyOptions) -> ApplyReport {
-    run(api, plan, options).await.into()
 }
 
 /// Applies every allowed change of `plan`.
@@ -696,17 +650,24 @@ mod tests {
             ],
         };
         assert!(!applied.converged());
-        let text = ApplyReport::from(applied);
+        let text: Vec<String> = applied
+            .results
+            .iter()
+            .map(|(_, _, outcome)| match outcome {
+                ChangeOutcome::Failed(error) => error.to_string(),
+                ChangeOutcome::Skipped(skip) => skip.to_string(),
+                ChangeOutcome::Done => "done".to_string(),
+            })
+            .collect();
         assert_eq!(
-            text.results[0].2,
-            Outcome::Failed(format!(
-                "creating again consumer `audit` (not managed by jetsync): {}",
-                failed_source(&failed)
-            ))
-        );
-        assert_eq!(
-            text.results[1].2,
-            Outcome::Skipped("its stream `X` was not written".to_string())
+            text,
+            vec![
+                format!(
+                    "creating again consumer `audit` (not managed by jetsync): {}",
+                    failed_source(&failed)
+                ),
+                "its stream `X` was not written".to_string(),
+            ]
         );
     }
 

@@ -381,7 +381,7 @@ async fn apply_then_plan_is_empty_for_generated_specs() {
             "seed {seed}: {:#?}\n{yaml}",
             plan.diagnostics
         );
-        let report = apply::apply(connection.api(), &plan, &ApplyOptions::default()).await;
+        let report = apply::run(connection.api(), &plan, &ApplyOptions::default()).await;
         assert!(
             report.converged(),
             "seed {seed}: apply failed: {:#?}\n{yaml}",

@@ -22,7 +22,7 @@ use super::reconcile::{Error, resource_key};
 use super::resource::{AssetResource, describe, owner_of, recorded_address};
 use super::status::{self, Assessment, Conclusion, Next, Note, NoteType, Verdict};
 use super::status_write::{has_finalizer, write_metadata, write_status};
-use crate::apply::{self, Outcome};
+use crate::apply::{self, ChangeOutcome};
 use crate::engine::{self, LiveLookup, lookup, lookup_consumer};
 use crate::plan::classify::{Action as PlanAction, Change, Plan};
 use crate::plan::desired::desired_from_spec;
@@ -172,10 +172,10 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     let pool = ctx.pool.key_of(&key).unwrap_or_default();
     let server = match engine::server_version(&connection) {
         Ok(server) => server,
-        Err(message) => {
+        Err(error) => {
             return Ok(Conclusion::waiting(
                 reasons::CONNECTION_FAILED,
-                message,
+                error.to_string(),
                 Next::Backoff,
             ));
         }
@@ -216,7 +216,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
             }
             let delete = delete_change(old, old_asset.holdings);
             let report = write_followed(ctx, api_js, &pool, &delete).await;
-            if let Some(Outcome::Failed(error)) = report.results.first().map(|r| &r.2) {
+            if let Some(ChangeOutcome::Failed(error)) = report.results.first().map(|r| &r.2) {
                 return Ok(Conclusion::waiting(
                     reasons::APPLY_FAILED,
                     format!("could not delete {old} (moved to {address}): {error}"),
@@ -297,10 +297,10 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
         }
         _ => None,
     };
-    if address.consumer.is_some() && matches!(outcome, Some(Outcome::Done)) {
+    if address.consumer.is_some() && matches!(outcome, Some(ChangeOutcome::Done)) {
         ctx.followers.consumer_seen(&key);
     }
-    if let (Assessment::Write { change, .. }, Some(Outcome::Done)) = (&assessment, &outcome)
+    if let (Assessment::Write { change, .. }, Some(ChangeOutcome::Done)) = (&assessment, &outcome)
         && matches!(change.action, PlanAction::Create | PlanAction::Replace)
     {
         // Made anew: the counts read before are not its own; it starts
@@ -334,7 +334,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
     let holds_asset = matches!(
         assessment,
         Assessment::InSync | Assessment::DriftReported(_)
-    ) || matches!(outcome, Some(Outcome::Done));
+    ) || matches!(outcome, Some(ChangeOutcome::Done));
     let record = (holds_asset && recorded.as_ref() != Some(&address)).then_some(&address);
     if record.is_some() {
         match write_metadata(api, obj, findings.add_finalizer, record).await {
@@ -347,7 +347,7 @@ pub(crate) async fn assess_and_apply<K: AssetResource>(
             Err(Error::Kube(kube::Error::Api(status))) if status.code == 404 => {
                 // Deleted before its finalizer was on: what this reconcile
                 // made would be left behind.
-                if let (Assessment::Write { change, .. }, Some(Outcome::Done)) =
+                if let (Assessment::Write { change, .. }, Some(ChangeOutcome::Done)) =
                     (&assessment, &outcome)
                     && change.action == PlanAction::Create
                 {
@@ -464,15 +464,18 @@ pub(crate) async fn write_followed(
     api: &crate::nats::JsApi,
     pool: &str,
     change: &Change,
-) -> apply::ApplyReport {
+) -> apply::Applied {
     let address = &change.address;
     let stream_like = address.consumer.is_none();
     let stream = address.stream_name();
     if stream_like && matches!(change.action, PlanAction::Replace | PlanAction::Delete) {
         ctx.followers.stream_going(pool, &stream);
     }
-    let report = apply::apply(api, &single(change.clone()), &ctx.settings.apply).await;
-    let done = matches!(report.results.first().map(|r| &r.2), Some(Outcome::Done));
+    let report = apply::run(api, &single(change.clone()), &ctx.settings.apply).await;
+    let done = matches!(
+        report.results.first().map(|r| &r.2),
+        Some(ChangeOutcome::Done)
+    );
     learn_written(ctx, pool, change, done);
     let goes_or_comes_anew = matches!(change.action, PlanAction::Replace | PlanAction::Delete);
     if stream_like && done && goes_or_comes_anew {

@@ -15,7 +15,7 @@ use super::events::{send_event, warning};
 use super::reconcile::{Error, resource_key};
 use super::resource::{AssetResource, owner_of, recorded_address};
 use super::status::{self, Conclusion, Note, NoteType, Verdict};
-use crate::apply::Outcome;
+use crate::apply::ChangeOutcome;
 use crate::engine::lookup;
 use crate::nats::Connection;
 use crate::plan::{Address, ownership};
@@ -163,7 +163,7 @@ pub(crate) async fn cleanup_one(
             let report =
                 write_followed(ctx, api, pool, &delete_change(address, asset.holdings)).await;
             match report.results.into_iter().next().map(|r| r.2) {
-                Some(Outcome::Done) => Ok(Some(Note {
+                Some(ChangeOutcome::Done) => Ok(Some(Note {
                     type_: NoteType::Normal,
                     reason: events::DELETED,
                     message: format!(
@@ -173,7 +173,8 @@ pub(crate) async fn cleanup_one(
                     ),
                     when_changed: None,
                 })),
-                Some(Outcome::Failed(error) | Outcome::Skipped(error)) => Err(error),
+                Some(ChangeOutcome::Failed(error)) => Err(error.to_string()),
+                Some(ChangeOutcome::Skipped(skip)) => Err(skip.to_string()),
                 None => Err("the delete was not attempted".into()),
             }
         }

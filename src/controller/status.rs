@@ -6,7 +6,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use super::conditions::{Judgement, events, reasons, types};
-use crate::apply::Outcome;
+use crate::apply::ChangeOutcome;
 use crate::plan::Address;
 use crate::plan::classify::{Action, Change, FieldChange, Plan};
 use crate::plan::{AssetKind, Holdings, LiveAsset, ownership};
@@ -318,7 +318,11 @@ pub fn assess(plan: &Plan, live: Option<&LiveAsset>, intent: Intent) -> Assessme
 
 /// The conclusion of an assessment, after applying it (`outcome`, None when
 /// nothing was written). `read_only`: nothing may be written.
-pub fn conclude(assessment: &Assessment, outcome: Option<&Outcome>, read_only: bool) -> Conclusion {
+pub fn conclude(
+    assessment: &Assessment,
+    outcome: Option<&ChangeOutcome>,
+    read_only: bool,
+) -> Conclusion {
     match assessment {
         Assessment::InSync => {
             let mut conclusion = Conclusion::ready(reasons::RECONCILED, "in sync").drifted(
@@ -392,7 +396,7 @@ pub fn conclude(assessment: &Assessment, outcome: Option<&Outcome>, read_only: b
             went_with_stream,
         } => {
             let mut conclusion = conclude_write(change, *corrects_drift, outcome, read_only);
-            if *went_with_stream && matches!(outcome, Some(Outcome::Done)) && !read_only {
+            if *went_with_stream && matches!(outcome, Some(ChangeOutcome::Done)) && !read_only {
                 let message = format!(
                     "recreated {} {}: it went with its stream, which jetsync deleted or replaced",
                     noun(change.address.kind),
@@ -411,7 +415,7 @@ pub fn conclude(assessment: &Assessment, outcome: Option<&Outcome>, read_only: b
 fn conclude_write(
     change: &Change,
     corrects_drift: bool,
-    outcome: Option<&Outcome>,
+    outcome: Option<&ChangeOutcome>,
     read_only: bool,
 ) -> Conclusion {
     let what = describe_change(change);
@@ -444,7 +448,7 @@ fn conclude_write(
         return conclusion;
     }
     match outcome {
-        Some(Outcome::Done) => {
+        Some(ChangeOutcome::Done) => {
             let (reason, type_) = match change.action {
                 Action::Create => (events::CREATED, NoteType::Normal),
                 Action::Update => (events::UPDATED, NoteType::Normal),
@@ -489,8 +493,13 @@ fn conclude_write(
             }
             conclusion
         }
-        Some(Outcome::Failed(error)) | Some(Outcome::Skipped(error)) => {
-            let message = format!("could not {what}: {error}");
+        Some(outcome @ (ChangeOutcome::Failed(_) | ChangeOutcome::Skipped(_))) => {
+            let why = match outcome {
+                ChangeOutcome::Failed(error) => error.to_string(),
+                ChangeOutcome::Skipped(skip) => skip.to_string(),
+                ChangeOutcome::Done => unreachable!("matched as failed or skipped"),
+            };
+            let message = format!("could not {what}: {why}");
             let mut conclusion =
                 Conclusion::waiting(reasons::APPLY_FAILED, message.clone(), Next::Backoff)
                     .with_note(Note::warning(events::APPLY_FAILED, message).once_per(types::READY));
@@ -854,7 +863,7 @@ mod tests {
             Some(&live),
             intent(DriftPolicy::Correct, true),
         );
-        let conclusion = conclude(&assessment, Some(&Outcome::Done), false);
+        let conclusion = conclude(&assessment, Some(&ChangeOutcome::Done), false);
 
         assert!(matches!(
             assessment,
@@ -947,7 +956,7 @@ mod tests {
                 ..
             }
         ));
-        let conclusion = conclude(&corrected, Some(&Outcome::Done), false);
+        let conclusion = conclude(&corrected, Some(&ChangeOutcome::Done), false);
         assert!(
             conclusion
                 .drift()
@@ -967,7 +976,7 @@ mod tests {
         };
 
         let assessment = assess(&plan_of(created), None, followed);
-        let conclusion = conclude(&assessment, Some(&Outcome::Done), false);
+        let conclusion = conclude(&assessment, Some(&ChangeOutcome::Done), false);
 
         assert!(matches!(
             assessment,
@@ -1076,14 +1085,18 @@ mod tests {
 
         let conclusion = conclude(
             &assessment,
-            Some(&Outcome::Failed("server said no".into())),
+            Some(&ChangeOutcome::Failed(crate::apply::ApplyError::Panicked)),
             false,
         );
 
         assert_eq!(conclusion.verdict, Verdict::Waiting);
         assert_eq!(conclusion.next, Next::Backoff);
         assert_eq!(conclusion.judgements[0].reason, reasons::APPLY_FAILED);
-        assert!(conclusion.judgements[0].message.contains("server said no"));
+        assert!(
+            conclusion.judgements[0]
+                .message
+                .contains("apply task failed: it panicked")
+        );
         assert!(conclusion.judgements[0].message.contains("maxAge: 2h → 1h"));
     }
 

@@ -127,12 +127,6 @@ pub struct UnreadableServerVersion {
 }
 
 /// The message as text, for callers that carry it as a status message.
-impl From<UnreadableServerVersion> for String {
-    fn from(error: UnreadableServerVersion) -> Self {
-        error.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
