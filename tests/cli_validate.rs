@@ -31,6 +31,18 @@ fn validate_json(paths: &[&Path]) -> (Output, Value) {
     (output, report)
 }
 
+/// Runs a command that must exit 1 (invalid input), and returns its stdout
+/// and stderr together.
+fn invalid_output(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -172,18 +184,7 @@ fn a_password_in_a_server_url_with_or_without_scheme_is_never_quoted_in_a_diagno
                  spec:\n  servers: [\"{server}\"]\n  bogus: 1\n"
             ),
         );
-        let output = jetsync()
-            .arg("validate")
-            .arg("-f")
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(1));
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let all = invalid_output(jetsync().arg("validate").arg("-f").arg(&file));
         assert!(all.contains(&format!("{}:7:3", file.display())), "{all}");
         assert!(all.contains("spec.bogus"), "{all}");
         assert!(!all.contains("hunter2"), "{server}: {all}");
@@ -419,23 +420,17 @@ fn a_password_written_in_a_server_url_is_never_printed() {
         "apiVersion: jetsync.dev/v1alpha1\nkind: NatsConnection\nmetadata:\n  name: prod\nspec:\n  servers:\n    - nats://admin:s3cr3t-Pa55@nats:4222\n  jsDomain: has space\n  unknownField: 1\n",
     );
     for output_format in ["human", "json"] {
-        let output = jetsync()
-            .args([
-                "validate",
-                "--color",
-                "always",
-                "--output",
-                output_format,
-                "-f",
-            ])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(1));
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        let all = invalid_output(
+            jetsync()
+                .args([
+                    "validate",
+                    "--color",
+                    "always",
+                    "--output",
+                    output_format,
+                    "-f",
+                ])
+                .arg(&file),
         );
         assert!(all.contains("unknownField"), "{all}");
         assert!(!all.contains("s3cr3t-Pa55"), "the password leaked:\n{all}");
