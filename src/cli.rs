@@ -11,8 +11,9 @@ use crate::commands;
 use crate::controller::ControllerSettings;
 use crate::diagnostics::Severity;
 use crate::manifest;
+use crate::nats::ConnectOptions;
 use crate::schema;
-use crate::settings::{ConnectionSettings, EngineSettings, ExitStatus, PlanOutput};
+use crate::settings::{EngineSettings, ExitStatus, PlanOutput};
 
 /// Keeps NATS JetStream streams, consumers, key-value buckets and object
 /// stores in the state declared in Git.
@@ -283,7 +284,9 @@ impl From<PlanOutputArg> for PlanOutput {
     }
 }
 
-impl From<ConnectionArgs> for ConnectionSettings {
+/// The command line's connection flags; the environment and the nats CLI
+/// context fill in what they leave out when connecting.
+impl From<ConnectionArgs> for ConnectOptions {
     fn from(args: ConnectionArgs) -> Self {
         Self {
             servers: args.servers,
@@ -298,7 +301,8 @@ impl From<ConnectionArgs> for ConnectionSettings {
             tls_key: args.tls_key,
             tls_first: args.tls_first,
             js_domain: args.js_domain,
-            timeout: args.timeout,
+            timeout: args.timeout.as_std(),
+            ..Self::default()
         }
     }
 }

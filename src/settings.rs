@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use crate::nats::ConnectOptions;
 use crate::spec::common::UnmanagedConsumers;
-use crate::spec::units::Duration;
 
 /// How a command ended, mapped to the process exit code (DESIGN.md's CLI contract).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,48 +25,6 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
             ExitStatus::Changes => ExitCode::from(2),
-        }
-    }
-}
-
-/// How to reach NATS, as given on the command line; the environment and the
-/// nats CLI context fill in what is left out when connecting.
-#[derive(Debug, Clone)]
-pub struct ConnectionSettings {
-    pub servers: Vec<String>,
-    pub context: Option<String>,
-    pub creds: Option<PathBuf>,
-    pub nkey: Option<PathBuf>,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub token: Option<String>,
-    pub tls_ca: Option<PathBuf>,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    pub tls_first: bool,
-    pub js_domain: Option<String>,
-    /// Timeout for connecting and for each API request.
-    pub timeout: Duration,
-}
-
-impl ConnectionSettings {
-    /// The options to connect with these settings.
-    pub fn connect_options(&self) -> ConnectOptions {
-        ConnectOptions {
-            servers: self.servers.clone(),
-            context: self.context.clone(),
-            creds: self.creds.clone(),
-            nkey: self.nkey.clone(),
-            user: self.user.clone(),
-            password: self.password.clone(),
-            token: self.token.clone(),
-            tls_ca: self.tls_ca.clone(),
-            tls_cert: self.tls_cert.clone(),
-            tls_key: self.tls_key.clone(),
-            tls_first: self.tls_first,
-            js_domain: self.js_domain.clone(),
-            timeout: self.timeout.as_std(),
-            ..ConnectOptions::default()
         }
     }
 }
@@ -98,7 +55,7 @@ pub struct EngineSettings {
     /// How the plan is printed.
     pub output: PlanOutput,
     /// The default connection.
-    pub connection: ConnectionSettings,
+    pub connection: ConnectOptions,
 }
 
 /// How plan, diff and apply print the plan.

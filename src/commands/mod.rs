@@ -15,9 +15,10 @@ pub use convert::convert;
 
 use crate::engine::{self, Notice, Pipeline, Planned};
 use crate::manifest::Manifests;
+use crate::nats::ConnectOptions;
 use crate::plan::export as exporting;
 use crate::saved_plan;
-use crate::settings::{ConnectionSettings, EngineSettings, ExitStatus};
+use crate::settings::{EngineSettings, ExitStatus};
 use output::{document, error, load, out, show};
 
 /// How a failure is reported in a command's exit code.
@@ -137,12 +138,12 @@ pub fn diff(args: &EngineSettings, color: bool) -> ExitStatus {
 
 /// `jetsync export`.
 pub fn export(
-    connection: &ConnectionSettings,
+    connection: &ConnectOptions,
     owner: &str,
     all: bool,
     out_file: Option<&Path>,
 ) -> ExitStatus {
-    let options = connection.connect_options();
+    let options = connection.clone();
     let assets = match runtime().block_on(engine::connect_and_observe(&options)) {
         Ok((_, state)) => engine::live_assets(state),
         Err(message) => {

@@ -49,8 +49,9 @@ use kube::{Api, Client, Resource, ResourceExt};
 use tokio::sync::watch;
 
 use crate::apply::ApplyOptions;
+use crate::nats::ConnectOptions;
 use crate::resources::{Consumer, KeyValue, NatsConnection, ObjectStore, Stream};
-use crate::settings::{ConnectionSettings, ExitStatus};
+use crate::settings::ExitStatus;
 use connections::{ConnectionPool, referenced_secrets};
 use metrics::Metrics;
 use resource::AssetResource;
@@ -103,7 +104,7 @@ pub struct ControllerSettings {
     /// How structured logs are written.
     pub log_format: LogFormat,
     /// The default connection.
-    pub connection: ConnectionSettings,
+    pub connection: ConnectOptions,
 }
 
 /// What the reconcilers need to know about how they run.
@@ -380,8 +381,8 @@ async fn serve(args: ControllerSettings) -> Result<(), String> {
         secret_namespaces: args.secret_namespaces.clone(),
         ..Settings::default()
     };
-    let default_connection = args.connection.connect_options();
-    let pool = ConnectionPool::new(default_connection, args.connection.timeout.as_std());
+    let default_connection = args.connection.clone();
+    let pool = ConnectionPool::new(default_connection, args.connection.timeout);
     let identity = identity(&args);
     let ctx = Context::new(
         client.clone(),

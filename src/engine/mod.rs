@@ -162,7 +162,7 @@ impl<'a> Pipeline<'a> {
     /// Starts observing the default connection by listing, while the
     /// manifests load.
     pub fn prefetch(&self, runtime: &tokio::runtime::Runtime) -> Prefetch {
-        Prefetch::start(runtime, self.settings.connection.connect_options())
+        Prefetch::start(runtime, self.settings.connection.clone())
     }
 
     /// The declared assets of valid manifests, selected (`--target`,

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use super::error::ProfileError;
 use crate::manifest::Declared;
 use crate::nats::ConnectOptions;
-use crate::settings::ConnectionSettings;
 use crate::spec::AssetSpec;
 use crate::spec::connection::{NatsConnectionSpec, SecretSource};
 
@@ -15,10 +14,10 @@ use crate::spec::connection::{NatsConnectionSpec, SecretSource};
 pub fn connect_options(
     connection: Option<&str>,
     documents: &[Declared],
-    flags: &ConnectionSettings,
+    flags: &ConnectOptions,
 ) -> Result<ConnectOptions, ProfileError> {
     let Some(name) = connection else {
-        return Ok(flags.connect_options());
+        return Ok(flags.clone());
     };
     let profile = documents.iter().find_map(|declared| match &declared.spec {
         AssetSpec::NatsConnection(spec) if declared.metadata.name == name => Some((declared, spec)),
@@ -42,7 +41,7 @@ fn profile_options(
     name: &str,
     spec: &NatsConnectionSpec,
     dir: &Path,
-    flags: &ConnectionSettings,
+    flags: &ConnectOptions,
 ) -> Result<ConnectOptions, ProfileError> {
     let file = |source: &SecretSource, what: &'static str| -> Result<PathBuf, ProfileError> {
         match (&source.file, &source.secret_ref) {
@@ -71,7 +70,7 @@ fn profile_options(
     let mut options = ConnectOptions {
         servers: spec.servers.clone(),
         js_domain: spec.js_domain.clone(),
-        timeout: flags.timeout.as_std(),
+        timeout: flags.timeout,
         ..ConnectOptions::default()
     };
     if let Some(tls) = &spec.tls {
