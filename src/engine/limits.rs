@@ -143,20 +143,36 @@ fn consumers_past_limits<'a>(
                 .push(change);
         }
     }
+    if per_stream.is_empty() {
+        return Vec::new();
+    }
+    // The streams the consumers go on, by stream name: made by this plan, or live.
+    let made: BTreeMap<String, &Value> = streams
+        .iter()
+        .map(|(change, config)| (change.address.stream_name(), *config))
+        .collect();
+    let live: BTreeMap<String, &LiveAsset> = live
+        .iter()
+        .filter(|asset| asset.address.kind.is_stream_like())
+        .map(|asset| (asset.address.stream_name(), asset))
+        .collect();
+    #[derive(serde::Deserialize)]
+    struct Limits {
+        #[serde(default)]
+        max_consumers: Option<i64>,
+    }
     let mut problems = Vec::new();
     for (stream, creates) in per_stream {
-        let existing = live.iter().find(|asset| {
-            asset.address.kind.is_stream_like() && asset.address.stream_name() == stream
-        });
+        let existing = live.get(stream);
         let has = existing.map_or(0, |asset| asset.holdings.consumer_count);
-        let own_limit = streams
-            .iter()
-            .find(|(change, _)| change.address.stream_name() == stream)
-            .map(|(_, config)| (*config).clone())
-            .or_else(|| existing.map(|asset| asset.config.value()))
-            .and_then(|config| config.get("max_consumers").and_then(Value::as_i64))
-            .filter(|limit| *limit > 0)
-            .map(|limit| (limit as u64, "the stream's max_consumers"));
+        let own_limit = match made.get(stream) {
+            Some(config) => config.get("max_consumers").and_then(Value::as_i64),
+            None => existing
+                .and_then(|asset| asset.config.read::<Limits>())
+                .and_then(|limits| limits.max_consumers),
+        }
+        .filter(|limit| *limit > 0)
+        .map(|limit| (limit as u64, "the stream's max_consumers"));
         let account_limit = usage
             .max_consumers
             .map(|limit| (limit, "the account's max_consumers per stream"));
