@@ -563,47 +563,25 @@ async fn make_with_cli_and_nack_json(client: &async_nats::Client) {
 
 // ---------------------------------------------------------------- the server's state
 
-/// Every stream and consumer: config without jetsync's markers and the
-/// server's `_nats.*` keys, and what it holds.
+/// Every stream and consumer (`support::server_state`), with what each
+/// stream holds.
 async fn server_state(client: &async_nats::Client) -> BTreeMap<String, Value> {
-    let user_metadata = |config: &mut Value| {
-        if let Some(metadata) = config.get_mut("metadata").and_then(Value::as_object_mut) {
-            metadata
-                .retain(|key, _| !key.starts_with("_nats.") && !key.starts_with("jetsync.dev/"));
-            if metadata.is_empty() {
-                config.as_object_mut().unwrap().remove("metadata");
-            }
-        }
-    };
-    let mut state = BTreeMap::new();
-    let streams = api(client, "STREAM.LIST", json!({})).await;
-    for info in streams["streams"].as_array().unwrap() {
-        let name = info["config"]["name"].as_str().unwrap().to_string();
-        let mut config = info["config"].clone();
-        user_metadata(&mut config);
-        let held = &info["state"];
-        state.insert(
-            format!("stream {name}"),
-            json!({ "config": config, "messages": held["messages"], "bytes": held["bytes"],
-                    "last_seq": held["last_seq"], "consumers": held["consumer_count"] }),
-        );
-        let consumers = api(client, &format!("CONSUMER.LIST.{name}"), json!({})).await;
-        for info in consumers["consumers"].as_array().into_iter().flatten() {
-            let mut config = info["config"].clone();
-            user_metadata(&mut config);
+    support::server_state(
+        client,
+        |_, held| {
+            json!({ "messages": held["messages"], "bytes": held["bytes"],
+                    "last_seq": held["last_seq"], "consumers": held["consumer_count"] })
+        },
+        |config| {
             // nats-server 2.10 stores no `name` for a durable made through
             // `CONSUMER.DURABLE.CREATE` (nats-py) until it is updated.
             if config.get("name") == config.get("durable_name") {
                 config.as_object_mut().unwrap().remove("name");
             }
-            state.insert(
-                format!("consumer {name}/{}", info["name"].as_str().unwrap()),
-                json!({ "config": config, "delivered": info["delivered"],
-                        "ack_floor": info["ack_floor"], "num_pending": info["num_pending"] }),
-            );
-        }
-    }
-    state
+            true
+        },
+    )
+    .await
 }
 
 /// The assets whose config or state differs between two snapshots, with

@@ -390,50 +390,23 @@ async fn make_as_nack_does(client: &async_nats::Client) {
     }
 }
 
-/// Every stream and consumer: config without jetsync's markers and the
-/// server's `_nats.*` keys, and what it holds.
+/// Every stream and consumer (`support::server_state`), with what each
+/// stream holds; the server's own consumers for mirrors and sources come and
+/// go, and are left out.
 async fn server_state(client: &async_nats::Client) -> BTreeMap<String, Value> {
-    let user_metadata = |config: &mut Value| {
-        if let Some(metadata) = config.get_mut("metadata").and_then(Value::as_object_mut) {
-            metadata
-                .retain(|key, _| !key.starts_with("_nats.") && !key.starts_with("jetsync.dev/"));
-            if metadata.is_empty() {
-                config.as_object_mut().unwrap().remove("metadata");
+    support::server_state(
+        client,
+        |config, held| {
+            // What a mirror or a sourcing stream holds follows its origins on
+            // the server's own time: only what the origins hold is compared.
+            match config.get("mirror").or(config.get("sources")) {
+                Some(_) => json!({ "messages": null, "last_seq": null }),
+                None => json!({ "messages": held["messages"], "last_seq": held["last_seq"] }),
             }
-        }
-    };
-    let mut state = BTreeMap::new();
-    let streams = api(client, "STREAM.LIST", json!({})).await;
-    for info in streams["streams"].as_array().unwrap() {
-        let name = info["config"]["name"].as_str().unwrap().to_string();
-        let mut config = info["config"].clone();
-        user_metadata(&mut config);
-        // What a mirror or a sourcing stream holds follows its origins on
-        // the server's own time: only what the origins hold is compared.
-        let held = match config.get("mirror").or(config.get("sources")) {
-            Some(_) => json!({}),
-            None => info["state"].clone(),
-        };
-        state.insert(
-            format!("stream {name}"),
-            json!({ "config": config, "messages": held["messages"], "last_seq": held["last_seq"] }),
-        );
-        let consumers = api(client, &format!("CONSUMER.LIST.{name}"), json!({})).await;
-        for info in consumers["consumers"].as_array().into_iter().flatten() {
-            // The server's own consumers for mirrors and sources come and go.
-            if info["config"]["sourcing"] == json!(true) {
-                continue;
-            }
-            let mut config = info["config"].clone();
-            user_metadata(&mut config);
-            state.insert(
-                format!("consumer {name}/{}", info["name"].as_str().unwrap()),
-                json!({ "config": config, "delivered": info["delivered"],
-                        "ack_floor": info["ack_floor"], "num_pending": info["num_pending"] }),
-            );
-        }
-    }
-    state
+        },
+        |config| config["sourcing"] != json!(true),
+    )
+    .await
 }
 
 /// Runs a jetsync command that talks to no server (`validate`, `convert`).

@@ -666,3 +666,55 @@ pub fn make_certificates(dir: &Path) -> Option<()> {
     ];
     steps.iter().all(|args| openssl(dir, args)).then_some(())
 }
+
+/// Every stream and consumer on the server, keyed `stream NAME` and
+/// `consumer STREAM/NAME`, for tests that check what did or did not change:
+/// each config without jetsync's markers and the server's `_nats.*` keys,
+/// `held(config, state)` of each stream, and each consumer's position.
+/// `consumer(config)` may adjust a consumer's config, or return false to
+/// leave the consumer out.
+pub async fn server_state(
+    client: &async_nats::Client,
+    held: impl Fn(&serde_json::Value, &serde_json::Value) -> serde_json::Value,
+    consumer: impl Fn(&mut serde_json::Value) -> bool,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    use serde_json::{Value, json};
+    let user_metadata = |config: &mut Value| {
+        if let Some(metadata) = config.get_mut("metadata").and_then(Value::as_object_mut) {
+            metadata
+                .retain(|key, _| !key.starts_with("_nats.") && !key.starts_with("jetsync.dev/"));
+            if metadata.is_empty() {
+                config.as_object_mut().unwrap().remove("metadata");
+            }
+        }
+    };
+    let list = |subject: String| async move {
+        let answer = js_api(client, &subject, json!({})).await;
+        assert!(answer.get("error").is_none(), "{subject}: {answer}");
+        answer
+    };
+    let mut state = std::collections::BTreeMap::new();
+    let streams = list("STREAM.LIST".to_string()).await;
+    for info in streams["streams"].as_array().unwrap() {
+        let name = info["config"]["name"].as_str().unwrap().to_string();
+        let mut config = info["config"].clone();
+        user_metadata(&mut config);
+        let mut entry = held(&config, &info["state"]);
+        entry["config"] = config;
+        state.insert(format!("stream {name}"), entry);
+        let consumers = list(format!("CONSUMER.LIST.{name}")).await;
+        for info in consumers["consumers"].as_array().into_iter().flatten() {
+            let mut config = info["config"].clone();
+            user_metadata(&mut config);
+            if !consumer(&mut config) {
+                continue;
+            }
+            state.insert(
+                format!("consumer {name}/{}", info["name"].as_str().unwrap()),
+                json!({ "config": config, "delivered": info["delivered"],
+                        "ack_floor": info["ack_floor"], "num_pending": info["num_pending"] }),
+            );
+        }
+    }
+    state
+}
