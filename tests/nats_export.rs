@@ -7,6 +7,7 @@
 
 mod support;
 
+use jetsync::plan::wire::model::to_value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -557,11 +558,14 @@ fn configs(
         .get(&address)
         .unwrap_or_else(|| panic!("{address} is exported but not live"));
     let (desired, limits) = match &declared.spec {
-        AssetSpec::Stream(spec) => (wire::stream_config(name, spec), None),
+        AssetSpec::Stream(spec) => (to_value(&wire::stream_config(name, spec)), None),
         AssetSpec::KeyValue(spec) => (wire::kv_stream_config(name, spec), None),
-        AssetSpec::ObjectStore(spec) => (wire::object_store_stream_config(name, spec), None),
+        AssetSpec::ObjectStore(spec) => (
+            to_value(&wire::object_store_stream_config(name, spec)),
+            None,
+        ),
         AssetSpec::Consumer(spec) => (
-            wire::consumer_config(name, spec),
+            to_value(&wire::consumer_config(name, spec)),
             live.get(&Address::from_stream_name(&spec.stream_name))
                 .map(|stream| stream.config.value()["consumer_limits"].clone()),
         ),

@@ -323,7 +323,7 @@ impl Case {
             }
             AssetKind::ObjectStore => {
                 let spec: ObjectStoreSpec = serde_json::from_value(value).unwrap();
-                wire::object_store_stream_config(name, &spec)
+                wire::model::to_value(&wire::object_store_stream_config(name, &spec))
             }
             AssetKind::Stream | AssetKind::Consumer => value,
         }

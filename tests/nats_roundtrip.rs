@@ -5,6 +5,7 @@
 
 mod support;
 
+use jetsync::plan::wire::model::to_value;
 use std::sync::Arc;
 
 use jetsync::diagnostics::SourceText;
@@ -55,7 +56,7 @@ async fn assert_round_trip(server: &NatsServer, yaml: &str) {
         let name = declared.asset_name().to_string();
         let (desired, live) = match &declared.spec {
             AssetSpec::Stream(spec) => {
-                let config = wire::stream_config(&name, spec);
+                let config = to_value(&wire::stream_config(&name, spec));
                 let reply =
                     request(&client, format!("$JS.API.STREAM.CREATE.{name}"), &config).await;
                 stream_limits.insert(name.clone(), reply["config"]["consumer_limits"].clone());
@@ -74,7 +75,7 @@ async fn assert_round_trip(server: &NatsServer, yaml: &str) {
                 )
             }
             AssetSpec::ObjectStore(spec) => {
-                let config = wire::object_store_stream_config(&name, spec);
+                let config = to_value(&wire::object_store_stream_config(&name, spec));
                 let reply = request(
                     &client,
                     format!("$JS.API.STREAM.CREATE.OBJ_{name}"),
@@ -87,7 +88,7 @@ async fn assert_round_trip(server: &NatsServer, yaml: &str) {
                 )
             }
             AssetSpec::Consumer(spec) => {
-                let config = wire::consumer_config(&name, spec);
+                let config = to_value(&wire::consumer_config(&name, spec));
                 let body = json!({ "stream_name": spec.stream_name, "config": config, "action": "create" });
                 let subject = format!("$JS.API.CONSUMER.CREATE.{}.{name}", spec.stream_name);
                 let reply = request(&client, subject, &body).await;

@@ -171,6 +171,19 @@ impl Unsupported {
     }
 }
 
+/// Whether `server` knows every field and value jetsync may send: then no
+/// config needs [`unsupported_fields`].
+pub fn knows_every_field(server: &ServerVersion) -> bool {
+    let newest = STREAM_FIELDS
+        .iter()
+        .chain(&SOURCE_FIELDS)
+        .chain(&CONSUMER_FIELDS)
+        .map(|(_, since)| since)
+        .chain(CONSUMER_VALUES.iter().map(|(_, _, since)| since))
+        .max();
+    newest.is_none_or(|newest| server >= newest)
+}
+
 /// Every field set in `config` (a wire config as built by
 /// [`super::wire`], not a normalised one) that `server` does not know,
 /// top-level and nested, in config order. A field counts as set when it is
@@ -524,5 +537,40 @@ mod tests {
         );
         assert_eq!(update(AssetKind::Stream, "max_age"), None);
         assert_eq!(update(AssetKind::Consumer, "max_consumers"), None);
+    }
+
+    #[test]
+    fn a_server_that_knows_every_field_finds_none_unsupported_in_a_config_with_them_all() {
+        let mut stream = serde_json::Map::new();
+        for (field, _) in STREAM_FIELDS {
+            stream.insert(field.to_string(), Value::from(1));
+        }
+        let source: serde_json::Map<String, Value> = SOURCE_FIELDS
+            .iter()
+            .map(|(field, _)| (field.to_string(), Value::from(1)))
+            .collect();
+        stream.insert("mirror".into(), Value::Object(source));
+        let stream = Value::Object(stream);
+        let mut consumer = serde_json::Map::new();
+        for (field, _) in CONSUMER_FIELDS {
+            consumer.insert(field.to_string(), Value::from(1));
+        }
+        for (field, value, _) in CONSUMER_VALUES {
+            consumer.insert(field.to_string(), Value::from(value));
+        }
+        let consumer = Value::Object(consumer);
+        for server in [
+            v("2.10.26"),
+            v("2.11.0"),
+            v("2.12.0"),
+            v("2.14.0"),
+            v("2.15.1"),
+        ] {
+            let found = unsupported_fields(AssetKind::Stream, &stream, &server).len()
+                + unsupported_fields(AssetKind::Consumer, &consumer, &server).len();
+            assert_eq!(knows_every_field(&server), found == 0, "{server}");
+        }
+        assert!(knows_every_field(&v("2.15.1")));
+        assert!(!knows_every_field(&v("2.10.26")));
     }
 }

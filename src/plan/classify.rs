@@ -9,17 +9,15 @@ mod guards;
 #[cfg(test)]
 mod tests;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-
-use serde_json::Value;
 
 use super::capabilities::ServerVersion;
 use super::desired::DesiredAsset;
-use super::model::{Address, AssetKind, DeclaredAt, LiveAsset, Loss};
+use super::model::{Address, AssetKind, DeclaredAt, LiveAsset, LiveConfig, Loss};
 use super::normalise::comparable_owned;
 use super::ownership;
 use super::restore;
+use super::wire::model::{AssetConfig, ConsumerLimits};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::spec::common::UnmanagedConsumers;
 
@@ -159,7 +157,7 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
 
     // Consumers: (asset, its stream's consumer limits, whether its stream's
     // replacement is allowed when the stream is replaced).
-    type Consumer<'a> = (&'a DesiredAsset, Option<Cow<'a, Value>>, Option<bool>);
+    type Consumer<'a> = (&'a DesiredAsset, Option<ConsumerLimits>, Option<bool>);
     let mut consumers: Vec<Consumer<'_>> = Vec::new();
     for asset in desired
         .iter()
@@ -174,16 +172,17 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         }
         let stream = asset.address.name.as_str();
         let stream_address = Address::from_stream_name(stream);
-        // The declared stream's config, else the live one's (parsed here).
-        let stream_config = desired_by_address
-            .get(&stream_address)
-            .map(|d| Cow::Borrowed(&d.config))
-            .or_else(|| {
-                live_by_address
-                    .get(&stream_address)
-                    .map(|s| Cow::Owned(s.config.value()))
-            });
-        let Some(stream_config) = stream_config else {
+        // The declared stream's limits, else the live one's (read here).
+        let limits = match desired_by_address.get(&stream_address) {
+            Some(declared) => match &declared.config {
+                AssetConfig::Stream(config) => Some(config.consumer_limits.clone()),
+                AssetConfig::Consumer(_) => None,
+            },
+            None => live_by_address
+                .get(&stream_address)
+                .map(|live| stream_consumer_limits(&live.config)),
+        };
+        let Some(limits) = limits else {
             plan.diagnostics.push(at(
                 Diagnostic::error(format!(
                     "consumer `{}` reads stream `{stream}`, which is neither declared nor on the server",
@@ -195,14 +194,10 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
             ));
             continue;
         };
-        let limits = match stream_config {
-            Cow::Borrowed(config) => config.get("consumer_limits").map(Cow::Borrowed),
-            Cow::Owned(config) => config.get("consumer_limits").cloned().map(Cow::Owned),
-        };
         consumers.push((asset, limits, replaced_streams.get(stream).copied()));
     }
     let changes = in_parallel(&consumers, |(asset, limits, stream_replaced)| {
-        let (asset, limits, stream_replaced) = (*asset, limits.as_deref(), *stream_replaced);
+        let (asset, limits, stream_replaced) = (*asset, limits.as_ref(), *stream_replaced);
         let live_consumer = live_by_address.get(&asset.address).copied();
         match (stream_replaced, live_consumer) {
             (Some(stream_allowed), Some(live_consumer)) => Some(recreated_with_stream(
@@ -313,6 +308,18 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
 
 /// Below this many assets one thread classifies them all.
 const PARALLEL_ASSETS: usize = 1024;
+
+/// A live stream's `consumer_limits`, read without the rest of its config.
+fn stream_consumer_limits(config: &LiveConfig) -> Option<ConsumerLimits> {
+    #[derive(serde::Deserialize)]
+    struct Limits {
+        #[serde(default)]
+        consumer_limits: Option<ConsumerLimits>,
+    }
+    config
+        .read::<Limits>()
+        .and_then(|limits| limits.consumer_limits)
+}
 
 /// `classify` of every item, in order; long lists on one thread per CPU
 /// (normalising and comparing thousands of configs is most of a plan's own

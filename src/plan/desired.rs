@@ -3,10 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::model::{Address, AssetKind, DeclaredAt};
-use super::wire;
+use super::wire::{self, model::AssetConfig};
 use crate::manifest::Declared;
 use crate::spec::common::{DriftPolicy, ManagementPolicy, OnImmutableChange, UnmanagedConsumers};
 use crate::spec::{AssetSpec, Kind};
@@ -16,7 +14,7 @@ use crate::spec::{AssetSpec, Kind};
 pub struct DesiredAsset {
     pub address: Address,
     /// The config to send, without ownership markers.
-    pub config: Value,
+    pub config: AssetConfig,
     /// `spec.adopt`: may take over an existing unmanaged asset.
     pub adopt: bool,
     /// `spec.onImmutableChange: Recreate`: may be replaced.
@@ -71,19 +69,14 @@ pub fn desired_from_spec(
     name: &str,
     declared_at: DeclaredAt,
 ) -> Option<DesiredAsset> {
-    let (address, config) = match spec {
-        AssetSpec::Stream(spec) => (Address::stream(name), wire::stream_config(name, spec)),
-        AssetSpec::KeyValue(spec) => (Address::kv(name), wire::kv_declared_config(name, spec)),
-        AssetSpec::ObjectStore(spec) => (
-            Address::object_store(name),
-            wire::object_store_stream_config(name, spec),
-        ),
-        AssetSpec::Consumer(spec) => (
-            Address::consumer(&spec.stream_name, name),
-            wire::consumer_config(name, spec),
-        ),
+    let address = match spec {
+        AssetSpec::Stream(_) => Address::stream(name),
+        AssetSpec::KeyValue(_) => Address::kv(name),
+        AssetSpec::ObjectStore(_) => Address::object_store(name),
+        AssetSpec::Consumer(spec) => Address::consumer(&spec.stream_name, name),
         AssetSpec::NatsConnection(_) => return None,
     };
+    let config = wire::asset_config(name, spec)?;
     let policies = spec.policies()?;
     Some(DesiredAsset {
         address,

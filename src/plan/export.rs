@@ -216,6 +216,7 @@ pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A], adopt: bool) -> Stri
 
 #[cfg(test)]
 mod tests {
+    use crate::plan::wire::model::to_value;
     use std::sync::Arc;
 
     use serde_json::json;
@@ -541,7 +542,7 @@ mod tests {
     #[test]
     fn streams_with_every_field_come_back_as_declared() {
         for spec in [rich_stream(), rich_mirror()] {
-            let live = as_live(wire::stream_config(stream_name(&spec), &spec));
+            let live = as_live(to_value(&wire::stream_config(stream_name(&spec), &spec)));
             assert_eq!(stream_spec(&live), spec);
         }
     }
@@ -554,7 +555,7 @@ mod tests {
             rich_push_consumer(),
         ] {
             let name = spec.name.clone().unwrap();
-            let live = as_live(wire::consumer_config(&name, &spec));
+            let live = as_live(to_value(&wire::consumer_config(&name, &spec)));
             assert_eq!(consumer_spec(&spec.stream_name, &live), spec);
         }
     }
@@ -571,26 +572,37 @@ mod tests {
     #[test]
     fn object_stores_with_every_field_come_back_as_declared() {
         let spec = rich_object_store();
-        let live = as_live(wire::object_store_stream_config("build_artifacts", &spec));
+        let live = as_live(to_value(&wire::object_store_stream_config(
+            "build_artifacts",
+            &spec,
+        )));
         assert_eq!(object_store_spec(&live), spec);
     }
 
     #[test]
     fn minimal_specs_come_back_minimal() {
         let stream = StreamSpec::default();
-        assert_eq!(stream_spec(&wire::stream_config("orders", &stream)), stream);
+        assert_eq!(
+            stream_spec(&to_value(&wire::stream_config("orders", &stream))),
+            stream
+        );
         let kv = KeyValueSpec::default();
         assert_eq!(kv_spec(&wire::kv_stream_config("config", &kv)), kv);
         let store = ObjectStoreSpec::default();
         assert_eq!(
-            object_store_spec(&wire::object_store_stream_config("files", &store)),
+            object_store_spec(&to_value(&wire::object_store_stream_config(
+                "files", &store
+            ))),
             store
         );
         let consumer = ConsumerSpec {
             stream_name: "orders".into(),
             ..ConsumerSpec::default()
         };
-        let exported = consumer_spec("orders", &wire::consumer_config("worker", &consumer));
+        let exported = consumer_spec(
+            "orders",
+            &to_value(&wire::consumer_config("worker", &consumer)),
+        );
         assert_eq!(
             exported,
             ConsumerSpec {
@@ -682,12 +694,12 @@ mod tests {
             allow_rollup_headers: Some(true),
             ..StreamSpec::default()
         };
-        let live = wire::stream_config("ttl", &spec);
+        let live = to_value(&wire::stream_config("ttl", &spec));
         let exported = stream_spec(&live);
         assert_eq!(exported.allow_msg_ttl, None);
         assert_eq!(exported.allow_rollup_headers, None);
         assert_eq!(
-            normalise::normalise_stream(&wire::stream_config("ttl", &exported)),
+            normalise::normalise_stream(&to_value(&wire::stream_config("ttl", &exported))),
             normalise::normalise_stream(&live)
         );
         // With a backoff the server waits backoff[0], whatever ack_wait says.
@@ -696,7 +708,11 @@ mod tests {
             ..backoff_consumer()
         };
         assert_eq!(
-            consumer_spec("ORDERS", &wire::consumer_config("retrier", &consumer)).ack_wait,
+            consumer_spec(
+                "ORDERS",
+                &to_value(&wire::consumer_config("retrier", &consumer))
+            )
+            .ack_wait,
             None
         );
     }
@@ -804,7 +820,7 @@ mod tests {
 
     #[test]
     fn export_writes_valid_documents_in_address_order() {
-        let stream = as_live(wire::stream_config(
+        let stream = as_live(to_value(&wire::stream_config(
             "ORDERS",
             &StreamSpec {
                 subjects: strings(&["orders.>"]),
@@ -815,7 +831,7 @@ mod tests {
                 metadata: metadata(&[("flag", "true"), ("count", "12"), ("empty", "")]),
                 ..StreamSpec::default()
             },
-        ));
+        )));
         let pull = json!({
             "ack_policy": "explicit", "durable_name": "worker_1", "name": "worker_1",
             "max_ack_pending": 2000, "max_waiting": 512
@@ -844,7 +860,10 @@ mod tests {
             ),
             asset(
                 Address::object_store("files"),
-                wire::object_store_stream_config("files", &ObjectStoreSpec::default()),
+                to_value(&wire::object_store_stream_config(
+                    "files",
+                    &ObjectStoreSpec::default(),
+                )),
             ),
             asset(
                 Address::kv("config"),
@@ -853,7 +872,7 @@ mod tests {
             asset(Address::stream("ORDERS"), stream),
             asset(
                 Address::stream("orders"),
-                wire::stream_config("orders", &StreamSpec::default()),
+                to_value(&wire::stream_config("orders", &StreamSpec::default())),
             ),
         ];
         let yaml = export_documents(&assets, false);
@@ -944,7 +963,10 @@ mod tests {
     fn export_all_marks_every_document_for_adoption() {
         let assets = vec![asset(
             Address::stream("ORDERS"),
-            as_live(wire::stream_config("ORDERS", &StreamSpec::default())),
+            as_live(to_value(&wire::stream_config(
+                "ORDERS",
+                &StreamSpec::default(),
+            ))),
         )];
         let yaml = export_documents(&assets, true);
         assert!(yaml.contains("\n  adopt: true\n"), "{yaml}");

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::diagnostics::Diagnostic;
 use crate::manifest::WrittenFields;
+use crate::plan::wire::model::AssetConfig;
 
 /// The kinds of JetStream asset a plan handles.
 #[derive(
@@ -303,6 +304,17 @@ impl LiveConfig {
     /// The parsed config.
     pub fn value(&self) -> Value {
         serde_json::from_str(&self.0).expect("a live config is JSON the server sent")
+    }
+
+    /// The config in the typed wire model, as an asset of `kind`; None when
+    /// it holds a value of another type than nats-server sends.
+    pub fn typed(&self, kind: AssetKind) -> Option<AssetConfig> {
+        match kind {
+            AssetKind::Consumer => serde_json::from_str(&self.0)
+                .ok()
+                .map(AssetConfig::Consumer),
+            _ => serde_json::from_str(&self.0).ok().map(AssetConfig::Stream),
+        }
     }
 
     /// Some of its fields, read without building the rest.

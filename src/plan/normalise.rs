@@ -2,320 +2,306 @@
 //! server's defaults filled in, `_nats.*` metadata stripped, subject lists as
 //! sets, "unlimited" spelled one way. A freshly applied spec must compare
 //! equal to what the server reports back, on every supported version.
+//!
+//! The rules work on the typed wire model ([`super::wire::model`]); the
+//! JSON functions below read a config into it, normalise and write it back.
 
-use std::borrow::Cow;
-
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::model::AssetKind;
 use super::wire::DEFAULT_DUPLICATE_WINDOW_NANOS;
-
-/// Limits the server stores as -1 when given 0 or nothing.
-const UNLIMITED_WHEN_ZERO: [&str; 5] = [
-    "max_consumers",
-    "max_msgs",
-    "max_bytes",
-    "max_msgs_per_subject",
-    "max_msg_size",
-];
+use super::wire::model::{
+    AckPolicy, AssetConfig, Compression, ConsumerConfig, ConsumerLimits, DeliverPolicy,
+    DiscardPolicy, Field, PersistMode, PriorityPolicy, ReplayPolicy, RetentionPolicy, StorageType,
+    StreamConfig,
+};
 
 /// The idle heartbeat the server gives a consumer with the `flow_control`
 /// ack policy: 1s.
 pub const FLOW_CONTROL_HEARTBEAT_NANOS: u64 = 1_000_000_000;
 
+/// The ack wait the server gives a consumer that sets none: 30s.
+const DEFAULT_ACK_WAIT_NANOS: i64 = 30_000_000_000;
+
+/// The priority timeout the server gives a pinned-client consumer: 2m.
+const DEFAULT_PRIORITY_TIMEOUT_NANOS: i64 = 120_000_000_000;
+
 /// Fields the server reports that are not configuration jetsync manages.
 const NOT_COMPARED: [&str; 2] = ["template_owner", "pause_until"];
 
-fn object(config: &Value) -> Map<String, Value> {
-    config.as_object().cloned().unwrap_or_default()
-}
-
-/// The config's map, taken rather than copied.
-fn into_object(config: Value) -> Map<String, Value> {
-    match config {
-        Value::Object(map) => map,
-        _ => Map::new(),
+/// Sets an unset field to its default.
+fn fill<T>(field: &mut Option<T>, default: impl FnOnce() -> T) {
+    if field.is_none() {
+        *field = Some(default());
     }
 }
 
-fn fill(map: &mut Map<String, Value>, key: &str, default: Value) {
-    fill_with(map, key, || default);
-}
-
-/// A field and how to make its default.
-type FieldDefault = (&'static str, fn() -> Value);
-
-/// [`fill`] with a default made only when it is needed.
-fn fill_with(map: &mut Map<String, Value>, key: &str, default: impl FnOnce() -> Value) {
-    match map.get_mut(key) {
-        Some(value) if !value.is_null() => {}
-        Some(value) => *value = default(),
-        None => {
-            map.insert(key.to_string(), default());
-        }
+/// Limits the server stores as -1 when given 0 or nothing.
+fn unlimited_when_zero(field: &mut Option<i64>) {
+    if field.unwrap_or(0) == 0 {
+        *field = Some(-1);
     }
-}
-
-fn integer(map: &Map<String, Value>, key: &str) -> i64 {
-    map.get(key).and_then(Value::as_i64).unwrap_or(0)
 }
 
 /// Strips the server's `_nats.*` keys (and jetsync's own markers, compared
-/// separately) from metadata.
-fn user_metadata(map: &mut Map<String, Value>) {
-    let user = |key: &String, _: &mut Value| {
-        !key.starts_with("_nats.") && !key.starts_with("jetsync.dev/")
-    };
-    match map.get_mut("metadata") {
-        Some(Value::Object(metadata)) => metadata.retain(user),
-        _ => {
-            map.insert("metadata".into(), Value::Object(Map::new()));
-        }
-    }
+/// separately) from metadata; no metadata is empty metadata.
+fn user_metadata(metadata: &mut Option<super::wire::model::Metadata>) {
+    let metadata = metadata.get_or_insert_default();
+    metadata.retain(|key, _| !key.starts_with("_nats.") && !key.starts_with("jetsync.dev/"));
 }
 
-fn sorted_strings(map: &mut Map<String, Value>, key: &str) {
-    let mut values: Vec<String> = map
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+/// A list of subjects as a set: sorted, each once; no list is an empty one.
+fn sorted_strings(values: &mut Option<Vec<String>>) {
+    let values = values.get_or_insert_default();
     values.sort();
     values.dedup();
-    map.insert(key.into(), json!(values));
 }
 
-/// Drops keys whose value is empty (`""`, `[]`, `{}`, `null`, `false`, `0`)
-/// from a nested object, so that "unset" has one spelling.
-fn without_empty(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(_, v)| !is_empty(v))
-                .map(|(k, v)| (k.clone(), without_empty(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(without_empty).collect()),
-        other => other.clone(),
-    }
-}
-
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(items) => items.is_empty(),
-        Value::Object(map) => map.is_empty(),
+/// A nested object with its empty fields unset, itself unset when nothing
+/// is left.
+fn without_empty<T: Field>(value: &mut Option<T>) {
+    if let Some(inner) = value {
+        inner.without_empty();
+        if inner.is_unset() {
+            *value = None;
+        }
     }
 }
 
 /// A stream config (desired or live) in comparable form.
-pub fn normalise_stream(config: &Value) -> Value {
-    normalise_stream_owned(config.clone())
-}
-
-/// [`normalise_stream`] of a config it may take apart.
-fn normalise_stream_owned(config: Value) -> Value {
-    let mut map = into_object(config);
+pub fn normalise_stream_config(config: &mut StreamConfig) {
+    config.template_owner = None;
     for key in NOT_COMPARED {
-        map.remove(key);
+        config.extra.remove(key);
     }
-    for key in UNLIMITED_WHEN_ZERO {
-        if integer(&map, key) == 0 {
-            map.insert(key.into(), json!(-1));
+    for field in [
+        &mut config.max_consumers,
+        &mut config.max_msgs,
+        &mut config.max_bytes,
+        &mut config.max_msgs_per_subject,
+        &mut config.max_msg_size,
+    ] {
+        unlimited_when_zero(field);
+    }
+    let mirrors = config.mirror.is_some();
+    let is_copy = mirrors || config.sources.as_ref().is_some_and(|s| !s.is_empty());
+    let max_age = config.max_age.unwrap_or(0);
+    fill(&mut config.duplicate_window, || {
+        if mirrors {
+            0
+        } else if max_age > 0 && (max_age as u64) < DEFAULT_DUPLICATE_WINDOW_NANOS {
+            max_age
+        } else {
+            DEFAULT_DUPLICATE_WINDOW_NANOS as i64
         }
+    });
+    fill(&mut config.description, String::new);
+    fill(&mut config.retention, || RetentionPolicy::Limits);
+    fill(&mut config.storage, || StorageType::File);
+    fill(&mut config.num_replicas, || 1);
+    fill(&mut config.max_age, || 0);
+    fill(&mut config.discard, || DiscardPolicy::Old);
+    for flag in [
+        &mut config.discard_new_per_subject,
+        &mut config.no_ack,
+        &mut config.sealed,
+        &mut config.deny_delete,
+        &mut config.deny_purge,
+        &mut config.allow_rollup_hdrs,
+        &mut config.allow_direct,
+        &mut config.mirror_direct,
+        &mut config.allow_msg_ttl,
+        &mut config.allow_msg_counter,
+        &mut config.allow_atomic,
+        &mut config.allow_msg_schedules,
+        &mut config.allow_batched,
+    ] {
+        fill(flag, || false);
     }
-    let is_copy = map.get("mirror").is_some_and(|m| !m.is_null())
-        || map
-            .get("sources")
-            .and_then(Value::as_array)
-            .is_some_and(|s| !s.is_empty());
-    let max_age = integer(&map, "max_age");
-    let duplicate_window = if map.get("mirror").is_some_and(|m| !m.is_null()) {
-        0
-    } else if max_age > 0 && (max_age as u64) < DEFAULT_DUPLICATE_WINDOW_NANOS {
-        max_age
-    } else {
-        DEFAULT_DUPLICATE_WINDOW_NANOS as i64
-    };
-    fill(&mut map, "duplicate_window", json!(duplicate_window));
-    let defaults: [FieldDefault; 23] = [
-        ("description", || json!("")),
-        ("retention", || json!("limits")),
-        ("storage", || json!("file")),
-        ("num_replicas", || json!(1)),
-        ("max_age", || json!(0)),
-        ("discard", || json!("old")),
-        ("discard_new_per_subject", || json!(false)),
-        ("no_ack", || json!(false)),
-        ("sealed", || json!(false)),
-        ("deny_delete", || json!(false)),
-        ("deny_purge", || json!(false)),
-        ("allow_rollup_hdrs", || json!(false)),
-        ("allow_direct", || json!(false)),
-        ("mirror_direct", || json!(false)),
-        ("compression", || json!("none")),
-        ("first_seq", || json!(0)),
-        ("allow_msg_ttl", || json!(false)),
-        ("subject_delete_marker_ttl", || json!(0)),
-        ("allow_msg_counter", || json!(false)),
-        ("allow_atomic", || json!(false)),
-        ("allow_msg_schedules", || json!(false)),
-        ("allow_batched", || json!(false)),
-        ("persist_mode", || json!("default")),
-    ];
-    for (key, default) in defaults {
-        fill_with(&mut map, key, default);
-    }
+    fill(&mut config.compression, || Compression::None);
+    fill(&mut config.first_seq, || 0);
+    fill(&mut config.subject_delete_marker_ttl, || 0);
+    fill(&mut config.persist_mode, || PersistMode::Default);
     // Delete markers and scheduled messages need rollups; the server turns
     // them on, and TTLs with markers.
-    if integer(&map, "subject_delete_marker_ttl") > 0 {
-        map.insert("allow_rollup_hdrs".into(), json!(true));
-        map.insert("allow_msg_ttl".into(), json!(true));
+    let markers = config.subject_delete_marker_ttl.unwrap_or(0) > 0;
+    if markers {
+        config.allow_rollup_hdrs = Some(true);
+        config.allow_msg_ttl = Some(true);
     }
-    if map.get("allow_msg_schedules") == Some(&json!(true)) {
-        map.insert("allow_rollup_hdrs".into(), json!(true));
+    if config.allow_msg_schedules == Some(true) {
+        config.allow_rollup_hdrs = Some(true);
     }
-    if integer(&map, "subject_delete_marker_ttl") > 0 {
-        map.insert("deny_purge".into(), json!(false));
+    if markers {
+        config.deny_purge = Some(false);
     }
     // Sealing locks a stream down: the server sets these with it.
-    if map.get("sealed") == Some(&json!(true)) {
-        map.insert("deny_delete".into(), json!(true));
-        map.insert("deny_purge".into(), json!(true));
-        map.insert("discard".into(), json!("new"));
-        map.insert("max_age".into(), json!(0));
-        map.insert("allow_rollup_hdrs".into(), json!(false));
+    if config.sealed == Some(true) {
+        config.deny_delete = Some(true);
+        config.deny_purge = Some(true);
+        config.discard = Some(DiscardPolicy::New);
+        config.max_age = Some(0);
+        config.allow_rollup_hdrs = Some(false);
     }
-    let subjects_empty = map
-        .get("subjects")
-        .and_then(Value::as_array)
-        .is_none_or(|s| s.is_empty());
-    if subjects_empty && !is_copy {
-        let name = map.get("name").cloned().unwrap_or(Value::Null);
-        map.insert("subjects".into(), json!([name]));
+    if config.subjects.as_ref().is_none_or(Vec::is_empty) && !is_copy {
+        config.subjects = Some(config.name.iter().cloned().collect());
     }
-    sorted_strings(&mut map, "subjects");
-    user_metadata(&mut map);
-    for key in [
-        "placement",
-        "consumer_limits",
-        "republish",
-        "subject_transform",
-        "mirror",
-    ] {
-        let value = map.get(key).map(without_empty).unwrap_or(Value::Null);
-        if is_empty(&value) {
-            map.remove(key);
-        } else {
-            map.insert(key.into(), value);
-        }
+    sorted_strings(&mut config.subjects);
+    user_metadata(&mut config.metadata);
+    without_empty(&mut config.placement);
+    without_empty(&mut config.consumer_limits);
+    without_empty(&mut config.republish);
+    without_empty(&mut config.subject_transform);
+    without_empty(&mut config.mirror);
+    let sources = config.sources.get_or_insert_default();
+    for source in sources.iter_mut() {
+        source.without_empty();
     }
-    let mut sources: Vec<Value> = map
-        .get("sources")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().map(without_empty).collect())
-        .unwrap_or_default();
-    sources.sort_by_key(|source| source["name"].as_str().unwrap_or_default().to_string());
-    map.insert("sources".into(), json!(sources));
-    Value::Object(map)
+    sources.sort_by(|a, b| {
+        a.name
+            .as_deref()
+            .unwrap_or("")
+            .cmp(b.name.as_deref().unwrap_or(""))
+    });
 }
 
 /// A consumer config (desired or live) in comparable form. `stream_limits`
 /// is the stream's `consumer_limits`, whose values the server copies into
 /// consumers that leave them unset.
-pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Value {
-    normalise_consumer_owned(config.clone(), stream_limits)
-}
-
-/// [`normalise_consumer`] of a config it may take apart.
-fn normalise_consumer_owned(config: Value, stream_limits: Option<&Value>) -> Value {
-    let mut map = into_object(config);
+pub fn normalise_consumer_config(
+    config: &mut ConsumerConfig,
+    stream_limits: Option<&ConsumerLimits>,
+) {
+    config.pause_until = None;
     for key in NOT_COMPARED {
-        map.remove(key);
+        config.extra.remove(key);
     }
-    let ack_none = map.get("ack_policy").and_then(Value::as_str) == Some("none");
-    let push = map
-        .get("deliver_subject")
-        .and_then(Value::as_str)
+    let ack_none = config.ack_policy == Some(AckPolicy::None);
+    let push = config
+        .deliver_subject
+        .as_ref()
         .is_some_and(|s| !s.is_empty());
-    let first_backoff = map
-        .get("backoff")
-        .and_then(Value::as_array)
-        .and_then(|b| b.first())
-        .cloned();
     if !ack_none {
         // With a backoff the server waits backoff[0] for the first ack,
         // whatever ack_wait says.
-        match first_backoff {
-            Some(first) => {
-                map.insert("ack_wait".into(), first);
-            }
-            None => fill(&mut map, "ack_wait", json!(30_000_000_000u64)),
+        match config.backoff.as_ref().and_then(|backoff| backoff.first()) {
+            Some(&first) => config.ack_wait = Some(first),
+            None => fill(&mut config.ack_wait, || DEFAULT_ACK_WAIT_NANOS),
         }
         let limit = stream_limits
-            .and_then(|limits| limits.get("max_ack_pending"))
-            .filter(|v| v.as_i64().is_some_and(|n| n > 0))
-            .cloned()
-            .unwrap_or(json!(1000));
-        fill(&mut map, "max_ack_pending", limit);
+            .and_then(|limits| limits.max_ack_pending)
+            .filter(|&n| n > 0)
+            .unwrap_or(1000);
+        fill(&mut config.max_ack_pending, || limit);
     }
     if !push {
-        fill(&mut map, "max_waiting", json!(512));
+        fill(&mut config.max_waiting, || 512);
     }
     // A durable is named after its durable name; nats-server 2.10 stores no
     // name for one made through the older `CONSUMER.DURABLE.CREATE` API
     // (nats-py's `add_consumer`).
-    if let Some(durable) = map.get("durable_name").filter(|d| !is_empty(d)).cloned() {
-        fill(&mut map, "name", durable);
+    if let Some(durable) = config.durable_name.as_ref().filter(|d| !d.is_empty()) {
+        fill(&mut config.name, || durable.clone());
     }
     // The flow_control ack policy (2.14) acknowledges through flow control:
     // the server turns flow control on with 1s heartbeats, whatever is sent.
-    if map.get("ack_policy").and_then(Value::as_str) == Some("flow_control") {
-        map.insert("flow_control".into(), json!(true));
-        map.insert("idle_heartbeat".into(), json!(FLOW_CONTROL_HEARTBEAT_NANOS));
+    if config.ack_policy == Some(AckPolicy::FlowControl) {
+        config.flow_control = Some(true);
+        config.idle_heartbeat = Some(FLOW_CONTROL_HEARTBEAT_NANOS as i64);
     }
     if let Some(threshold) = stream_limits
-        .and_then(|limits| limits.get("inactive_threshold"))
-        .filter(|v| v.as_i64().is_some_and(|n| n > 0))
+        .and_then(|limits| limits.inactive_threshold)
+        .filter(|&n| n > 0)
     {
-        fill(&mut map, "inactive_threshold", threshold.clone());
+        fill(&mut config.inactive_threshold, || threshold);
     }
-    if map.get("priority_policy").and_then(Value::as_str) == Some("pinned_client") {
-        fill(&mut map, "priority_timeout", json!(120_000_000_000u64));
+    if config.priority_policy == Some(PriorityPolicy::PinnedClient) {
+        fill(&mut config.priority_timeout, || {
+            DEFAULT_PRIORITY_TIMEOUT_NANOS
+        });
     }
     // Clients write the sample frequency as "50" or "50%"; the server keeps
     // the string as given.
-    if let Some(Value::String(frequency)) = map.get("sample_freq") {
-        let number = frequency.trim_end_matches('%').to_string();
-        map.insert("sample_freq".into(), json!(number));
+    if let Some(frequency) = &mut config.sample_freq {
+        if frequency.ends_with('%') {
+            let number = frequency.trim_end_matches('%').len();
+            frequency.truncate(number);
+        }
     }
-    if integer(&map, "max_deliver") == 0 {
-        map.insert("max_deliver".into(), json!(-1));
+    if config.max_deliver.unwrap_or(0) == 0 {
+        config.max_deliver = Some(-1);
     }
-    let defaults: [FieldDefault; 4] = [
-        ("deliver_policy", || json!("all")),
-        ("ack_policy", || json!("none")),
-        ("replay_policy", || json!("instant")),
-        ("priority_policy", || json!("none")),
-    ];
-    for (key, default) in defaults {
-        fill_with(&mut map, key, default);
-    }
-    user_metadata(&mut map);
-    for key in ["filter_subjects", "priority_groups"] {
-        sorted_strings(&mut map, key);
-    }
+    fill(&mut config.deliver_policy, || DeliverPolicy::All);
+    fill(&mut config.ack_policy, || AckPolicy::None);
+    fill(&mut config.replay_policy, || ReplayPolicy::Instant);
+    fill(&mut config.priority_policy, || PriorityPolicy::None);
+    user_metadata(&mut config.metadata);
+    sorted_strings(&mut config.filter_subjects);
+    sorted_strings(&mut config.priority_groups);
     // Everything else: unset, zero, false and empty all mean "not set".
-    map.retain(|key, value| key == "metadata" || !is_empty(value));
-    Value::Object(map)
+    let metadata = config.metadata.take();
+    config.drop_unset();
+    config.metadata = metadata;
+}
+
+/// The comparable form of a typed config of `kind`. `stream_limits` is the
+/// `consumer_limits` of a consumer's stream.
+pub fn comparable_config(
+    kind: AssetKind,
+    mut config: AssetConfig,
+    stream_limits: Option<&ConsumerLimits>,
+) -> AssetConfig {
+    match &mut config {
+        AssetConfig::Stream(stream) => {
+            normalise_stream_config(stream);
+            if let Some(fields) = compared_fields(kind) {
+                stream.retain_fields(fields);
+            }
+        }
+        AssetConfig::Consumer(consumer) => normalise_consumer_config(consumer, stream_limits),
+    }
+    config
+}
+
+/// A JSON config of `kind` in the typed model; None when it holds a value
+/// of another type than the server's.
+pub fn typed(kind: AssetKind, config: &Value) -> Option<AssetConfig> {
+    fn read<T: DeserializeOwned>(config: &Value) -> Option<T> {
+        T::deserialize(config).ok()
+    }
+    match kind {
+        AssetKind::Consumer => read(config).map(AssetConfig::Consumer),
+        _ => read(config).map(AssetConfig::Stream),
+    }
+}
+
+/// A stream config (desired or live) in comparable form.
+pub fn normalise_stream(config: &Value) -> Value {
+    comparable(AssetKind::Stream, config, None)
+}
+
+/// A consumer config (desired or live) in comparable form. `stream_limits`
+/// is the stream's `consumer_limits`.
+pub fn normalise_consumer(config: &Value, stream_limits: Option<&Value>) -> Value {
+    comparable(AssetKind::Consumer, config, stream_limits)
+}
+
+/// The comparable form of any asset's JSON config. `stream_limits` is the
+/// `consumer_limits` of a consumer's stream. A config the model cannot
+/// read (a value of another type than the server's) is compared as it is.
+pub fn comparable(kind: AssetKind, config: &Value, stream_limits: Option<&Value>) -> Value {
+    let limits = stream_limits.and_then(|limits| ConsumerLimits::deserialize(limits).ok());
+    match typed(kind, config) {
+        Some(typed) => comparable_config(kind, typed, limits.as_ref()).to_value(),
+        None => config.clone(),
+    }
+}
+
+/// [`comparable`] of a config it may take apart.
+pub fn comparable_owned(kind: AssetKind, config: Value, stream_limits: Option<&Value>) -> Value {
+    comparable(kind, &config, stream_limits)
 }
 
 /// One field that differs between two normalised configs.
@@ -415,33 +401,15 @@ const OBJECT_STORE_FIELDS: [&str; 9] = [
     "metadata",
 ];
 
-/// The comparable form of any asset's config. `stream_limits` is the
-/// `consumer_limits` of a consumer's stream.
-pub fn comparable(kind: AssetKind, config: &Value, stream_limits: Option<&Value>) -> Value {
-    comparable_owned(kind, config.clone(), stream_limits)
-}
-
-/// [`comparable`] of a config it may take apart (no copy of it is made).
-pub fn comparable_owned(kind: AssetKind, config: Value, stream_limits: Option<&Value>) -> Value {
-    match kind {
-        AssetKind::Stream => normalise_stream_owned(config),
-        AssetKind::KeyValue => only(normalise_stream_owned(config), &KV_FIELDS),
-        AssetKind::ObjectStore => only(normalise_stream_owned(config), &OBJECT_STORE_FIELDS),
-        AssetKind::Consumer => normalise_consumer_owned(config, stream_limits),
-    }
-}
-
 /// Whether a stream config mirrors a stream in its own account and domain:
 /// a mirror with no `external` API prefix or deliver subject.
-fn is_local_mirror(config: &Value) -> bool {
-    config
-        .get("mirror")
-        .filter(|mirror| mirror.is_object())
-        .is_some_and(|mirror| {
-            mirror
-                .get("external")
-                .is_none_or(|e| is_empty(&without_empty(e)))
+fn is_local_mirror(config: &StreamConfig) -> bool {
+    config.mirror.as_ref().is_some_and(|mirror| {
+        mirror.external.clone().is_none_or(|mut external| {
+            external.without_empty();
+            external.is_unset()
         })
+    })
 }
 
 /// The declared config with the choices the server makes by itself taken
@@ -453,27 +421,22 @@ fn is_local_mirror(config: &Value) -> bool {
 /// `mirror_direct` takes the live value. A declared `mirror_direct` is
 /// compared and sent as written. KV buckets keep their open client choices
 /// already (see [`super::wire::settle`]).
-pub fn with_server_choices<'a>(
+pub fn with_server_choices(
     kind: AssetKind,
-    declared: Cow<'a, Value>,
-    live: Option<&Value>,
-) -> Cow<'a, Value> {
-    let Some(live_direct) = live.and_then(|live| live.get("mirror_direct")) else {
-        return declared;
+    declared: &mut AssetConfig,
+    live: Option<&AssetConfig>,
+) {
+    let (AssetConfig::Stream(declared), Some(AssetConfig::Stream(live))) = (declared, live) else {
+        return;
     };
-    if server_chosen(kind, &declared).is_empty() {
-        return declared;
+    if live.mirror_direct.is_some() && !server_chosen(kind, declared).is_empty() {
+        declared.mirror_direct = live.mirror_direct;
     }
-    let mut config = declared.into_owned();
-    if let Some(map) = config.as_object_mut() {
-        map.insert("mirror_direct".into(), live_direct.clone());
-    }
-    Cow::Owned(config)
 }
 
 /// The fields the server may choose by itself for an asset: `mirror_direct`
 /// of a stream that mirrors locally.
-pub fn server_may_choose(kind: AssetKind, config: &Value) -> &'static [&'static str] {
+fn may_choose(kind: AssetKind, config: &StreamConfig) -> &'static [&'static str] {
     if kind == AssetKind::Stream && is_local_mirror(config) {
         &["mirror_direct"]
     } else {
@@ -481,12 +444,19 @@ pub fn server_may_choose(kind: AssetKind, config: &Value) -> &'static [&'static 
     }
 }
 
+/// [`may_choose`] of a JSON config.
+pub fn server_may_choose(kind: AssetKind, config: &Value) -> &'static [&'static str] {
+    match StreamConfig::deserialize(config) {
+        Ok(config) if kind == AssetKind::Stream => may_choose(kind, &config),
+        _ => &[],
+    }
+}
+
 /// The fields a declared config leaves for the server to choose (see
 /// [`with_server_choices`]).
-pub fn server_chosen(kind: AssetKind, declared: &Value) -> &'static [&'static str] {
-    let open = declared.get("mirror_direct").is_none_or(Value::is_null);
-    if open {
-        server_may_choose(kind, declared)
+fn server_chosen(kind: AssetKind, declared: &StreamConfig) -> &'static [&'static str] {
+    if declared.mirror_direct.is_none() {
+        may_choose(kind, declared)
     } else {
         &[]
     }
@@ -496,7 +466,7 @@ pub fn server_chosen(kind: AssetKind, declared: &Value) -> &'static [&'static st
 /// that leaves them out compares: what jetsync recorded when it created the
 /// asset, before the server chose.
 pub fn as_left_open(comparable: &Value, chosen: &[&str]) -> Value {
-    let mut map = object(comparable);
+    let mut map = comparable.as_object().cloned().unwrap_or_default();
     for &field in chosen {
         map.insert(field.to_string(), json!(false));
     }
@@ -511,12 +481,6 @@ pub fn compared_fields(kind: AssetKind) -> Option<&'static [&'static str]> {
         AssetKind::ObjectStore => Some(&OBJECT_STORE_FIELDS),
         AssetKind::Stream | AssetKind::Consumer => None,
     }
-}
-
-fn only(config: Value, fields: &[&str]) -> Value {
-    let mut map = into_object(config);
-    map.retain(|key, _| fields.contains(&key.as_str()));
-    Value::Object(map)
 }
 
 #[cfg(test)]
@@ -565,21 +529,28 @@ mod tests {
         assert!(differences(&live, &live).is_empty());
     }
 
+    /// `declared` with the server's choices taken from `live`, as JSON.
+    fn settled(declared: &Value, live: Option<&Value>) -> Value {
+        let mut config = typed(AssetKind::Stream, declared).unwrap();
+        let live = live.map(|live| typed(AssetKind::Stream, live).unwrap());
+        with_server_choices(AssetKind::Stream, &mut config, live.as_ref());
+        config.to_value()
+    }
+
     #[test]
     fn a_local_mirror_that_leaves_mirror_direct_open_takes_the_servers_choice() {
         let declared = json!({"name": "M", "mirror": {"name": "O"}});
         // nats-server's answer: the origin has allow_direct.
         let live = json!({"name": "M", "mirror": {"name": "O"}, "mirror_direct": true});
-        let settled = with_server_choices(AssetKind::Stream, Cow::Borrowed(&declared), Some(&live));
-        assert_eq!(settled["mirror_direct"], json!(true));
-        assert!(differences(&normalise_stream(&settled), &normalise_stream(&live)).is_empty());
+        let taken = settled(&declared, Some(&live));
+        assert_eq!(taken["mirror_direct"], json!(true));
+        assert!(differences(&normalise_stream(&taken), &normalise_stream(&live)).is_empty());
         // Without the rule the server's choice would show as a change.
         assert!(!differences(&normalise_stream(&declared), &normalise_stream(&live)).is_empty());
 
         // A declared value is compared as written.
         let declared_off = json!({"name": "M", "mirror": {"name": "O"}, "mirror_direct": false});
-        let kept =
-            with_server_choices(AssetKind::Stream, Cow::Borrowed(&declared_off), Some(&live));
+        let kept = settled(&declared_off, Some(&live));
         assert_eq!(kept["mirror_direct"], json!(false));
         let found = differences(&normalise_stream(&kept), &normalise_stream(&live));
         assert_eq!(found.len(), 1);
@@ -590,23 +561,20 @@ mod tests {
         let external =
             json!({"name": "M", "mirror": {"name": "O", "external": {"api": "$JS.hub.API"}}});
         let live_external = json!({"name": "M", "mirror": {"name": "O", "external": {"api": "$JS.hub.API"}}, "mirror_direct": true});
-        let untouched = with_server_choices(
-            AssetKind::Stream,
-            Cow::Borrowed(&external),
-            Some(&live_external),
+        assert!(
+            settled(&external, Some(&live_external))
+                .get("mirror_direct")
+                .is_none()
         );
-        assert!(untouched.get("mirror_direct").is_none());
 
         // Not a mirror, or nothing live: nothing taken.
         let plain = json!({"name": "S", "subjects": ["s"]});
         let plain_live = json!({"name": "S", "subjects": ["s"], "mirror_direct": true});
-        let untouched =
-            with_server_choices(AssetKind::Stream, Cow::Borrowed(&plain), Some(&plain_live));
-        assert!(untouched.get("mirror_direct").is_none());
         assert!(
-            with_server_choices(AssetKind::Stream, Cow::Borrowed(&declared), None)
+            settled(&plain, Some(&plain_live))
                 .get("mirror_direct")
                 .is_none()
         );
+        assert!(settled(&declared, None).get("mirror_direct").is_none());
     }
 }

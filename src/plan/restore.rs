@@ -134,8 +134,9 @@ pub fn finish(
         .filter_map(|c| c.address.consumer.as_deref())
         .collect();
     let mut change = change.unwrap_or_else(|| {
-        let after = comparable(asset.address.kind, &asset.config, None);
-        let config = ownership::config_to_send(&asset.config, &after, &options.owner);
+        let declared = asset.config.to_value();
+        let after = comparable(asset.address.kind, &declared, None);
+        let config = ownership::config_to_send(&declared, &after, &options.owner);
         Change {
             address: asset.address.clone(),
             action: Action::Update,

@@ -2,8 +2,6 @@
 //! update, replace, adopt, drift or nothing, with the fields that differ and
 //! whether each forces a replacement.
 
-use std::borrow::Cow;
-
 use serde_json::Value;
 
 use super::{Action, Change, FieldChange, PlanOptions};
@@ -12,7 +10,8 @@ use crate::plan::desired::DesiredAsset;
 use crate::plan::fields::spec_field;
 use crate::plan::model::{AssetKind, LiveAsset, Loss};
 use crate::plan::mutability::{self, Mutability};
-use crate::plan::normalise::{self, comparable, comparable_owned};
+use crate::plan::normalise;
+use crate::plan::wire::model::{AssetConfig, ConsumerLimits};
 use crate::plan::{ownership, wire};
 use crate::spec::common::{DriftPolicy, ManagementPolicy};
 
@@ -49,7 +48,7 @@ fn observed(mut change: Change) -> Change {
 pub(super) fn classify(
     asset: &DesiredAsset,
     live: Option<&LiveAsset>,
-    stream_limits: Option<&Value>,
+    stream_limits: Option<&ConsumerLimits>,
     options: &PlanOptions,
 ) -> Option<Change> {
     let change = classify_managed(asset, live, stream_limits, options)?;
@@ -59,32 +58,61 @@ pub(super) fn classify(
     })
 }
 
+/// The declared config as it is compared with `live` and sent: a KV
+/// bucket's or object store's settled against the live one, the server's
+/// own choices taken where the spec leaves them open, ignored fields as
+/// they are live. The JSON path is taken only where a rule works on JSON.
+fn declared_config(
+    asset: &DesiredAsset,
+    live: Option<&AssetConfig>,
+    live_value: impl Fn() -> Option<Value>,
+) -> AssetConfig {
+    let kind = asset.address.kind;
+    let typed =
+        |value: &Value| normalise::typed(kind, value).unwrap_or_else(|| asset.config.clone());
+    // KV buckets and object stores keep what their spec leaves open.
+    let mut declared = if normalise::compared_fields(kind).is_some() {
+        typed(&wire::settle(
+            kind,
+            &asset.config.to_value(),
+            live_value().as_ref(),
+        ))
+    } else {
+        asset.config.clone()
+    };
+    // What the server chooses by itself where the spec leaves it open.
+    normalise::with_server_choices(kind, &mut declared, live);
+    if asset.ignore_fields.is_empty() {
+        return declared;
+    }
+    match live_value() {
+        Some(live) => typed(&keep_ignored(
+            kind,
+            &declared.to_value(),
+            &live,
+            &asset.ignore_fields,
+        )),
+        None => declared,
+    }
+}
+
 fn classify_managed(
     asset: &DesiredAsset,
     live: Option<&LiveAsset>,
-    stream_limits: Option<&Value>,
+    stream_limits: Option<&ConsumerLimits>,
     options: &PlanOptions,
 ) -> Option<Change> {
     let kind = asset.address.kind;
-    let live_config = live.map(|live| live.config.value());
-    // KV buckets and object stores keep what their spec leaves open.
-    let declared = wire::settle(kind, &asset.config, live_config.as_ref());
-    // What the server chooses by itself where the spec leaves it open.
-    let declared = normalise::with_server_choices(kind, declared, live_config.as_ref());
-    let declared = match &live_config {
-        Some(live_config) if !asset.ignore_fields.is_empty() => Cow::Owned(keep_ignored(
-            kind,
-            &declared,
-            live_config,
-            &asset.ignore_fields,
-        )),
-        _ => declared,
-    };
-    let after = comparable(kind, &declared, stream_limits);
-    // The config to send, with its markers: only for an asset that changes.
-    let to_send = |after: &Value| ownership::config_to_send(&declared, after, &options.owner);
-    let (Some(live), Some(live_config)) = (live, live_config) else {
-        let config = to_send(&after);
+    let live_typed = live.and_then(|live| live.config.typed(kind));
+    let live_value = || live.map(|live| live.config.value());
+    let declared = declared_config(asset, live_typed.as_ref(), live_value);
+    let after_typed = normalise::comparable_config(kind, declared.clone(), stream_limits);
+    let (Some(live), Some(live_typed)) = (live, live_typed) else {
+        if let Some(live) = live {
+            return Some(unreadable(asset, live));
+        }
+        let after = after_typed.to_value();
+        let config = ownership::config_to_send(&declared.to_value(), &after, &options.owner);
         return Some(Change {
             address: asset.address.clone(),
             action: Action::Create,
@@ -102,20 +130,25 @@ fn classify_managed(
             declared_at: Some(asset.declared_at.clone()),
         });
     };
-    // What the comparison leaves out is read first: then the live config
-    // is taken apart into its comparable form, not copied.
-    let pause = match kind {
-        AssetKind::Consumer => pause_change(&declared, &live_config),
-        _ => None,
-    };
-    let owner = ownership::owner_of(&live_config).map(str::to_string);
-    let applied = ownership::applied_of(&live_config).map(str::to_string);
-    let before = comparable_owned(kind, live_config, stream_limits);
+    // What the comparison leaves out is read first.
+    let pause = pause_change(&declared, &live_typed);
+    let marker = |key: &str| live_typed.metadata().and_then(|m| m.get(key)).cloned();
+    let owner = marker(ownership::OWNER_KEY);
+    let applied = marker(ownership::APPLIED_KEY);
+    let before_typed = normalise::comparable_config(kind, live_typed, stream_limits);
+    let managed = owner.as_deref() == Some(options.owner.as_str());
+    // The common case, an asset as declared, is decided on the typed
+    // configs; everything else is worked out on their JSON.
+    if managed && pause.is_none() && before_typed == after_typed {
+        return None;
+    }
+    let (before, after) = (before_typed.to_value(), after_typed.to_value());
+    let declared = declared.to_value();
+    let to_send = |after: &Value| ownership::config_to_send(&declared, after, &options.owner);
     let mut diff = field_changes(kind, &before, &after, &options.server);
     diff.extend(pause);
     let owner = owner.as_deref();
     let applied = applied.as_deref();
-    let managed = owner == Some(options.owner.as_str());
     if managed && diff.is_empty() {
         return None;
     }
@@ -223,25 +256,53 @@ fn field_changes(
 
 /// A consumer's pause is not part of its config comparison (an update
 /// resets it; it changes through the PAUSE API): compared here by instant.
-fn pause_change(desired: &Value, live: &Value) -> Option<FieldChange> {
-    let instant = |config: &Value| {
-        config
-            .get("pause_until")
-            .and_then(Value::as_str)
+fn pause_change(desired: &AssetConfig, live: &AssetConfig) -> Option<FieldChange> {
+    let pause = |config: &AssetConfig| match config {
+        AssetConfig::Consumer(consumer) => consumer.pause_until.clone(),
+        AssetConfig::Stream(_) => None,
+    };
+    let (desired, live) = (pause(desired), pause(live));
+    let instant = |pause: &Option<String>| {
+        pause
+            .as_deref()
             .and_then(crate::spec::validate::rfc3339_unix_nanos)
     };
-    if instant(desired) == instant(live) {
+    if instant(&desired) == instant(&live) {
         return None;
     }
-    let value = |config: &Value| config.get("pause_until").cloned().unwrap_or(Value::Null);
     Some(FieldChange {
         path: "pauseUntil".into(),
         json_field: PAUSE_FIELD.into(),
-        before: value(live),
-        after: value(desired),
+        before: live.map_or(Value::Null, Value::String),
+        after: desired.map_or(Value::Null, Value::String),
         forces_replacement: false,
         reason: None,
     })
+}
+
+/// A live asset whose config holds a value of another type than nats-server
+/// sends: shown, never written.
+fn unreadable(asset: &DesiredAsset, live: &LiveAsset) -> Change {
+    Change {
+        address: asset.address.clone(),
+        action: Action::Update,
+        reason: "the server reports a config jetsync cannot read".to_string(),
+        drift: false,
+        reported: false,
+        refused: Some(
+            "its live config has a field of another type than nats-server sends; \
+             jetsync leaves it as it is"
+                .to_string(),
+        ),
+        before: Some(live.config.value()),
+        after: None,
+        diff: Vec::new(),
+        loses: None,
+        restore: Vec::new(),
+        restore_holder: None,
+        config: None,
+        declared_at: Some(asset.declared_at.clone()),
+    }
 }
 
 /// The consumer config field changed through the PAUSE API.

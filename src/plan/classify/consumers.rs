@@ -117,8 +117,9 @@ pub(super) fn recreated_with_stream(
     stream_allowed: bool,
     options: &PlanOptions,
 ) -> Change {
-    let after = comparable(AssetKind::Consumer, &asset.config, None);
-    let config = ownership::config_to_send(&asset.config, &after, &options.owner);
+    let declared = asset.config.to_value();
+    let after = comparable(AssetKind::Consumer, &declared, None);
+    let config = ownership::config_to_send(&declared, &after, &options.owner);
     Change {
         address: asset.address.clone(),
         action: Action::Replace,

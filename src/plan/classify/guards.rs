@@ -5,13 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
 use super::{Action, Change, Plan, PlanOptions, at};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::plan::capabilities;
 use crate::plan::desired::DesiredAsset;
 use crate::plan::fields::spec_field;
+use crate::plan::wire::model::AssetConfig;
 
 /// Above this share of the owner's assets in scope, a prune needs `--prune-all`.
 const PRUNE_SHARE_PERCENT: usize = 50;
@@ -81,15 +80,18 @@ pub(super) fn fits_server(asset: &DesiredAsset, options: &PlanOptions, plan: &mu
     if !options.standalone {
         return true;
     }
-    let replicas = asset
-        .config
-        .get("num_replicas")
-        .and_then(Value::as_u64)
-        .unwrap_or(1);
-    let cluster = asset
-        .config
-        .pointer("/placement/cluster")
-        .and_then(Value::as_str)
+    let stream = match &asset.config {
+        AssetConfig::Stream(stream) => Some(stream),
+        AssetConfig::Consumer(_) => None,
+    };
+    let replicas = match &asset.config {
+        AssetConfig::Stream(stream) => stream.num_replicas,
+        AssetConfig::Consumer(consumer) => consumer.num_replicas,
+    };
+    let replicas = replicas.unwrap_or(1);
+    let cluster = stream
+        .and_then(|stream| stream.placement.as_ref())
+        .and_then(|placement| placement.cluster.as_deref())
         .filter(|cluster| !cluster.is_empty());
     let mut fits = true;
     if replicas > 1 {
@@ -165,8 +167,14 @@ pub(super) fn not_suspended(asset: &DesiredAsset, plan: &mut Plan) -> bool {
 /// Fields the server is too old for are errors naming the field and the
 /// version; such an asset is left out of the plan.
 pub(super) fn supported(asset: &DesiredAsset, options: &PlanOptions, plan: &mut Plan) -> bool {
-    let unsupported =
-        capabilities::unsupported_fields(asset.address.kind, &asset.config, &options.server);
+    if capabilities::knows_every_field(&options.server) {
+        return true;
+    }
+    let unsupported = capabilities::unsupported_fields(
+        asset.address.kind,
+        &asset.config.to_value(),
+        &options.server,
+    );
     let mut reported = BTreeSet::new();
     for field in &unsupported {
         if !reported.insert(field.message(asset.address.kind)) {

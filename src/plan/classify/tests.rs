@@ -3,9 +3,9 @@
 
 use super::*;
 use crate::plan::model::{ConsumerFate, Holdings, LiveConfig};
-use crate::plan::normalise::comparable;
+use crate::plan::normalise::{comparable, typed};
 use crate::spec::common::{DriftPolicy, ManagementPolicy};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const OWNER: &str = "team";
 
@@ -26,7 +26,11 @@ fn options() -> PlanOptions {
 fn desired_stream(name: &str, storage: &str) -> DesiredAsset {
     DesiredAsset {
         address: Address::stream(name),
-        config: json!({"name": name, "subjects": [format!("{name}.>")], "storage": storage}),
+        config: typed(
+            AssetKind::Stream,
+            &json!({"name": name, "subjects": [format!("{name}.>")], "storage": storage}),
+        )
+        .unwrap(),
         adopt: false,
         allow_replace: false,
         drift_policy: DriftPolicy::Correct,
@@ -40,12 +44,20 @@ fn desired_stream(name: &str, storage: &str) -> DesiredAsset {
     }
 }
 
+/// Sets one field of a desired asset's config.
+fn set(desired: &mut DesiredAsset, field: &str, value: Value) {
+    let mut config = desired.config.to_value();
+    config[field] = value;
+    desired.config = typed(desired.address.kind, &config).unwrap();
+}
+
 /// A live asset as jetsync would have applied `desired` (markers set).
 fn applied(desired: &DesiredAsset) -> LiveAsset {
-    let after = comparable(desired.address.kind, &desired.config, None);
+    let declared = desired.config.to_value();
+    let after = comparable(desired.address.kind, &declared, None);
     LiveAsset {
         address: desired.address.clone(),
-        config: LiveConfig::new(&ownership::config_to_send(&desired.config, &after, OWNER)),
+        config: LiveConfig::new(&ownership::config_to_send(&declared, &after, OWNER)),
         holdings: Holdings {
             messages: 5,
             ..Holdings::default()
@@ -209,7 +221,7 @@ fn an_ignored_field_changed_outside_jetsync_is_neither_drift_nor_changed_back() 
             .is_empty()
     );
 
-    desired.config["storage"] = json!("memory");
+    set(&mut desired, "storage", json!("memory"));
     let changed = plan(&[desired], &[live], &options());
     let change = &changed.changes[0];
     let fields: Vec<&str> = change.diff.iter().map(|f| f.path.as_str()).collect();
@@ -285,7 +297,7 @@ fn drift_under_report_is_shown_and_not_written() {
 #[test]
 fn replicas_above_one_on_a_standalone_server_are_an_error() {
     let mut desired = desired_stream("S", "file");
-    desired.config["num_replicas"] = json!(3);
+    set(&mut desired, "num_replicas", json!(3));
     let options = PlanOptions {
         standalone: true,
         ..options()

@@ -1,71 +1,41 @@
 //! The spec's enums read back from the spellings of a live config. The
-//! spellings are taken from what [`wire`] writes for each variant, so each
-//! is written down once, in `wire`.
-
-use std::sync::LazyLock;
-
-use serde_json::Value;
+//! spellings are those [`wire`] maps each variant to, so each is written
+//! down once, in the wire model.
 
 use crate::plan::wire;
 use crate::spec::common::{Compression, DiscardPolicy, PersistMode, RetentionPolicy, StorageType};
 use crate::spec::consumer::{AckPolicy, DeliverPolicy, PriorityPolicy, ReplayPolicy};
-use crate::spec::{ConsumerSpec, StreamSpec};
 
-/// Each of `variants` with the spelling of `field` in the config `write`
-/// makes for it.
-fn spelled<T: Copy>(variants: &[T], field: &str, write: impl Fn(T) -> Value) -> Vec<(String, T)> {
-    variants
-        .iter()
-        .map(|&variant| {
-            let config = write(variant);
-            let spelling = config.get(field).and_then(Value::as_str);
-            let spelling = spelling.unwrap_or_else(|| panic!("wire writes {field} as a string"));
-            (spelling.to_string(), variant)
-        })
-        .collect()
-}
-
-fn read<T: Copy>(spellings: &[(String, T)], text: &str) -> Option<T> {
-    spellings
-        .iter()
-        .find(|(spelling, _)| spelling == text)
-        .map(|(_, variant)| *variant)
-}
-
-/// `fn $field(text) -> Option<$enum>`: the variant `wire::$write` spells
-/// `text` in the JSON field `$field` (named as the spec field), every
-/// variant listed (the compiler checks that none is missing).
+/// `fn $field(text) -> Option<$enum>`: the variant `wire::$field` spells
+/// `text`, every variant listed (the compiler checks that none is missing).
 macro_rules! read_back {
-    ($field:ident: $enum:ident { $($variant:ident),+ } from $spec:ident by $write:path) => {
+    ($field:ident: $enum:ident { $($variant:ident),+ }) => {
         pub(super) fn $field(text: &str) -> Option<$enum> {
             fn _every_variant_is_listed(variant: $enum) {
                 match variant {
                     $($enum::$variant)|+ => {}
                 }
             }
-            static SPELLINGS: LazyLock<Vec<(String, $enum)>> = LazyLock::new(|| {
-                spelled(&[$($enum::$variant),+], stringify!($field), |variant| {
-                    $write("", &$spec { $field: Some(variant), ..$spec::default() })
-                })
-            });
-            read(&SPELLINGS, text)
+            [$($enum::$variant),+]
+                .into_iter()
+                .find(|&variant| wire::$field(variant).spelling() == text)
         }
     };
 }
 
-read_back!(storage: StorageType { File, Memory } from StreamSpec by wire::stream_config);
-read_back!(retention: RetentionPolicy { Limits, Interest, Workqueue } from StreamSpec by wire::stream_config);
-read_back!(discard: DiscardPolicy { Old, New } from StreamSpec by wire::stream_config);
-read_back!(compression: Compression { None, S2 } from StreamSpec by wire::stream_config);
-read_back!(persist_mode: PersistMode { Default, Async } from StreamSpec by wire::stream_config);
+read_back!(storage: StorageType { File, Memory });
+read_back!(retention: RetentionPolicy { Limits, Interest, Workqueue });
+read_back!(discard: DiscardPolicy { Old, New });
+read_back!(compression: Compression { None, S2 });
+read_back!(persist_mode: PersistMode { Default, Async });
 read_back!(deliver_policy: DeliverPolicy {
     All, Last, New, ByStartSequence, ByStartTime, LastPerSubject
-} from ConsumerSpec by wire::consumer_config);
-read_back!(ack_policy: AckPolicy { None, All, Explicit, FlowControl } from ConsumerSpec by wire::consumer_config);
-read_back!(replay_policy: ReplayPolicy { Instant, Original } from ConsumerSpec by wire::consumer_config);
+});
+read_back!(ack_policy: AckPolicy { None, All, Explicit, FlowControl });
+read_back!(replay_policy: ReplayPolicy { Instant, Original });
 read_back!(priority_policy: PriorityPolicy {
     None, Overflow, PinnedClient, Prioritized
-} from ConsumerSpec by wire::consumer_config);
+});
 
 #[cfg(test)]
 mod tests {
