@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde::Deserialize;
+
+use crate::plan::wire::model::{StorageType, StreamConfig};
 
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::nats::AccountUsage;
@@ -26,10 +28,15 @@ pub fn refuse_past_account_limits(plan: &mut Plan, live: &[LiveAsset], usage: &A
             change.allowed() && matches!(change.action, Action::Create) && change.config.is_some()
         })
         .collect();
-    let streams: Vec<(&Change, &Value)> = created
+    let streams: Vec<(&Change, StreamConfig)> = created
         .iter()
         .filter(|change| change.address.kind.is_stream_like())
-        .filter_map(|change| Some((*change, change.config.as_ref()?)))
+        .filter_map(|change| {
+            Some((
+                *change,
+                StreamConfig::deserialize(change.config.as_ref()?).ok()?,
+            ))
+        })
         .collect();
     // Each problem, with the create it first fails at and that create's field.
     let mut problems: Vec<(String, Option<(&Change, &str)>)> = Vec::new();
@@ -53,14 +60,14 @@ pub fn refuse_past_account_limits(plan: &mut Plan, live: &[LiveAsset], usage: &A
     }
     for (storage, max, reserved, name, code) in [
         (
-            "file",
+            StorageType::File,
             usage.max_storage,
             usage.reserved_storage,
             "max_file",
             10047,
         ),
         (
-            "memory",
+            StorageType::Memory,
             usage.max_memory,
             usage.reserved_memory,
             "max_mem",
@@ -70,23 +77,14 @@ pub fn refuse_past_account_limits(plan: &mut Plan, live: &[LiveAsset], usage: &A
         let Some(max) = max else { continue };
         let reserving: Vec<(&Change, u64)> = streams
             .iter()
-            .filter(|(_, config)| {
-                config
-                    .get("storage")
-                    .and_then(Value::as_str)
-                    .unwrap_or("file")
-                    == storage
-            })
+            .filter(|(_, config)| *config.storage.as_ref().unwrap_or(&StorageType::File) == storage)
             .map(|(change, config)| {
-                let bytes = config
-                    .get("max_bytes")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(-1);
-                let replicas = config
-                    .get("num_replicas")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1);
-                (*change, u64::try_from(bytes).unwrap_or(0) * replicas.max(1))
+                let bytes = config.max_bytes.unwrap_or(-1);
+                let replicas = config.num_replicas.unwrap_or(1);
+                (
+                    *change,
+                    u64::try_from(bytes).unwrap_or(0) * u64::try_from(replicas).unwrap_or(1).max(1),
+                )
             })
             .collect();
         let wanted: u64 = reserving.iter().map(|(_, bytes)| bytes).sum();
@@ -99,9 +97,10 @@ pub fn refuse_past_account_limits(plan: &mut Plan, live: &[LiveAsset], usage: &A
             });
             problems.push((
                 format!(
-                    "this plan's new {storage} streams reserve {wanted} bytes (maxBytes × replicas), \
+                    "this plan's new {} streams reserve {wanted} bytes (maxBytes × replicas), \
                      but the account has {free} of its {name} {max} bytes left: nats-server would \
-                     refuse the creates beyond that ({code})"
+                     refuse the creates beyond that ({code})",
+                    storage.spelling()
                 ),
                 first,
             ));
@@ -130,7 +129,7 @@ pub fn refuse_past_account_limits(plan: &mut Plan, live: &[LiveAsset], usage: &A
 /// stream has (ephemeral ones included).
 fn consumers_past_limits<'a>(
     created: &[&'a Change],
-    streams: &[(&Change, &Value)],
+    streams: &[(&Change, StreamConfig)],
     live: &[LiveAsset],
     usage: &AccountUsage,
 ) -> Vec<(String, Option<(&'a Change, &'static str)>)> {
@@ -147,9 +146,9 @@ fn consumers_past_limits<'a>(
         return Vec::new();
     }
     // The streams the consumers go on, by stream name: made by this plan, or live.
-    let made: BTreeMap<String, &Value> = streams
+    let made: BTreeMap<String, &StreamConfig> = streams
         .iter()
-        .map(|(change, config)| (change.address.stream_name(), *config))
+        .map(|(change, config)| (change.address.stream_name(), config))
         .collect();
     let live: BTreeMap<String, &LiveAsset> = live
         .iter()
@@ -166,7 +165,7 @@ fn consumers_past_limits<'a>(
         let existing = live.get(stream);
         let has = existing.map_or(0, |asset| asset.holdings.consumer_count);
         let own_limit = match made.get(stream) {
-            Some(config) => config.get("max_consumers").and_then(Value::as_i64),
+            Some(config) => config.max_consumers,
             None => existing
                 .and_then(|asset| asset.config.read::<Limits>())
                 .and_then(|limits| limits.max_consumers),

@@ -312,8 +312,8 @@ impl LiveConfig {
         match kind {
             AssetKind::Consumer => serde_json::from_str(&self.0)
                 .ok()
-                .map(AssetConfig::Consumer),
-            _ => serde_json::from_str(&self.0).ok().map(AssetConfig::Stream),
+                .map(AssetConfig::consumer),
+            _ => serde_json::from_str(&self.0).ok().map(AssetConfig::stream),
         }
     }
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::capabilities::{ServerVersion, min_version_for_update};
 use super::model::AssetKind;
+use super::wire::model as wire;
 
 /// Whether a change to one field can be applied to the existing asset.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,7 +103,8 @@ fn stream_change(
         "name" => replace("a stream's name cannot change"),
         "storage" => replace("nats-server cannot change storage in place"),
         "retention" => {
-            let workqueue = |v: &Value| v.as_str() == Some("workqueue");
+            let workqueue =
+                |v: &Value| v.as_str() == Some(wire::RetentionPolicy::Workqueue.spelling());
             if workqueue(before) || workqueue(after) {
                 replace("retention cannot change to or from workqueue")
             } else if let Some(since) = too_old_to_update(kind, field, server) {

@@ -272,8 +272,8 @@ pub fn typed(kind: AssetKind, config: &Value) -> Option<AssetConfig> {
         T::deserialize(config).ok()
     }
     match kind {
-        AssetKind::Consumer => read(config).map(AssetConfig::Consumer),
-        _ => read(config).map(AssetConfig::Stream),
+        AssetKind::Consumer => read(config).map(AssetConfig::consumer),
+        _ => read(config).map(AssetConfig::stream),
     }
 }
 

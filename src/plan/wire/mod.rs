@@ -279,10 +279,10 @@ pub fn consumer_config(name: &str, spec: &ConsumerSpec) -> ConsumerConfig {
 /// bucket's as [`kv_declared_config`]); None for a `NatsConnection`.
 pub fn asset_config(name: &str, spec: &AssetSpec) -> Option<AssetConfig> {
     Some(match spec {
-        AssetSpec::Stream(spec) => AssetConfig::Stream(stream_config(name, spec)),
-        AssetSpec::KeyValue(spec) => AssetConfig::Stream(kv_declared_config(name, spec)),
-        AssetSpec::ObjectStore(spec) => AssetConfig::Stream(object_store_stream_config(name, spec)),
-        AssetSpec::Consumer(spec) => AssetConfig::Consumer(consumer_config(name, spec)),
+        AssetSpec::Stream(spec) => AssetConfig::stream(stream_config(name, spec)),
+        AssetSpec::KeyValue(spec) => AssetConfig::stream(kv_declared_config(name, spec)),
+        AssetSpec::ObjectStore(spec) => AssetConfig::stream(object_store_stream_config(name, spec)),
+        AssetSpec::Consumer(spec) => AssetConfig::consumer(consumer_config(name, spec)),
         AssetSpec::NatsConnection(_) => return None,
     })
 }

@@ -499,19 +499,30 @@ wire_struct! {
 }
 
 /// The config of any asset: a KV bucket's and an object store's is their
-/// backing stream's.
+/// backing stream's. Boxed: a config is large, and lists of assets are
+/// sorted and moved.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AssetConfig {
-    Stream(StreamConfig),
-    Consumer(ConsumerConfig),
+    Stream(Box<StreamConfig>),
+    Consumer(Box<ConsumerConfig>),
 }
 
 impl AssetConfig {
+    /// A stream's config.
+    pub fn stream(config: StreamConfig) -> Self {
+        AssetConfig::Stream(Box::new(config))
+    }
+
+    /// A consumer's config.
+    pub fn consumer(config: ConsumerConfig) -> Self {
+        AssetConfig::Consumer(Box::new(config))
+    }
+
     /// The config as JSON, in the server's spelling.
     pub fn to_value(&self) -> Value {
         match self {
-            AssetConfig::Stream(config) => to_value(config),
-            AssetConfig::Consumer(config) => to_value(config),
+            AssetConfig::Stream(config) => to_value(&**config),
+            AssetConfig::Consumer(config) => to_value(&**config),
         }
     }
 
