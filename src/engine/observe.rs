@@ -10,7 +10,7 @@ use super::error::{EngineError, Reading};
 use crate::nats::{self, ApiRequestError, ConnectOptions, Connection, LiveState, ObserveOptions};
 use crate::nats::{Unavailable, UnavailableReason};
 use crate::plan::classify::Plan;
-use crate::plan::{Address, Holdings, LiveAsset};
+use crate::plan::{Address, Holdings, LiveAsset, LiveConfig};
 
 /// How the live state is read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +99,25 @@ impl Drop for Prefetch {
     }
 }
 
+/// Whether a live consumer config names a durable. nats-server writes
+/// `durable_name` first when it is set (it is the first field of its
+/// consumer config); anything else is read in full.
+fn is_durable(config: &LiveConfig) -> bool {
+    const FIRST: &str = r#"{"durable_name":""#;
+    if let Some(rest) = config.json().strip_prefix(FIRST) {
+        return !rest.starts_with('"');
+    }
+    #[derive(serde::Deserialize)]
+    struct Durable {
+        #[serde(default)]
+        durable_name: Option<String>,
+    }
+    config
+        .read::<Durable>()
+        .and_then(|config| config.durable_name)
+        .is_some_and(|name| !name.is_empty())
+}
+
 /// The live assets jetsync plans against: every stream (KV buckets and
 /// object stores recognised by their `KV_`/`OBJ_` backing streams) and every
 /// durable consumer of a plain stream. Ephemeral consumers and consumers on
@@ -113,17 +132,7 @@ pub fn live_assets(state: LiveState) -> Vec<LiveAsset> {
     let mut ephemeral: BTreeMap<String, u64> = BTreeMap::new();
     for (stream, consumers) in state.consumers {
         for consumer in consumers {
-            #[derive(serde::Deserialize)]
-            struct Durable {
-                #[serde(default)]
-                durable_name: Option<String>,
-            }
-            let durable = consumer
-                .config
-                .read::<Durable>()
-                .and_then(|config| config.durable_name)
-                .is_some_and(|name| !name.is_empty());
-            if !durable {
+            if !is_durable(&consumer.config) {
                 *ephemeral.entry(stream.clone()).or_default() += 1;
                 continue;
             }
@@ -184,5 +193,34 @@ pub fn refuse_unavailable(plan: &mut Plan, unavailable: &[Unavailable]) {
             "the server lists {what} but cannot describe it ({why}); \
              nothing is planned for it: rerun when the cluster has recovered"
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> LiveConfig {
+        LiveConfig::new(&serde_json::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn a_consumer_is_durable_when_its_durable_name_is_set_wherever_the_field_is() {
+        // As nats-server writes it: durable_name first.
+        assert!(is_durable(&config(r#"{"durable_name":"c","name":"c"}"#)));
+        // Any other order (LiveConfig::new sorts keys: name comes after).
+        let reordered = LiveConfig::from_raw(
+            serde_json::value::RawValue::from_string(
+                r#"{"name":"c","ack_policy":"explicit","durable_name":"c"}"#.into(),
+            )
+            .unwrap(),
+        );
+        assert!(is_durable(&reordered));
+        assert!(!is_durable(&config(r#"{"durable_name":"","name":"e"}"#)));
+        assert!(!is_durable(&config(r#"{"name":"e","ack_policy":"none"}"#)));
+        // A user's metadata key of that name is not the field.
+        assert!(!is_durable(&config(
+            r#"{"name":"e","metadata":{"durable_name":"x"}}"#
+        )));
     }
 }

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::json;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use super::api::JsApi;
@@ -88,8 +88,6 @@ pub struct LiveStream {
     pub state: StreamStateSummary,
     /// Creation time (RFC 3339), as the server reported it.
     pub created: Option<String>,
-    /// Cluster placement and replicas, as the server reported them.
-    pub cluster: Option<Value>,
 }
 
 /// The part of a stream's state the plan reports.
@@ -270,7 +268,6 @@ pub async fn inspect(
                 config: LiveConfig::from_raw(raw.config),
                 state: raw.state,
                 created: raw.created,
-                cluster: raw.cluster,
             }),
             Ok(Info::Consumer(raw)) => {
                 state
@@ -368,7 +365,6 @@ pub async fn observe(api: &JsApi, options: &ObserveOptions) -> Result<LiveState,
                         config,
                         state: raw.state,
                         created: raw.created,
-                        cluster: raw.cluster,
                     });
                 }
                 collect_unavailable(&mut state.unavailable, None, page.missing, page.offline);
@@ -569,8 +565,6 @@ struct RawStreamInfo {
     created: Option<String>,
     #[serde(default)]
     state: StreamStateSummary,
-    #[serde(default)]
-    cluster: Option<Value>,
 }
 
 /// `io.nats.jetstream.api.v1.consumer_list_response`
@@ -653,7 +647,7 @@ mod tests {
 
         assert_eq!(page.count(), 1);
         let stream = &page.streams.as_ref().unwrap()[0];
-        let config: Value = serde_json::from_str(stream.config.get()).unwrap();
+        let config: serde_json::Value = serde_json::from_str(stream.config.get()).unwrap();
         assert_eq!(config["x_future_field"], 7);
         assert_eq!(stream.state.consumer_count, 2);
         assert_eq!(stream.state.last_seq, 3);
