@@ -225,10 +225,8 @@ pub fn normalise_consumer_config(
     // Clients write the sample frequency as "50" or "50%"; the server keeps
     // the string as given.
     if let Some(frequency) = &mut config.sample_freq {
-        if frequency.ends_with('%') {
-            let number = frequency.trim_end_matches('%').len();
-            frequency.truncate(number);
-        }
+        let number = frequency.trim_end_matches('%').len();
+        frequency.truncate(number);
     }
     if config.max_deliver.unwrap_or(0) == 0 {
         config.max_deliver = Some(-1);
