@@ -185,6 +185,8 @@ impl<'a> Pipeline<'a> {
         manifests
             .documents
             .retain(|declared| declared.kind() == crate::spec::Kind::NatsConnection);
+        // The documents are assets now: what held them is given back.
+        manifests.documents.shrink_to_fit();
         Ok(by_connection
             .into_iter()
             .map(|(connection, mut assets)| {
