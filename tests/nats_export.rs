@@ -648,7 +648,7 @@ async fn a_server_populated_by_hand_exports_manifests_that_validate_and_plan_no_
         assets.len() - on_buckets,
         "--all selects everything but the consumers of buckets (their clients' watchers)"
     );
-    let yaml = export::export_documents(&selected, true);
+    let yaml = export::export_documents(&selected, true).unwrap();
 
     let manifests = load(&yaml);
     let errors: Vec<_> = manifests
@@ -761,7 +761,7 @@ async fn only_assets_managed_by_the_owner_are_exported_unless_all_are_asked_for(
     let managed = export::select_for_export(&assets, OWNER, false);
     let addresses: Vec<String> = managed.iter().map(|a| a.address.to_string()).collect();
     assert_eq!(addresses, ["stream/MINE", "consumer/MINE/reader"]);
-    let yaml = export::export_documents(&managed, false);
+    let yaml = export::export_documents(&managed, false).unwrap();
     assert!(!yaml.contains("jetsync.dev/owner"), "{yaml}");
     assert!(yaml.contains("team: platform"), "{yaml}");
     let manifests = load(&yaml);
@@ -770,7 +770,7 @@ async fn only_assets_managed_by_the_owner_are_exported_unless_all_are_asked_for(
 
     let everything = export::select_for_export(&assets, OWNER, true);
     assert_eq!(everything.len(), 6);
-    let manifests = load(&export::export_documents(&everything, true));
+    let manifests = load(&export::export_documents(&everything, true).unwrap());
     assert!(manifests.is_valid(), "{:#?}", manifests.diagnostics);
     assert_eq!(manifests.documents.len(), 6);
 }

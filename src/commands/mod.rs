@@ -155,7 +155,13 @@ pub fn export(
         .into_iter()
         .cloned()
         .collect();
-    let yaml = exporting::export_documents(&selected, all);
+    let yaml = match exporting::export_documents(&selected, all) {
+        Ok(yaml) => yaml,
+        Err(e) => {
+            error(e);
+            return ExitStatus::Failure;
+        }
+    };
     match out_file {
         Some(path) => {
             if let Err(e) = std::fs::write(path, yaml) {

@@ -1,9 +1,10 @@
 //! Live assets as manifests (`jetsync export`): the inverse of [`super::wire`].
 //! Every field that differs from the server's default is written, every field
 //! the server would fill in by itself is left out, so exported manifests are
-//! short, validate, and plan as "no changes" when applied back.
+//! short, validate, and plan as "no changes" when applied back. Live configs
+//! are read in the typed wire model; what it keeps but a spec cannot say (a
+//! newer server's fields, enum spellings jetsync does not know) is left out.
 
-mod fields;
 mod object_names;
 mod specs;
 mod spellings;
@@ -12,18 +13,65 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use serde::Serialize;
-use serde_json::Value;
 
-use super::model::{AssetKind, LiveAsset};
+use super::model::{Address, AssetKind, LiveAsset};
 use super::ownership;
+use super::wire::model::{AssetConfig, ConsumerConfig, ConsumerLimits, Field, StreamConfig};
 use crate::spec::{API_VERSION, ConsumerSpec, KeyValueSpec, ObjectStoreSpec, StreamSpec};
-use fields::Fields;
 use object_names::unique_object_names;
 
 pub use object_names::{consumer_object_name, object_name};
 pub use specs::{
     consumer_spec, consumer_spec_with_limits, kv_spec, object_store_spec, stream_spec,
 };
+
+/// Why live assets could not be exported.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    /// A config with a value of another type than nats-server sends (a
+    /// string where it sends a number, …): it cannot be read as the config
+    /// of its kind, so no spec can be written for it.
+    #[error(
+        "cannot export {address}: its config is not one nats-server sends for a {kind} ({reason})"
+    )]
+    UnreadableConfig {
+        address: Address,
+        kind: &'static str,
+        reason: String,
+    },
+}
+
+impl ExportError {
+    /// The error for `asset`, whose config [`LiveConfig::typed`] could not
+    /// read, with serde's reason (which field, what it found).
+    ///
+    /// [`LiveConfig::typed`]: super::model::LiveConfig::typed
+    fn unreadable(asset: &LiveAsset) -> Self {
+        let json = asset.config.json();
+        let (kind, read) = match asset.address.kind {
+            AssetKind::Consumer => (
+                "consumer",
+                serde_json::from_str::<ConsumerConfig>(json).map(drop),
+            ),
+            _ => (
+                "stream",
+                serde_json::from_str::<StreamConfig>(json).map(drop),
+            ),
+        };
+        ExportError::UnreadableConfig {
+            address: asset.address.clone(),
+            kind,
+            reason: read.err().map(|e| e.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// A consumer of a KV bucket's or object store's backing stream: it belongs
+/// to a client (watchers, ordered consumers), not to the declared state.
+fn is_bucket_consumer(address: &Address) -> bool {
+    address.kind == AssetKind::Consumer
+        && (address.name.starts_with("KV_") || address.name.starts_with("OBJ_"))
+}
 
 /// The assets `jetsync export` writes: those managed by `owner` (their
 /// `jetsync.dev/owner` metadata is `owner`), or every asset when
@@ -37,12 +85,7 @@ pub fn select_for_export<'a>(
         .iter()
         // A restore holder is jetsync's bookkeeping, not an asset to declare.
         .filter(|asset| !super::restore::is_holder(&asset.address))
-        // Consumers on buckets are their clients' business (watchers, …).
-        .filter(|asset| {
-            asset.address.kind != AssetKind::Consumer
-                || !(asset.address.name.starts_with("KV_")
-                    || asset.address.name.starts_with("OBJ_"))
-        })
+        .filter(|asset| !is_bucket_consumer(&asset.address))
         .filter(|asset| {
             include_unmanaged || ownership::live_owner(&asset.config).as_deref() == Some(owner)
         })
@@ -107,20 +150,20 @@ struct Exported {
     spec: ExportedSpec,
 }
 
-/// A consumer of a KV bucket's or object store's backing stream belongs to
-/// a client (watchers, ordered consumers), not to the declared state; an
-/// ephemeral consumer (no durable name) has no lasting identity; a consumer
-/// with an ack policy a spec cannot say (one newer than jetsync) cannot be
-/// declared.
-fn is_exported_consumer(asset: &LiveAsset) -> bool {
-    let stream = &asset.address.name;
-    let config = asset.config.value();
-    let fields = Fields::of(&config);
-    let durable = fields.text("durable_name").is_some();
-    let declarable_acks = fields
-        .text("ack_policy")
+/// An ephemeral consumer (no durable name) has no lasting identity; a
+/// consumer with an ack policy a spec cannot say (one newer than jetsync)
+/// cannot be declared.
+fn is_declarable_consumer(config: &ConsumerConfig) -> bool {
+    let durable = config
+        .durable_name
+        .as_ref()
+        .is_some_and(|name| !name.is_empty());
+    let declarable_acks = config
+        .ack_policy
+        .as_ref()
+        .filter(|acks| !acks.is_unset())
         .is_none_or(|acks| spellings::ack_policy(acks).is_some());
-    durable && declarable_acks && !stream.starts_with("KV_") && !stream.starts_with("OBJ_")
+    durable && declarable_acks
 }
 
 /// Every asset as one multi-document YAML manifest, in address order
@@ -140,37 +183,52 @@ fn is_exported_consumer(asset: &LiveAsset) -> bool {
 /// `adopt: true`: an asset no owner (or another owner) manages needs it to
 /// be applied, and on an asset the owner already manages it changes
 /// nothing, so the output is the same before and after it is applied.
-pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A], adopt: bool) -> String {
+///
+/// Fails, naming the asset, when a config cannot be read in the wire model
+/// (a value of another type than nats-server sends).
+pub fn export_documents<A: Borrow<LiveAsset>>(
+    assets: &[A],
+    adopt: bool,
+) -> Result<String, ExportError> {
     let mut assets: Vec<&LiveAsset> = assets.iter().map(Borrow::borrow).collect();
     assets.sort_by(|a, b| a.address.cmp(&b.address));
-    let stream_limits: HashMap<String, Value> = assets
+    let configs = assets
+        .into_iter()
+        .filter(|asset| !is_bucket_consumer(&asset.address))
+        .map(|asset| match asset.config.typed(asset.address.kind) {
+            Some(config) => Ok((asset, config)),
+            None => Err(ExportError::unreadable(asset)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let stream_limits: HashMap<String, ConsumerLimits> = configs
         .iter()
-        .filter(|asset| asset.address.kind.is_stream_like())
-        .map(|asset| {
-            let config = asset.config.value();
-            let limits = config.get("consumer_limits").cloned();
-            (asset.address.stream_name(), limits.unwrap_or(Value::Null))
+        .filter_map(|(asset, config)| match config {
+            AssetConfig::Stream(stream) => Some((
+                asset.address.stream_name(),
+                stream.consumer_limits.clone().unwrap_or_default(),
+            )),
+            AssetConfig::Consumer(_) => None,
         })
         .collect();
 
     let mut exported: Vec<Exported> = Vec::new();
-    for asset in assets {
+    for (asset, config) in &configs {
         let address = &asset.address;
-        let config = &asset.config.value();
-        let bucket_or_stream = |spec| Exported {
-            kind: address.kind,
-            jetstream_name: address.name.clone(),
-            known_as: address.name.clone(),
-            spec,
-        };
-        exported.push(match address.kind {
-            AssetKind::Stream => bucket_or_stream(ExportedSpec::Stream(stream_spec(config))),
-            AssetKind::KeyValue => bucket_or_stream(ExportedSpec::KeyValue(kv_spec(config))),
-            AssetKind::ObjectStore => {
-                bucket_or_stream(ExportedSpec::ObjectStore(object_store_spec(config)))
-            }
-            AssetKind::Consumer => {
-                if !is_exported_consumer(asset) {
+        exported.push(match config {
+            AssetConfig::Stream(config) => Exported {
+                kind: address.kind,
+                jetstream_name: address.name.clone(),
+                known_as: address.name.clone(),
+                spec: match address.kind {
+                    AssetKind::KeyValue => ExportedSpec::KeyValue(kv_spec(config)),
+                    AssetKind::ObjectStore => ExportedSpec::ObjectStore(object_store_spec(config)),
+                    AssetKind::Stream | AssetKind::Consumer => {
+                        ExportedSpec::Stream(stream_spec(config))
+                    }
+                },
+            },
+            AssetConfig::Consumer(config) => {
+                if !is_declarable_consumer(config) {
                     continue;
                 }
                 let consumer = address.consumer.clone().unwrap_or_default();
@@ -210,21 +268,21 @@ pub fn export_documents<A: Borrow<LiveAsset>>(assets: &[A], adopt: bool) -> Stri
             }
         })
         .collect();
-    serde_saphyr::to_string_multiple(&documents)
-        .expect("specs are plain data and always serialise to YAML")
+    Ok(serde_saphyr::to_string_multiple(&documents)
+        .expect("specs are plain data and always serialise to YAML"))
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::wire::model::to_value;
     use std::sync::Arc;
 
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::diagnostics::SourceText;
     use crate::manifest;
     use crate::plan::model::{Address, Holdings};
+    use crate::plan::wire::model::to_value;
     use crate::plan::{normalise, wire};
     use crate::spec::AssetSpec;
     use crate::spec::common::{
@@ -523,16 +581,47 @@ mod tests {
 
     /// A config as the server returns it: the wire config with the server's
     /// own keys added (`_nats.*` metadata, jetsync's markers).
-    fn as_live(mut config: Value) -> Value {
-        let metadata = config
-            .as_object_mut()
-            .unwrap()
-            .entry("metadata")
-            .or_insert_with(|| json!({}));
-        metadata["_nats.req.level"] = json!("1");
-        metadata["jetsync.dev/owner"] = json!("jetsync");
-        metadata["jetsync.dev/applied"] = json!("0123abcd");
+    fn as_live<C: HasMetadata>(mut config: C) -> C {
+        let metadata = config.metadata_mut().get_or_insert_default();
+        for (key, value) in [
+            ("_nats.req.level", "1"),
+            ("jetsync.dev/owner", "jetsync"),
+            ("jetsync.dev/applied", "0123abcd"),
+        ] {
+            metadata.insert(key.into(), value.into());
+        }
         config
+    }
+
+    trait HasMetadata {
+        fn metadata_mut(&mut self) -> &mut Option<wire::model::Metadata>;
+    }
+
+    impl HasMetadata for StreamConfig {
+        fn metadata_mut(&mut self) -> &mut Option<wire::model::Metadata> {
+            &mut self.metadata
+        }
+    }
+
+    impl HasMetadata for ConsumerConfig {
+        fn metadata_mut(&mut self) -> &mut Option<wire::model::Metadata> {
+            &mut self.metadata
+        }
+    }
+
+    /// A stream config as the server sends it, from its JSON.
+    fn stream(config: Value) -> StreamConfig {
+        serde_json::from_value(config).unwrap()
+    }
+
+    /// A consumer config as the server sends it, from its JSON.
+    fn consumer(config: Value) -> ConsumerConfig {
+        serde_json::from_value(config).unwrap()
+    }
+
+    /// The backing stream of a new bucket, as nats.go makes it.
+    fn kv_stream(bucket: &str, spec: &KeyValueSpec) -> StreamConfig {
+        stream(wire::kv_stream_config(bucket, spec))
     }
 
     fn stream_name(spec: &StreamSpec) -> &str {
@@ -542,7 +631,7 @@ mod tests {
     #[test]
     fn streams_with_every_field_come_back_as_declared() {
         for spec in [rich_stream(), rich_mirror()] {
-            let live = as_live(to_value(&wire::stream_config(stream_name(&spec), &spec)));
+            let live = as_live(wire::stream_config(stream_name(&spec), &spec));
             assert_eq!(stream_spec(&live), spec);
         }
     }
@@ -555,7 +644,7 @@ mod tests {
             rich_push_consumer(),
         ] {
             let name = spec.name.clone().unwrap();
-            let live = as_live(to_value(&wire::consumer_config(&name, &spec)));
+            let live = as_live(wire::consumer_config(&name, &spec));
             assert_eq!(consumer_spec(&spec.stream_name, &live), spec);
         }
     }
@@ -564,7 +653,7 @@ mod tests {
     fn key_value_buckets_with_every_field_come_back_as_declared() {
         for spec in [rich_kv(), kv_mirror()] {
             let bucket = spec.name.as_deref().unwrap_or("config-copy");
-            let live = as_live(wire::kv_stream_config(bucket, &spec));
+            let live = as_live(kv_stream(bucket, &spec));
             assert_eq!(kv_spec(&live), spec);
         }
     }
@@ -572,37 +661,26 @@ mod tests {
     #[test]
     fn object_stores_with_every_field_come_back_as_declared() {
         let spec = rich_object_store();
-        let live = as_live(to_value(&wire::object_store_stream_config(
-            "build_artifacts",
-            &spec,
-        )));
+        let live = as_live(wire::object_store_stream_config("build_artifacts", &spec));
         assert_eq!(object_store_spec(&live), spec);
     }
 
     #[test]
     fn minimal_specs_come_back_minimal() {
         let stream = StreamSpec::default();
-        assert_eq!(
-            stream_spec(&to_value(&wire::stream_config("orders", &stream))),
-            stream
-        );
+        assert_eq!(stream_spec(&wire::stream_config("orders", &stream)), stream);
         let kv = KeyValueSpec::default();
-        assert_eq!(kv_spec(&wire::kv_stream_config("config", &kv)), kv);
+        assert_eq!(kv_spec(&kv_stream("config", &kv)), kv);
         let store = ObjectStoreSpec::default();
         assert_eq!(
-            object_store_spec(&to_value(&wire::object_store_stream_config(
-                "files", &store
-            ))),
+            object_store_spec(&wire::object_store_stream_config("files", &store)),
             store
         );
         let consumer = ConsumerSpec {
             stream_name: "orders".into(),
             ..ConsumerSpec::default()
         };
-        let exported = consumer_spec(
-            "orders",
-            &to_value(&wire::consumer_config("worker", &consumer)),
-        );
+        let exported = consumer_spec("orders", &wire::consumer_config("worker", &consumer));
         assert_eq!(
             exported,
             ConsumerSpec {
@@ -614,8 +692,8 @@ mod tests {
     }
 
     /// A stream as nats-server 2.15 reports one created with a name only.
-    fn bare_stream_from_the_server() -> Value {
-        json!({
+    fn bare_stream_from_the_server() -> StreamConfig {
+        stream(json!({
             "allow_direct": false, "allow_msg_ttl": false, "allow_rollup_hdrs": false,
             "compression": "none", "consumer_limits": {}, "deny_delete": false,
             "deny_purge": false, "discard": "old", "duplicate_window": 120_000_000_000u64,
@@ -624,7 +702,7 @@ mod tests {
             "metadata": {"_nats.req.level": "0"}, "mirror_direct": false,
             "name": "bare", "num_replicas": 1, "retention": "limits", "sealed": false,
             "storage": "file", "subjects": ["bare"]
-        })
+        }))
     }
 
     #[test]
@@ -633,9 +711,11 @@ mod tests {
             stream_spec(&bare_stream_from_the_server()),
             StreamSpec::default()
         );
-        let mut short_lived = bare_stream_from_the_server();
-        short_lived["max_age"] = json!(30_000_000_000u64);
-        short_lived["duplicate_window"] = json!(30_000_000_000u64);
+        let short_lived = StreamConfig {
+            max_age: Some(30_000_000_000),
+            duplicate_window: Some(30_000_000_000),
+            ..bare_stream_from_the_server()
+        };
         assert_eq!(
             stream_spec(&short_lived),
             StreamSpec {
@@ -643,15 +723,15 @@ mod tests {
                 ..StreamSpec::default()
             }
         );
-        let consumer = json!({
+        let defaults = consumer(json!({
             "ack_policy": "explicit", "ack_wait": 30_000_000_000u64, "deliver_policy": "all",
             "durable_name": "defaults", "max_ack_pending": 1000, "max_deliver": -1,
             "max_waiting": 512, "metadata": {"_nats.req.level": "0"}, "name": "defaults",
             "num_replicas": 0, "replay_policy": "instant", "sample_freq": "",
             "priority_policy": "none", "flow_control": false, "headers_only": false
-        });
+        }));
         assert_eq!(
-            consumer_spec("ORDERS", &consumer),
+            consumer_spec("ORDERS", &defaults),
             ConsumerSpec {
                 stream_name: "ORDERS".into(),
                 name: Some("defaults".into()),
@@ -659,31 +739,38 @@ mod tests {
                 ..ConsumerSpec::default()
             }
         );
-        let pinned = json!({
+        let pinned = consumer(json!({
             "ack_policy": "explicit", "durable_name": "p", "priority_groups": ["jobs"],
             "priority_policy": "pinned_client", "priority_timeout": 120_000_000_000u64
-        });
+        }));
         assert_eq!(consumer_spec("S", &pinned).priority_timeout, None);
     }
 
     #[test]
     fn a_consumer_without_acks_exports_ack_policy_none() {
-        let live = json!({
+        let live = consumer(json!({
             "ack_policy": "none", "deliver_policy": "last", "deliver_subject": "deliver.x",
             "durable_name": "firehose", "max_deliver": -1, "num_replicas": 0,
             "replay_policy": "instant"
-        });
+        }));
         let spec = consumer_spec("ORDERS", &live);
         assert_eq!(spec.ack_policy, Some(AckPolicy::None));
         let yaml = serde_saphyr::to_string(&spec).unwrap();
         assert!(yaml.contains("ackPolicy: none"), "{yaml}");
         // An absent ack policy is the server's "none" as well.
-        let mut without = live.clone();
-        without.as_object_mut().unwrap().remove("ack_policy");
+        let without = ConsumerConfig {
+            ack_policy: None,
+            ..live
+        };
         assert_eq!(
             consumer_spec("ORDERS", &without).ack_policy,
             Some(AckPolicy::None)
         );
+    }
+
+    /// A stream config as the plan compares it.
+    fn comparable_stream(config: StreamConfig) -> AssetConfig {
+        normalise::comparable_config(AssetKind::Stream, AssetConfig::Stream(config), None)
     }
 
     #[test]
@@ -694,13 +781,13 @@ mod tests {
             allow_rollup_headers: Some(true),
             ..StreamSpec::default()
         };
-        let live = to_value(&wire::stream_config("ttl", &spec));
+        let live = wire::stream_config("ttl", &spec);
         let exported = stream_spec(&live);
         assert_eq!(exported.allow_msg_ttl, None);
         assert_eq!(exported.allow_rollup_headers, None);
         assert_eq!(
-            normalise::normalise_stream(&to_value(&wire::stream_config("ttl", &exported))),
-            normalise::normalise_stream(&live)
+            comparable_stream(wire::stream_config("ttl", &exported)),
+            comparable_stream(live)
         );
         // With a backoff the server waits backoff[0], whatever ack_wait says.
         let consumer = ConsumerSpec {
@@ -708,22 +795,22 @@ mod tests {
             ..backoff_consumer()
         };
         assert_eq!(
-            consumer_spec(
-                "ORDERS",
-                &to_value(&wire::consumer_config("retrier", &consumer))
-            )
-            .ack_wait,
+            consumer_spec("ORDERS", &wire::consumer_config("retrier", &consumer)).ack_wait,
             None
         );
     }
 
     #[test]
     fn consumer_values_copied_from_the_stream_limits_are_left_out_only_when_known() {
-        let limits = json!({"inactive_threshold": 3_600_000_000_000u64, "max_ack_pending": 2000});
-        let inherited = json!({
+        let limits = wire::model::ConsumerLimits {
+            inactive_threshold: Some(3_600_000_000_000),
+            max_ack_pending: Some(2000),
+            ..Default::default()
+        };
+        let inherited = consumer(json!({
             "ack_policy": "explicit", "durable_name": "c", "max_ack_pending": 2000,
             "inactive_threshold": 3_600_000_000_000u64
-        });
+        }));
         let known = consumer_spec_with_limits("S", &inherited, Some(&limits));
         assert_eq!(known.max_ack_pending, None);
         assert_eq!(known.inactive_threshold, None);
@@ -731,7 +818,9 @@ mod tests {
         assert_eq!(unknown.max_ack_pending, Some(2000));
         assert_eq!(unknown.inactive_threshold, Some(duration("1h")));
         // The server default is not the default under a stream ceiling.
-        let below = json!({"ack_policy": "explicit", "durable_name": "c", "max_ack_pending": 1000});
+        let below = consumer(
+            json!({"ack_policy": "explicit", "durable_name": "c", "max_ack_pending": 1000}),
+        );
         assert_eq!(
             consumer_spec_with_limits("S", &below, Some(&limits)).max_ack_pending,
             Some(1000)
@@ -742,10 +831,10 @@ mod tests {
     #[test]
     fn a_sourced_bucket_without_the_implied_transform_keeps_its_sources_by_bucket_name() {
         // As async-nats makes it: no subjects, no transforms.
-        let live = json!({
+        let live = stream(json!({
             "name": "KV_merged", "sources": [{"name": "KV_config"}, {"name": "KV_other"}],
             "max_msgs_per_subject": 1, "discard": "new", "allow_direct": true
-        });
+        }));
         let spec = kv_spec(&live);
         assert_eq!(
             spec.sources,
@@ -756,11 +845,34 @@ mod tests {
 
     #[test]
     fn reserved_metadata_keys_are_dropped() {
-        let live = json!({
+        let live = stream(json!({
             "name": "S",
             "metadata": {"_nats.ver": "2.15.1", "jetsync.dev/owner": "x", "team": "a"}
-        });
+        }));
         assert_eq!(stream_spec(&live).metadata, metadata(&[("team", "a")]));
+    }
+
+    #[test]
+    fn fields_and_spellings_a_spec_cannot_say_are_left_out() {
+        let newer = stream(json!({
+            "name": "s", "retention": "forever", "storage": "tape", "max_age": 0,
+            "new_limit": {"a": 1}, "placement": {"cluster": "east", "preferred": "a"}
+        }));
+        assert_eq!(
+            stream_spec(&newer),
+            StreamSpec {
+                placement: Some(Placement {
+                    cluster: Some("east".into()),
+                    tags: Vec::new(),
+                }),
+                ..StreamSpec::default()
+            }
+        );
+        let newer = consumer(json!({
+            "durable_name": "c", "ack_policy": "explicit", "deliver_policy": "by_mood",
+            "new_option": true
+        }));
+        assert_eq!(consumer_spec("S", &newer).deliver_policy, None);
     }
 
     #[test]
@@ -803,10 +915,11 @@ mod tests {
         }
     }
 
-    fn asset(address: Address, config: Value) -> LiveAsset {
+    /// A live asset with `config` (a wire config, or JSON as the server sent it).
+    fn asset(address: Address, config: impl Serialize) -> LiveAsset {
         LiveAsset {
             address,
-            config: config.into(),
+            config: to_value(&config).into(),
             holdings: Holdings::default(),
         }
     }
@@ -820,7 +933,7 @@ mod tests {
 
     #[test]
     fn export_writes_valid_documents_in_address_order() {
-        let stream = as_live(to_value(&wire::stream_config(
+        let stream = as_live(wire::stream_config(
             "ORDERS",
             &StreamSpec {
                 subjects: strings(&["orders.>"]),
@@ -831,7 +944,7 @@ mod tests {
                 metadata: metadata(&[("flag", "true"), ("count", "12"), ("empty", "")]),
                 ..StreamSpec::default()
             },
-        )));
+        ));
         let pull = json!({
             "ack_policy": "explicit", "durable_name": "worker_1", "name": "worker_1",
             "max_ack_pending": 2000, "max_waiting": 512
@@ -860,10 +973,7 @@ mod tests {
             ),
             asset(
                 Address::object_store("files"),
-                to_value(&wire::object_store_stream_config(
-                    "files",
-                    &ObjectStoreSpec::default(),
-                )),
+                wire::object_store_stream_config("files", &ObjectStoreSpec::default()),
             ),
             asset(
                 Address::kv("config"),
@@ -872,10 +982,10 @@ mod tests {
             asset(Address::stream("ORDERS"), stream),
             asset(
                 Address::stream("orders"),
-                to_value(&wire::stream_config("orders", &StreamSpec::default())),
+                wire::stream_config("orders", &StreamSpec::default()),
             ),
         ];
-        let yaml = export_documents(&assets, false);
+        let yaml = export_documents(&assets, false).unwrap();
         let manifests = load(&yaml);
         assert!(manifests.is_valid(), "{:#?}\n{yaml}", manifests.diagnostics);
         let documents: Vec<(String, String, String)> = manifests
@@ -945,17 +1055,17 @@ mod tests {
 
     #[test]
     fn a_bucket_made_by_nats_py_is_exported_with_its_client_choices() {
-        let live = json!({
+        let live = stream(json!({
             "name": "KV_cfg", "subjects": ["$KV.cfg.>"], "max_msgs_per_subject": 5,
             "discard": "new", "allow_direct": false, "mirror_direct": false,
             "deny_delete": true, "allow_rollup_hdrs": true, "allow_msg_ttl": true,
             "duplicate_window": 120_000_000_000u64, "max_age": 0
-        });
+        }));
         let spec = kv_spec(&live);
         assert_eq!(spec.allow_direct, Some(false));
         assert_eq!(spec.allow_msg_ttl, Some(true));
         assert_eq!(spec.mirror_direct, None);
-        let made_by_nats_go = kv_spec(&wire::kv_stream_config("cfg", &KeyValueSpec::default()));
+        let made_by_nats_go = kv_spec(&kv_stream("cfg", &KeyValueSpec::default()));
         assert_eq!(made_by_nats_go, KeyValueSpec::default());
     }
 
@@ -963,19 +1073,49 @@ mod tests {
     fn export_all_marks_every_document_for_adoption() {
         let assets = vec![asset(
             Address::stream("ORDERS"),
-            as_live(to_value(&wire::stream_config(
-                "ORDERS",
-                &StreamSpec::default(),
-            ))),
+            as_live(wire::stream_config("ORDERS", &StreamSpec::default())),
         )];
-        let yaml = export_documents(&assets, true);
+        let yaml = export_documents(&assets, true).unwrap();
         assert!(yaml.contains("\n  adopt: true\n"), "{yaml}");
-        assert!(!export_documents(&assets, false).contains("adopt"));
+        assert!(!export_documents(&assets, false).unwrap().contains("adopt"));
     }
 
     #[test]
     fn export_of_nothing_is_empty() {
-        assert_eq!(export_documents::<LiveAsset>(&[], false), "");
+        assert_eq!(export_documents::<LiveAsset>(&[], false), Ok(String::new()));
+    }
+
+    #[test]
+    fn a_config_of_another_type_than_the_servers_is_an_error_naming_the_asset() {
+        let assets = vec![
+            asset(Address::stream("GOOD"), json!({"name": "GOOD"})),
+            asset(
+                Address::stream("ODD"),
+                json!({"name": "ODD", "max_msgs": "many"}),
+            ),
+        ];
+        let error = export_documents(&assets, false).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with("cannot export stream/ODD: "),
+            "{message}"
+        );
+        assert!(message.contains("many"), "{message}");
+        let consumer = [asset(
+            Address::consumer("GOOD", "c"),
+            json!({"durable_name": "c", "sample_freq": 50}),
+        )];
+        let message = export_documents(&consumer, false).unwrap_err().to_string();
+        assert!(
+            message.starts_with("cannot export consumer/GOOD/c: its config is not one nats-server sends for a consumer ("),
+            "{message}"
+        );
+        // A bucket's consumer is not exported, so its config is not read.
+        let watcher = [asset(
+            Address::consumer("KV_config", "watcher"),
+            json!({"durable_name": 5}),
+        )];
+        assert_eq!(export_documents(&watcher, false), Ok(String::new()));
     }
 
     #[test]

@@ -1,16 +1,18 @@
-//! The spec's enums read back from the spellings of a live config. The
-//! spellings are those [`wire`] maps each variant to, so each is written
-//! down once, in the wire model.
+//! The spec's enums read back from the wire model's enums of a live config.
+//! Each is the variant [`wire`] maps to it, so the mapping is written down
+//! once, in [`wire`]; a spelling the spec has no variant for (the wire
+//! enum's `Other`) reads as nothing.
 
 use crate::plan::wire;
 use crate::spec::common::{Compression, DiscardPolicy, PersistMode, RetentionPolicy, StorageType};
 use crate::spec::consumer::{AckPolicy, DeliverPolicy, PriorityPolicy, ReplayPolicy};
 
-/// `fn $field(text) -> Option<$enum>`: the variant `wire::$field` spells
-/// `text`, every variant listed (the compiler checks that none is missing).
+/// `fn $field(&wire::model::$enum) -> Option<$enum>`: the variant
+/// `wire::$field` maps to that value, every variant listed (the compiler
+/// checks that none is missing).
 macro_rules! read_back {
     ($field:ident: $enum:ident { $($variant:ident),+ }) => {
-        pub(super) fn $field(text: &str) -> Option<$enum> {
+        pub(super) fn $field(value: &wire::model::$enum) -> Option<$enum> {
             fn _every_variant_is_listed(variant: $enum) {
                 match variant {
                     $($enum::$variant)|+ => {}
@@ -18,7 +20,7 @@ macro_rules! read_back {
             }
             [$($enum::$variant),+]
                 .into_iter()
-                .find(|&variant| wire::$field(variant).spelling() == text)
+                .find(|&variant| wire::$field(variant) == *value)
         }
     };
 }
@@ -40,30 +42,40 @@ read_back!(priority_policy: PriorityPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::wire::model;
+
+    /// `$field(&wire::model::$enum::$variant)` is the spec's `$enum::$variant`.
+    macro_rules! assert_reads_back {
+        ($($field:ident: $enum:ident::$variant:ident),+ $(,)?) => {
+            $(assert_eq!($field(&model::$enum::$variant), Some($enum::$variant));)+
+        };
+    }
 
     #[test]
     fn the_servers_spellings_read_back_as_the_variants_wire_writes_them_for() {
-        assert_eq!(storage("memory"), Some(StorageType::Memory));
-        assert_eq!(retention("workqueue"), Some(RetentionPolicy::Workqueue));
-        assert_eq!(discard("new"), Some(DiscardPolicy::New));
-        assert_eq!(compression("s2"), Some(Compression::S2));
-        assert_eq!(persist_mode("async"), Some(PersistMode::Async));
-        assert_eq!(
-            deliver_policy("by_start_time"),
-            Some(DeliverPolicy::ByStartTime)
-        );
-        assert_eq!(ack_policy("flow_control"), Some(AckPolicy::FlowControl));
-        assert_eq!(replay_policy("original"), Some(ReplayPolicy::Original));
-        assert_eq!(
-            priority_policy("pinned_client"),
-            Some(PriorityPolicy::PinnedClient)
+        assert_reads_back!(
+            storage: StorageType::Memory,
+            retention: RetentionPolicy::Workqueue,
+            discard: DiscardPolicy::New,
+            compression: Compression::S2,
+            persist_mode: PersistMode::Async,
+            deliver_policy: DeliverPolicy::ByStartTime,
+            ack_policy: AckPolicy::FlowControl,
+            replay_policy: ReplayPolicy::Original,
+            priority_policy: PriorityPolicy::PinnedClient,
         );
     }
 
     #[test]
     fn spellings_the_server_does_not_use_read_as_nothing() {
-        assert_eq!(storage("Memory"), None);
-        assert_eq!(ack_policy("flowControl"), None);
-        assert_eq!(deliver_policy(""), None);
+        assert_eq!(storage(&model::StorageType::from_spelling("Memory")), None);
+        assert_eq!(
+            ack_policy(&model::AckPolicy::from_spelling("flowControl")),
+            None
+        );
+        assert_eq!(
+            deliver_policy(&model::DeliverPolicy::from_spelling("")),
+            None
+        );
     }
 }
