@@ -770,7 +770,7 @@ mod tests {
 
     /// A stream config as the plan compares it.
     fn comparable_stream(config: StreamConfig) -> AssetConfig {
-        normalise::comparable_config(AssetKind::Stream, AssetConfig::Stream(config), None)
+        normalise::comparable_config(AssetKind::Stream, AssetConfig::stream(config), None)
     }
 
     #[test]
