@@ -33,7 +33,7 @@ use crate::manifest::{self, Declared, Manifests};
 use crate::nats::{ApiRequestError, Connection, LiveState, ObserveOptions};
 use crate::plan::capabilities::ServerVersion;
 use crate::plan::classify::{self, Plan, PlanOptions};
-use crate::plan::desired::{DesiredAsset, desired_assets};
+use crate::plan::desired::{DesiredAsset, take_desired_assets};
 use crate::plan::{Address, LiveAsset};
 use crate::settings::EngineSettings;
 
@@ -172,8 +172,11 @@ impl<'a> Pipeline<'a> {
     pub fn groups(&self, manifests: &mut Manifests) -> Result<Vec<Group>, EngineError> {
         let targets = parse_targets(&self.settings.targets)?;
         let selectors = parse_selectors(&self.settings.selectors)?;
+        // The documents become assets; only the connections stay.
+        let (assets, connections) = take_desired_assets(std::mem::take(&mut manifests.documents));
+        manifests.documents = connections;
         let mut by_connection: BTreeMap<Option<String>, Vec<DesiredAsset>> = BTreeMap::new();
-        for asset in desired_assets(&manifests.documents) {
+        for asset in assets {
             by_connection
                 .entry(asset.connection.clone())
                 .or_default()
@@ -182,11 +185,6 @@ impl<'a> Pipeline<'a> {
         if by_connection.is_empty() {
             by_connection.insert(None, Vec::new());
         }
-        manifests
-            .documents
-            .retain(|declared| declared.kind() == crate::spec::Kind::NatsConnection);
-        // The documents are assets now: what held them is given back.
-        manifests.documents.shrink_to_fit();
         Ok(by_connection
             .into_iter()
             .map(|(connection, mut assets)| {

@@ -41,7 +41,24 @@ pub struct DesiredAsset {
 /// Every asset among the documents (connections are not assets), in
 /// address order.
 pub fn desired_assets(documents: &[Declared]) -> Vec<DesiredAsset> {
-    let mut assets: Vec<DesiredAsset> = documents.iter().filter_map(desired_asset).collect();
+    in_address_order(documents.iter().filter_map(desired_asset).collect())
+}
+
+/// [`desired_assets`] of documents it takes: each document is dropped once
+/// its asset is made. The connections are given back.
+pub fn take_desired_assets(documents: Vec<Declared>) -> (Vec<DesiredAsset>, Vec<Declared>) {
+    let mut assets = Vec::with_capacity(documents.len());
+    let mut connections = Vec::new();
+    for declared in documents {
+        match desired_asset(&declared) {
+            Some(asset) => assets.push(asset),
+            None => connections.push(declared),
+        }
+    }
+    (in_address_order(assets), connections)
+}
+
+fn in_address_order(mut assets: Vec<DesiredAsset>) -> Vec<DesiredAsset> {
     assets.sort_by(|a, b| a.address.cmp(&b.address));
     assets
 }
