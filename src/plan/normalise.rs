@@ -178,6 +178,11 @@ pub fn normalise_consumer_config(
     for key in NOT_COMPARED {
         config.extra.remove(key);
     }
+    // Empty means unset, before the server's defaults are filled in too:
+    // the server fills `max_waiting: 0` as it fills no `max_waiting`.
+    let metadata = config.metadata.take();
+    config.drop_unset();
+    config.metadata = metadata;
     let ack_none = config.ack_policy == Some(AckPolicy::None);
     let push = config
         .deliver_subject
@@ -574,5 +579,115 @@ mod tests {
                 .is_none()
         );
         assert!(settled(&declared, None).get("mirror_direct").is_none());
+    }
+
+    /// Configs as each supported server reports them, then changed at
+    /// random, field by field (seeded: the same cases every run).
+    fn varied_configs() -> Vec<(AssetKind, Value)> {
+        let recorded = [
+            (
+                AssetKind::Stream,
+                include_str!("../../tests/fixtures/live/2.15.1/stream-ORDERS.json"),
+            ),
+            (
+                AssetKind::Stream,
+                include_str!("../../tests/fixtures/live/2.10.26/stream-EVENTS.json"),
+            ),
+            (
+                AssetKind::KeyValue,
+                include_str!("../../tests/fixtures/live/2.15.1/kv-config.json"),
+            ),
+            (
+                AssetKind::ObjectStore,
+                include_str!("../../tests/fixtures/live/2.15.1/objectstore-assets.json"),
+            ),
+            (
+                AssetKind::Consumer,
+                include_str!("../../tests/fixtures/live/2.15.1/consumer-ORDERS-worker.json"),
+            ),
+            (
+                AssetKind::Consumer,
+                include_str!("../../tests/fixtures/live/2.10.26/consumer-EVENTS-audit.json"),
+            ),
+        ];
+        let values = [
+            json!(0),
+            json!(-1),
+            json!(5),
+            json!(90_000_000_000u64),
+            json!(""),
+            json!("x"),
+            json!("none"),
+            json!("flow_control"),
+            json!("pinned_client"),
+            json!("50%"),
+            json!(true),
+            json!(false),
+            json!([]),
+            json!(["b", "a", "a"]),
+            json!([2_000_000_000u64]),
+            json!({}),
+            json!({"name": "O"}),
+            json!({"name": "O", "external": {"api": ""}}),
+            json!({"cluster": "", "tags": []}),
+            json!({"max_ack_pending": 7}),
+            json!([{"name": "B"}, {"name": "A", "filter_subject": ""}]),
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut configs = Vec::new();
+        for _ in 0..40_000 {
+            let (kind, text) = recorded[(next() % recorded.len() as u64) as usize];
+            let mut config: Value = serde_json::from_str(text).unwrap();
+            let config = config.get_mut("config").map(Value::take).unwrap_or(config);
+            let mut config = config;
+            let fields: Vec<String> = config.as_object().unwrap().keys().cloned().collect();
+            for _ in 0..(1 + next() % 4) {
+                let field = &fields[(next() % fields.len() as u64) as usize];
+                config[field.as_str()] = values[(next() % values.len() as u64) as usize].clone();
+            }
+            if typed(kind, &config).is_some() {
+                configs.push((kind, config));
+            }
+        }
+        configs
+    }
+
+    #[test]
+    fn a_zero_the_server_fills_compares_equal_to_the_servers_default() {
+        // nats-server fills max_waiting 0 of a pull consumer and ack_wait 0
+        // as it fills them absent (512, 30s).
+        let declared =
+            json!({"durable_name": "c", "ack_policy": "explicit", "max_waiting": 0, "ack_wait": 0});
+        let live = json!({
+            "durable_name": "c", "name": "c", "ack_policy": "explicit", "deliver_policy": "all",
+            "max_waiting": 512, "ack_wait": 30_000_000_000u64, "max_ack_pending": 1000,
+            "max_deliver": -1, "replay_policy": "instant"
+        });
+        assert!(
+            differences(
+                &normalise_consumer(&declared, None),
+                &normalise_consumer(&live, None)
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn normalising_a_normalised_config_changes_nothing() {
+        let limits = json!({"max_ack_pending": 7, "inactive_threshold": 9});
+        let configs = varied_configs();
+        assert!(configs.len() > 1_500, "{} readable configs", configs.len());
+        for (kind, config) in configs {
+            for limits in [None, Some(&limits)] {
+                let once = comparable(kind, &config, limits);
+                assert_eq!(comparable(kind, &once, limits), once, "{kind:?} {config}");
+            }
+        }
     }
 }

@@ -251,7 +251,6 @@ macro_rules! wire_struct {
             }
 
             fn without_empty(&mut self) {
-                self.drop_unset();
                 $(
                     if let Some(value) = &mut self.$field {
                         value.without_empty();
@@ -260,6 +259,7 @@ macro_rules! wire_struct {
                 for value in self.extra.values_mut() {
                     value_without_empty(value);
                 }
+                self.drop_unset();
             }
         }
     };
@@ -271,8 +271,8 @@ pub trait Field {
     /// True for an empty value.
     fn is_unset(&self) -> bool;
 
-    /// Unsets the empty fields of a nested object, at every depth (a
-    /// value that holds nothing but empty fields stays, itself empty).
+    /// Unsets the empty fields of a nested object, at every depth, deepest
+    /// first: an object left with nothing but empty fields is empty too.
     fn without_empty(&mut self) {}
 }
 
@@ -334,10 +334,10 @@ pub fn value_is_unset(value: &Value) -> bool {
 pub fn value_without_empty(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            map.retain(|_, v| !value_is_unset(v));
             for v in map.values_mut() {
                 value_without_empty(v);
             }
+            map.retain(|_, v| !value_is_unset(v));
         }
         Value::Array(items) => items.iter_mut().for_each(value_without_empty),
         _ => {}
