@@ -5,6 +5,7 @@
 mod block_yaml;
 mod decode;
 mod fast_yaml;
+mod from_node;
 pub mod node;
 mod source;
 
