@@ -532,7 +532,7 @@ fn lists_for_mappings(
         (Value::Object(input), Value::Object(decoded)) => {
             for (key, value) in input {
                 if let Some(decoded) = decoded.get(key) {
-                    path.push(PathSegment::Field(key.clone()));
+                    path.push(PathSegment::Field(key.clone().into()));
                     lists_for_mappings(value, decoded, path, found);
                     path.pop();
                 }
@@ -611,7 +611,7 @@ fn deserialize_at<T: DeserializeOwned>(
         for segment in error.path().iter() {
             match segment {
                 serde_path_to_error::Segment::Map { key } => {
-                    relative.push(PathSegment::Field(key.clone()))
+                    relative.push(PathSegment::Field(key.clone().into()))
                 }
                 serde_path_to_error::Segment::Seq { index } => {
                     relative.push(PathSegment::Index(*index))

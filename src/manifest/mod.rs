@@ -8,6 +8,7 @@ mod fast_yaml;
 mod from_node;
 pub mod node;
 mod source;
+mod written;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -18,8 +19,9 @@ use crate::spec::path::FieldPath;
 use crate::spec::validate::{self, ProblemSeverity};
 use crate::spec::{AssetSpec, Kind};
 
-pub use node::{Node, Position, WrittenField, WrittenFields};
+pub use node::{Node, Position};
 pub use source::{STDIN_NAME, read_sources};
+pub use written::{WrittenField, WrittenFields};
 
 /// The Kubernetes-style metadata jetsync uses from a document.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,7 +45,7 @@ pub struct Origin {
     /// True once the tree was released: diagnostics parse it again.
     released: bool,
     /// The fields under `spec` as written, kept when the tree is released.
-    fields: Option<node::WrittenFields>,
+    fields: Option<WrittenFields>,
 }
 
 impl Origin {
@@ -59,10 +61,10 @@ impl Origin {
     }
 
     /// Every field under the document's `spec` as written, with where.
-    pub fn written_fields(&self) -> node::WrittenFields {
+    pub fn written_fields(&self) -> WrittenFields {
         match &self.fields {
             Some(fields) => fields.clone(),
-            None => node::written_fields(&self.tree()),
+            None => written::written_fields(&self.tree()),
         }
     }
 
@@ -122,7 +124,7 @@ impl Origin {
     /// after validation only a duplicate's diagnostic points into one.
     pub fn release_tree(&mut self) {
         if self.fields.is_none() {
-            self.fields = Some(node::written_fields(&self.root));
+            self.fields = Some(written::written_fields(&self.root));
         }
         let position = self.root.position;
         self.root = Arc::new(Node {
