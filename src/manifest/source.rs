@@ -78,7 +78,13 @@ fn collect_yaml_files(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Ve
                 .is_some_and(|name| name.starts_with('.'))
         })
         .collect();
-    paths.sort();
+    // By name: the paths share `dir`, so their bytes order them as their
+    // components would, for a fraction of the comparison's cost.
+    paths.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
     for path in paths {
         if path.is_dir() {
             collect_yaml_files(&path, files, diagnostics);
