@@ -310,7 +310,7 @@ fn decode_document(origin: Origin) -> Outcome {
             "skipped a document without `apiVersion`: not a Kubernetes-style manifest",
         ));
     };
-    if api_version.split('/').next() != Some(GROUP) {
+    if api_version != API_VERSION && api_version.split('/').next() != Some(GROUP) {
         return Outcome::Skipped(origin.diagnostic(
             Severity::Note,
             &FieldPath::root().field("apiVersion"),
@@ -333,7 +333,7 @@ fn decode_document(origin: Origin) -> Outcome {
                 .with_help(format!("this jetsync reads `{API_VERSION}`")),
         );
     }
-    let kinds: Vec<&str> = Kind::ALL.iter().map(|kind| kind.as_str()).collect();
+    let kinds = Kind::ALL.map(Kind::as_str);
     let kind = match kind_name.map(|name| (name, Kind::from_name(name))) {
         Some((_, Some(kind))) => kind,
         Some((name, None)) => {

@@ -149,13 +149,20 @@ fn push_decimal(text: &mut String, value: u64) {
 /// scalars are one field; their items are not listed. Of two fields at one
 /// path (`a.b: 1` beside `a: {b: 2}`), the one written later is kept.
 pub fn written_fields(root: &Node) -> WrittenFields {
-    let Some(spec) = root
-        .get("spec")
-        .filter(|spec| matches!(spec.value, NodeValue::Mapping(_)))
-    else {
+    let Some(spec) = root.get("spec") else {
         return WrittenFields::default();
     };
-    let mut found = Found::default();
+    let NodeValue::Mapping(entries) = &spec.value else {
+        return WrittenFields::default();
+    };
+    // Room for about two fields an entry, with their paths and texts,
+    // so that the buffers rarely grow.
+    let mut found = Found {
+        path: String::with_capacity(64),
+        text: String::with_capacity(32 * entries.len()),
+        tree_bytes: 0,
+        records: Vec::with_capacity(2 * entries.len()),
+    };
     found.walk(None, spec);
     found.pack()
 }
@@ -186,7 +193,6 @@ struct Record<'a> {
 /// The fields of one document found so far. Their paths, and the texts
 /// that are not the tree's own strings, are kept in one string: a
 /// document's fields cost a few allocations, not a few per field.
-#[derive(Default)]
 struct Found<'a> {
     /// The path of the node being walked.
     path: String,
