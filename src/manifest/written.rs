@@ -141,7 +141,9 @@ fn push_decimal(text: &mut String, value: u64) {
             break;
         }
     }
-    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+    for digit in &digits[start..] {
+        text.push(char::from(*digit));
+    }
 }
 
 /// Every field under a document's `spec`, by path below it (`maxAge`,
