@@ -44,25 +44,28 @@ impl Line {
 /// Every document of `text`, or None when it is not plain block YAML (or
 /// has more than `max_events` nodes).
 pub fn parse_documents(text: &str, max_events: usize) -> Option<Vec<Node>> {
-    // Printable ASCII and newlines only.
-    if !text
-        .bytes()
-        .all(|byte| byte == b'\n' || (b' '..=b'~').contains(&byte))
-    {
+    // Printable ASCII and newlines only. Both passes look at every byte
+    // without stopping early, which the compiler turns into vector code.
+    let printable = |byte: u8| byte == b'\n' || (b' '..=b'~').contains(&byte);
+    if !text.bytes().fold(true, |all, byte| all & printable(byte)) {
         return None;
     }
+    let hashes = text.bytes().filter(|byte| *byte == b'#').count();
     let mut reader = Reader {
         text,
         builder: Builder::default(),
         // The stream's start and end, and one for each comment line.
-        events: 2 + text.matches('#').count(),
+        events: 2 + hashes,
         max_events,
     };
     let mut document: Vec<Line> = Vec::new();
     let mut separated = false;
     let mut start = 0;
-    for (index, line) in text.split('\n').enumerate() {
+    // Split as bytes: a line is short, and a byte compare is cheaper
+    // than a search set up per line. `\n` is ASCII, so every piece is text.
+    for (index, line) in text.as_bytes().split(|byte| *byte == b'\n').enumerate() {
         let end = start + line.len();
+        let line = &text[start..end];
         let number = index as u64 + 1;
         let content = line.trim_start_matches(' ');
         let at = end - content.len();
@@ -142,6 +145,13 @@ impl<'a> Reader<'a> {
         self.count(2)?;
         self.builder
             .mapping_start(self.position(&first, first.at, 0))?;
+        // Its keys: the lines at its indentation, up to one less indented.
+        let keys = lines
+            .iter()
+            .take_while(|line| line.indent() >= indent)
+            .filter(|line| line.indent() == indent)
+            .count();
+        self.builder.reserve(keys);
         let mut index = 0;
         while let Some(line) = lines.get(index) {
             if line.indent() < indent {
@@ -234,6 +244,16 @@ impl<'a> Reader<'a> {
                 self.count(2)?;
                 let at = if at_dash { line.at } else { item.at };
                 self.builder.sequence_start(self.position(&item, at, 0))?;
+                // Its items: the lines at its indentation starting with
+                // `-`, up to one less indented or not an item.
+                let items = lines
+                    .iter()
+                    .take_while(|line| {
+                        line.indent() > indent || (line.indent() == indent && self.is_item(line))
+                    })
+                    .filter(|line| line.indent() == indent)
+                    .count();
+                self.builder.reserve(items);
             }
             if key_length(content).is_some() {
                 // A mapping that starts on the item's line.
@@ -344,24 +364,7 @@ impl<'a> Reader<'a> {
         {
             return None;
         }
-        let end = if in_flow {
-            text.find([',', ']']).unwrap_or(text.len())
-        } else {
-            text.find(" #").unwrap_or(text.len())
-        };
-        let value = text[..end].trim_end_matches(' ');
-        let forbidden: &[char] = if in_flow {
-            &['[', '{', '}', '#', ':', '"', '\'']
-        } else {
-            &['[', ']', '{', '}', '#']
-        };
-        if value.is_empty()
-            || value.contains(forbidden)
-            || value.contains(": ")
-            || value.ends_with(':')
-        {
-            return None;
-        }
+        let value = plain_scalar(text, in_flow)?;
         self.builder.scalar(
             Cow::Borrowed(value),
             ScalarStyle::Plain,
@@ -369,6 +372,29 @@ impl<'a> Reader<'a> {
         )?;
         Some(value.len())
     }
+}
+
+/// The plain scalar at the start of `text`: up to the line's end or a
+/// comment (in a flow sequence: up to `,` or `]`), without trailing
+/// spaces; None when it is empty or holds a character that would make it
+/// something else (a flow collection, a comment, a key; in a flow sequence
+/// also a quote or any `:`).
+fn plain_scalar(text: &str, in_flow: bool) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let end = if in_flow {
+        bytes.iter().position(|byte| matches!(byte, b',' | b']'))
+    } else {
+        bytes.windows(2).position(|pair| pair == b" #")
+    };
+    let value = text[..end.unwrap_or(text.len())].trim_end_matches(' ');
+    let bytes = value.as_bytes();
+    let forbidden = |(index, byte): (usize, &u8)| match byte {
+        b'[' | b']' | b'{' | b'}' | b'#' => true,
+        b':' => in_flow || bytes.get(index + 1).is_none_or(|next| *next == b' '),
+        b'"' | b'\'' => in_flow,
+        _ => false,
+    };
+    (!value.is_empty() && !bytes.iter().enumerate().any(forbidden)).then_some(value)
 }
 
 /// The length of a plain mapping key at the start of `text` (`key: …` or

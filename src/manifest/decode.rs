@@ -13,16 +13,16 @@ use crate::diagnostics::{Diagnostic, Severity, SourceText};
 use crate::spec::path::{FieldPath, PathSegment};
 use crate::spec::{API_VERSION, AssetSpec, GROUP, Kind};
 
-/// The envelope every jetsync document has.
+/// The envelope every jetsync document has, its `spec` as `S`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Envelope {
+struct Envelope<S = serde_json::Value> {
     #[allow(dead_code)]
     api_version: String,
     #[allow(dead_code)]
     kind: String,
     metadata: DocumentMeta,
-    spec: serde_json::Value,
+    spec: S,
     /// Written by the controller; ignored when read back (e.g. from `kubectl get -o yaml`).
     #[serde(default)]
     #[allow(dead_code)]
@@ -55,6 +55,17 @@ struct DocumentMeta {
     _finalizers: Option<IgnoredAny>,
     #[serde(default, rename = "ownerReferences")]
     _owner_references: Option<IgnoredAny>,
+}
+
+impl From<DocumentMeta> for ObjectMeta {
+    fn from(metadata: DocumentMeta) -> Self {
+        Self {
+            name: metadata.name,
+            namespace: metadata.namespace,
+            labels: metadata.labels,
+            annotations: metadata.annotations,
+        }
+    }
 }
 
 enum Outcome {
@@ -299,7 +310,7 @@ fn decode_document(origin: Origin) -> Outcome {
             "skipped a document without `apiVersion`: not a Kubernetes-style manifest",
         ));
     };
-    if api_version.split('/').next() != Some(GROUP) {
+    if api_version != API_VERSION && api_version.split('/').next() != Some(GROUP) {
         return Outcome::Skipped(origin.diagnostic(
             Severity::Note,
             &FieldPath::root().field("apiVersion"),
@@ -322,7 +333,7 @@ fn decode_document(origin: Origin) -> Outcome {
                 .with_help(format!("this jetsync reads `{API_VERSION}`")),
         );
     }
-    let kinds: Vec<&str> = Kind::ALL.iter().map(|kind| kind.as_str()).collect();
+    let kinds = Kind::ALL.map(Kind::as_str);
     let kind = match kind_name.map(|name| (name, Kind::from_name(name))) {
         Some((_, Some(kind))) => kind,
         Some((name, None)) => {
@@ -365,6 +376,18 @@ fn decode_document(origin: Origin) -> Outcome {
 }
 
 fn decode_typed(origin: &Origin, kind: Kind) -> Result<(ObjectMeta, AssetSpec), Vec<Diagnostic>> {
+    match decode_valid(&origin.root, kind) {
+        Some(decoded) => Ok(decoded),
+        None => decode_reported(origin, kind),
+    }
+}
+
+/// Decodes a document through its JSON form, reporting every problem in
+/// it with its place.
+pub(super) fn decode_reported(
+    origin: &Origin,
+    kind: Kind,
+) -> Result<(ObjectMeta, AssetSpec), Vec<Diagnostic>> {
     let json = origin
         .root
         .to_json(&FieldPath::root())
@@ -405,12 +428,7 @@ fn decode_typed(origin: &Origin, kind: Kind) -> Result<(ObjectMeta, AssetSpec), 
     let Some(envelope) = envelope else {
         return Err(diagnostics);
     };
-    let metadata = ObjectMeta {
-        name: envelope.metadata.name,
-        namespace: envelope.metadata.namespace,
-        labels: envelope.metadata.labels,
-        annotations: envelope.metadata.annotations,
-    };
+    let metadata = ObjectMeta::from(envelope.metadata);
     let path = FieldPath::spec();
     let value = envelope.spec;
     let found = &mut diagnostics;
@@ -433,6 +451,24 @@ fn decode_typed(origin: &Origin, kind: Kind) -> Result<(ObjectMeta, AssetSpec), 
             Err(diagnostics)
         }
     }
+}
+
+/// A valid document decoded straight from its tree; None when anything in
+/// it would be reported, which [`decode_reported`] then does.
+pub(super) fn decode_valid(root: &Node, kind: Kind) -> Option<(ObjectMeta, AssetSpec)> {
+    fn read<S: DeserializeOwned>(root: &Node) -> Option<(ObjectMeta, S)> {
+        let envelope = Envelope::<S>::deserialize(root).ok()?;
+        Some((ObjectMeta::from(envelope.metadata), envelope.spec))
+    }
+    Some(match kind {
+        Kind::Stream => read(root).map(|(meta, spec)| (meta, AssetSpec::Stream(spec)))?,
+        Kind::Consumer => read(root).map(|(meta, spec)| (meta, AssetSpec::Consumer(spec)))?,
+        Kind::KeyValue => read(root).map(|(meta, spec)| (meta, AssetSpec::KeyValue(spec)))?,
+        Kind::ObjectStore => read(root).map(|(meta, spec)| (meta, AssetSpec::ObjectStore(spec)))?,
+        Kind::NatsConnection => {
+            read(root).map(|(meta, spec)| (meta, AssetSpec::NatsConnection(spec)))?
+        }
+    })
 }
 
 /// Decodes a spec, then checks that no list stood where a mapping belongs:
@@ -496,7 +532,7 @@ fn lists_for_mappings(
         (Value::Object(input), Value::Object(decoded)) => {
             for (key, value) in input {
                 if let Some(decoded) = decoded.get(key) {
-                    path.push(PathSegment::Field(key.clone()));
+                    path.push(PathSegment::Field(key.clone().into()));
                     lists_for_mappings(value, decoded, path, found);
                     path.pop();
                 }
@@ -575,7 +611,7 @@ fn deserialize_at<T: DeserializeOwned>(
         for segment in error.path().iter() {
             match segment {
                 serde_path_to_error::Segment::Map { key } => {
-                    relative.push(PathSegment::Field(key.clone()))
+                    relative.push(PathSegment::Field(key.clone().into()))
                 }
                 serde_path_to_error::Segment::Seq { index } => {
                     relative.push(PathSegment::Index(*index))

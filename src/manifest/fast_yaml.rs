@@ -203,6 +203,16 @@ impl Builder {
         Some(())
     }
 
+    /// Makes room for `additional` more items or entries in the collection
+    /// being read, when the caller knows how many follow.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        match self.open.last_mut() {
+            Some(Open::Sequence { items, .. }) => items.reserve_exact(additional),
+            Some(Open::Mapping { entries, .. }) => entries.reserve_exact(additional),
+            None => {}
+        }
+    }
+
     pub(super) fn sequence_end(&mut self) -> Option<()> {
         match self.open.pop()? {
             Open::Sequence { position, items } => self.add(Node {
@@ -300,7 +310,8 @@ fn scalar(value: Cow<'_, str>, style: ScalarStyle, is_key: bool) -> Option<NodeV
         return Some(NodeValue::String(value.into_owned()));
     }
     let text = value.as_ref();
-    if text != text.trim_matches([' ', '\t', '\r', '\n']) {
+    let space = |byte: Option<&u8>| matches!(byte, Some(b' ' | b'\t' | b'\r' | b'\n'));
+    if space(text.as_bytes().first()) || space(text.as_bytes().last()) {
         return None;
     }
     let inferred = if matches!(text, "" | "~" | "null" | "Null" | "NULL") {

@@ -5,8 +5,10 @@
 mod block_yaml;
 mod decode;
 mod fast_yaml;
+mod from_node;
 pub mod node;
 mod source;
+mod written;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -17,8 +19,9 @@ use crate::spec::path::FieldPath;
 use crate::spec::validate::{self, ProblemSeverity};
 use crate::spec::{AssetSpec, Kind};
 
-pub use node::{Node, Position, WrittenField, WrittenFields};
+pub use node::{Node, Position};
 pub use source::{STDIN_NAME, read_sources};
+pub use written::{WrittenField, WrittenFields};
 
 /// The Kubernetes-style metadata jetsync uses from a document.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,7 +45,7 @@ pub struct Origin {
     /// True once the tree was released: diagnostics parse it again.
     released: bool,
     /// The fields under `spec` as written, kept when the tree is released.
-    fields: Option<node::WrittenFields>,
+    fields: Option<WrittenFields>,
 }
 
 impl Origin {
@@ -58,10 +61,10 @@ impl Origin {
     }
 
     /// Every field under the document's `spec` as written, with where.
-    pub fn written_fields(&self) -> node::WrittenFields {
+    pub fn written_fields(&self) -> WrittenFields {
         match &self.fields {
             Some(fields) => fields.clone(),
-            None => node::written_fields(&self.tree()),
+            None => written::written_fields(&self.tree()),
         }
     }
 
@@ -121,7 +124,7 @@ impl Origin {
     /// after validation only a duplicate's diagnostic points into one.
     pub fn release_tree(&mut self) {
         if self.fields.is_none() {
-            self.fields = Some(node::written_fields(&self.root));
+            self.fields = Some(written::written_fields(&self.root));
         }
         let position = self.root.position;
         self.root = Arc::new(Node {
@@ -157,39 +160,44 @@ impl Declared {
         self.spec.explicit_name().unwrap_or(&self.metadata.name)
     }
 
-    /// What makes two documents declare the same thing, as a readable label
-    /// and a key: the backing stream for streams, KV buckets and object
-    /// stores (they share one namespace on the server), the stream and name
-    /// for consumers, the object name for connections.
-    pub fn identity(&self) -> (String, String) {
+    /// What makes two documents declare the same thing, as a key: the
+    /// backing stream for streams, KV buckets and object stores (they share
+    /// one namespace on the server), the stream and name for consumers, the
+    /// object name for connections. One allocation: every document has one.
+    pub fn identity_key(&self) -> String {
         let name = self.asset_name();
         let connection = self
             .spec
             .policies()
             .and_then(|policies| policies.connection())
             .unwrap_or("");
+        let parts: &[&str] = match &self.spec {
+            AssetSpec::Stream(_) => &[connection, "/", name],
+            AssetSpec::KeyValue(_) => &[connection, "/KV_", name],
+            AssetSpec::ObjectStore(_) => &[connection, "/OBJ_", name],
+            AssetSpec::Consumer(spec) => &[connection, "/", &spec.stream_name, "\u{0}", name],
+            AssetSpec::NatsConnection(_) => &[
+                "connection/",
+                self.metadata.namespace.as_deref().unwrap_or(""),
+                "/",
+                &self.metadata.name,
+            ],
+        };
+        parts.concat()
+    }
+
+    /// What the document declares, in words, for messages about its
+    /// [`Declared::identity_key`].
+    pub fn identity_label(&self) -> String {
+        let name = self.asset_name();
         match &self.spec {
-            AssetSpec::Stream(_) => (format!("stream `{name}`"), format!("{connection}/{name}")),
-            AssetSpec::KeyValue(_) => (
-                format!("key-value bucket `{name}` (stream `KV_{name}`)"),
-                format!("{connection}/KV_{name}"),
-            ),
-            AssetSpec::ObjectStore(_) => (
-                format!("object store `{name}` (stream `OBJ_{name}`)"),
-                format!("{connection}/OBJ_{name}"),
-            ),
-            AssetSpec::Consumer(spec) => (
-                format!("consumer `{name}` of stream `{}`", spec.stream_name),
-                format!("{connection}/{}\u{0}{name}", spec.stream_name),
-            ),
-            AssetSpec::NatsConnection(_) => (
-                format!("connection `{}`", self.metadata.name),
-                format!(
-                    "connection/{}/{}",
-                    self.metadata.namespace.as_deref().unwrap_or(""),
-                    self.metadata.name
-                ),
-            ),
+            AssetSpec::Stream(_) => format!("stream `{name}`"),
+            AssetSpec::KeyValue(_) => format!("key-value bucket `{name}` (stream `KV_{name}`)"),
+            AssetSpec::ObjectStore(_) => format!("object store `{name}` (stream `OBJ_{name}`)"),
+            AssetSpec::Consumer(spec) => {
+                format!("consumer `{name}` of stream `{}`", spec.stream_name)
+            }
+            AssetSpec::NatsConnection(_) => format!("connection `{}`", self.metadata.name),
         }
     }
 }
@@ -408,11 +416,12 @@ fn find_duplicates(documents: &[Declared], diagnostics: &mut Vec<Diagnostic>) ->
     let mut first_seen: HashMap<String, &Declared> = HashMap::new();
     let mut duplicates = Vec::new();
     for (index, declared) in documents.iter().enumerate() {
-        let (label, key) = declared.identity();
+        let key = declared.identity_key();
         let Some(first) = first_seen.get(&key) else {
             first_seen.insert(key, declared);
             continue;
         };
+        let label = declared.identity_label();
         let name_path = match declared.spec.explicit_name() {
             Some(_) => FieldPath::spec().field("name"),
             None => FieldPath::root().field("metadata").field("name"),

@@ -1,12 +1,8 @@
 //! A YAML document as a tree of values that remember where they were written,
 //! so that any problem found later can be pointed at by line and column.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
@@ -218,7 +214,7 @@ impl Node {
                     };
                     let json = value
                         .to_json_below()
-                        .map_err(below(PathSegment::Field(name.clone())))?;
+                        .map_err(below(PathSegment::Field(name.clone().into())))?;
                     object.insert(name.clone(), json);
                 }
                 Value::Object(object)
@@ -317,187 +313,6 @@ impl<'de> Visitor<'de> for NodeVisitor {
         }
         Ok(NodeValue::Mapping(entries))
     }
-}
-
-/// A field under `spec` as the manifest wrote it: where (the value of a
-/// scalar, the key of a list or mapping) and, for a scalar or a list of
-/// scalars, its text (`24h`, `1GiB`, `[a.>, b.>]`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
-pub struct WrittenField {
-    pub line: u64,
-    pub column: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-
-/// Every field under a document's `spec` as written, by path below `spec`
-/// (`maxAge`, `consumerLimits.inactiveThreshold`, `sources[0].name`).
-///
-/// Kept for every declared asset of a plan, so it is packed into one shared
-/// string (a map of thousands of documents' fields would be a third of a
-/// large plan's memory); it reads and writes as a JSON map of
-/// [`WrittenField`]s.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct WrittenFields(Option<Arc<str>>);
-
-/// Separates the records of [`WrittenFields`], and the parts of a record.
-const RECORD_END: char = '\u{1e}';
-const PART_END: char = '\u{1f}';
-
-impl WrittenFields {
-    fn pack<'a>(fields: impl IntoIterator<Item = (&'a str, &'a WrittenField)>) -> Self {
-        use std::fmt::Write as _;
-        let mut packed = String::new();
-        for (path, field) in fields {
-            let text = field
-                .text
-                .as_deref()
-                .filter(|text| !text.contains([RECORD_END, PART_END]));
-            packed.push_str(path);
-            let _ = write!(packed, "{PART_END}{}{PART_END}{}", field.line, field.column);
-            if let Some(text) = text {
-                packed.push(PART_END);
-                packed.push_str(text);
-            }
-            packed.push(RECORD_END);
-        }
-        Self((!packed.is_empty()).then(|| Arc::from(packed)))
-    }
-
-    /// True when no field is known.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_none()
-    }
-
-    /// Every field, in path order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, WrittenField)> {
-        self.0
-            .as_deref()
-            .unwrap_or_default()
-            .split_terminator(RECORD_END)
-            .filter_map(|record| {
-                let mut parts = record.splitn(4, PART_END);
-                let path = parts.next()?;
-                let line = parts.next()?.parse().ok()?;
-                let column = parts.next()?.parse().ok()?;
-                let text = parts.next().map(str::to_string);
-                Some((path, WrittenField { line, column, text }))
-            })
-    }
-
-    /// The field at `path`.
-    pub fn get(&self, path: &str) -> Option<WrittenField> {
-        self.iter()
-            .find(|(at, _)| *at == path)
-            .map(|(_, field)| field)
-    }
-
-    /// True when the manifest wrote a field at `path`.
-    pub fn contains(&self, path: &str) -> bool {
-        self.get(path).is_some()
-    }
-}
-
-impl Serialize for WrittenFields {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.iter())
-    }
-}
-
-impl<'de> Deserialize<'de> for WrittenFields {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let fields = BTreeMap::<String, WrittenField>::deserialize(deserializer)?;
-        Ok(Self::pack(
-            fields.iter().map(|(path, field)| (path.as_str(), field)),
-        ))
-    }
-}
-
-impl JsonSchema for WrittenFields {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "WrittenFields".into()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        BTreeMap::<String, WrittenField>::json_schema(generator)
-    }
-}
-
-/// Every field under a document's `spec`, by path below it (`maxAge`,
-/// `consumerLimits.inactiveThreshold`, `sources[0].name`). Lists of
-/// scalars are one field; their items are not listed.
-pub fn written_fields(root: &Node) -> WrittenFields {
-    fn scalar_text(node: &Node) -> Option<String> {
-        match &node.value {
-            NodeValue::Null => Some("null".to_string()),
-            NodeValue::Bool(value) => Some(value.to_string()),
-            NodeValue::Integer(value) => Some(value.to_string()),
-            NodeValue::Float(value) => Some(value.to_string()),
-            NodeValue::String(text) => Some(text.clone()),
-            NodeValue::Sequence(_) | NodeValue::Mapping(_) => None,
-        }
-    }
-    fn walk(
-        path: &str,
-        key: Option<Position>,
-        node: &Node,
-        fields: &mut Vec<(String, WrittenField)>,
-    ) {
-        let at = |position: Position, text: Option<String>| WrittenField {
-            line: position.line,
-            column: position.column,
-            text,
-        };
-        let join = |name: &str| {
-            if path.is_empty() {
-                name.to_string()
-            } else {
-                format!("{path}.{name}")
-            }
-        };
-        match &node.value {
-            NodeValue::Mapping(entries) => {
-                if !path.is_empty() {
-                    fields.push((path.to_string(), at(key.unwrap_or(node.position), None)));
-                }
-                for (name, value) in entries {
-                    if let Some(text) = name.as_str() {
-                        walk(&join(text), Some(name.position), value, fields);
-                    }
-                }
-            }
-            NodeValue::Sequence(items) => {
-                let texts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
-                fields.push((
-                    path.to_string(),
-                    at(
-                        key.unwrap_or(node.position),
-                        texts.map(|texts| format!("[{}]", texts.join(", "))),
-                    ),
-                ));
-                if items.iter().any(|item| scalar_text(item).is_none()) {
-                    for (index, item) in items.iter().enumerate() {
-                        walk(&format!("{path}[{index}]"), None, item, fields);
-                    }
-                }
-            }
-            _ => {
-                fields.push((path.to_string(), at(node.position, scalar_text(node))));
-            }
-        }
-    }
-    let mut fields = Vec::new();
-    if let Some((_, spec)) = root.entry("spec")
-        && matches!(spec.value, NodeValue::Mapping(_))
-    {
-        walk("", None, spec, &mut fields);
-    }
-    // In path order; of two fields at one path (`a.b: 1` beside `a: {b: 2}`)
-    // the one written later.
-    fields.reverse();
-    fields.sort_by(|a, b| a.0.cmp(&b.0));
-    fields.dedup_by(|later, earlier| later.0 == earlier.0);
-    WrittenFields::pack(fields.iter().map(|(path, field)| (path.as_str(), field)))
 }
 
 /// True for a text that may be a URL with a user-info part
@@ -656,38 +471,6 @@ mod tests {
             .key
             .unwrap();
         assert_eq!((key.line, key.column), (3, 3));
-    }
-
-    #[test]
-    fn written_fields_keep_where_and_what_was_written_and_read_back_from_json() {
-        let docs = parse_documents(
-            "kind: Stream\nspec:\n  maxAge: 24h\n  subjects: [a.>, b.*]\n  consumerLimits:\n    inactiveThreshold: 1h\n",
-        )
-        .unwrap();
-        let fields = written_fields(&docs[0]);
-        let max_age = fields.get("maxAge").unwrap();
-        assert_eq!(
-            (max_age.line, max_age.column, max_age.text.as_deref()),
-            (3, 11, Some("24h"))
-        );
-        assert_eq!(
-            fields.get("subjects").unwrap().text.as_deref(),
-            Some("[a.>, b.*]")
-        );
-        assert_eq!(fields.get("consumerLimits").unwrap().line, 5);
-        assert_eq!(
-            fields
-                .get("consumerLimits.inactiveThreshold")
-                .unwrap()
-                .text
-                .as_deref(),
-            Some("1h")
-        );
-        let json = serde_json::to_string(&fields).unwrap();
-        assert_eq!(
-            serde_json::from_str::<WrittenFields>(&json).unwrap(),
-            fields
-        );
     }
 
     #[test]

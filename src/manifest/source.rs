@@ -21,7 +21,7 @@ pub fn read_sources(paths: &[PathBuf]) -> (Vec<SourceText>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
-            match read_bounded(std::io::stdin().lock()) {
+            match read_bounded(std::io::stdin().lock(), 0) {
                 Ok(bytes) => push_text(
                     STDIN_NAME.to_string(),
                     bytes,
@@ -78,7 +78,13 @@ fn collect_yaml_files(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Ve
                 .is_some_and(|name| name.starts_with('.'))
         })
         .collect();
-    paths.sort();
+    // By name: the paths share `dir`, so their bytes order them as their
+    // components would, for a fraction of the comparison's cost.
+    paths.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
     for path in paths {
         if path.is_dir() {
             collect_yaml_files(&path, files, diagnostics);
@@ -93,15 +99,24 @@ fn collect_yaml_files(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Ve
 
 fn read_file(path: &Path, sources: &mut Vec<SourceText>, diagnostics: &mut Vec<Diagnostic>) {
     let name = path.display().to_string();
-    match std::fs::File::open(path).and_then(read_bounded) {
+    let file = std::fs::File::open(path);
+    // Read into room for the whole file at once, as `fs::read` does.
+    let size = file
+        .as_ref()
+        .ok()
+        .and_then(|file| file.metadata().ok())
+        .map_or(0, |metadata| metadata.len().min(MAX_SOURCE_BYTES));
+    match file.and_then(|file| read_bounded(file, size as usize)) {
         Ok(bytes) => push_text(name, bytes, sources, diagnostics),
         Err(error) => diagnostics.push(read_error(&name, "file", &error)),
     }
 }
 
 /// All of `reader`, or an error of kind `FileTooLarge` beyond [`MAX_SOURCE_BYTES`].
-fn read_bounded(reader: impl Read) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+/// `expected` bytes are reserved up front.
+fn read_bounded(reader: impl Read, expected: usize) -> std::io::Result<Vec<u8>> {
+    // One byte more: reading up to the end needs room to find it.
+    let mut bytes = Vec::with_capacity(expected + 1);
     reader.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_SOURCE_BYTES {
         return Err(std::io::ErrorKind::FileTooLarge.into());

@@ -1,12 +1,14 @@
 //! Field paths inside a manifest document (`spec.sources[0].name`), used to
 //! point diagnostics at the exact place in the YAML.
 
+use std::borrow::Cow;
 use std::fmt;
 
-/// One step of a [`FieldPath`]: a mapping key or a sequence index.
+/// One step of a [`FieldPath`]: a mapping key or a sequence index. A key
+/// is mostly one of the schema's own field names, held without a copy.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PathSegment {
-    Field(String),
+    Field(Cow<'static, str>),
     Index(usize),
 }
 
@@ -23,20 +25,33 @@ impl FieldPath {
 
     /// `spec`, the usual starting point.
     pub fn spec() -> Self {
-        Self::root().field("spec")
+        Self(vec![PathSegment::Field(Cow::Borrowed("spec"))])
+    }
+
+    /// `spec.<name>` for a field name of the schema (`spec.maxAge`), built
+    /// without copying the name: validation builds one for most fields it
+    /// checks.
+    pub fn spec_field(name: &'static str) -> Self {
+        Self(vec![
+            PathSegment::Field(Cow::Borrowed("spec")),
+            PathSegment::Field(Cow::Borrowed(name)),
+        ])
     }
 
     /// This path extended by a mapping key.
     pub fn field(&self, name: &str) -> Self {
-        let mut segments = self.0.clone();
-        segments.push(PathSegment::Field(name.to_string()));
-        Self(segments)
+        self.extended(PathSegment::Field(Cow::Owned(name.to_string())))
     }
 
     /// This path extended by a sequence index.
     pub fn index(&self, index: usize) -> Self {
-        let mut segments = self.0.clone();
-        segments.push(PathSegment::Index(index));
+        self.extended(PathSegment::Index(index))
+    }
+
+    fn extended(&self, segment: PathSegment) -> Self {
+        let mut segments = Vec::with_capacity(self.0.len() + 1);
+        segments.extend_from_slice(&self.0);
+        segments.push(segment);
         Self(segments)
     }
 
@@ -77,5 +92,14 @@ mod tests {
     fn path_displays_as_dotted_fields_with_indices() {
         let path = FieldPath::spec().field("sources").index(0).field("name");
         assert_eq!(path.to_string(), "spec.sources[0].name");
+    }
+
+    #[test]
+    fn a_schema_field_path_equals_the_one_built_step_by_step() {
+        assert_eq!(
+            FieldPath::spec_field("maxAge"),
+            FieldPath::spec().field("maxAge")
+        );
+        assert_eq!(FieldPath::spec(), FieldPath::root().field("spec"));
     }
 }

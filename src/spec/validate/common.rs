@@ -182,7 +182,7 @@ impl Checker {
     /// `zero_help` (the server reads 0 as "unset").
     pub(super) fn at_least(
         &mut self,
-        field: &str,
+        field: &'static str,
         value: Option<Duration>,
         minimum: Duration,
         zero_help: &str,
@@ -203,7 +203,7 @@ impl Checker {
         }
     }
 
-    pub(super) fn message_size_limit(&mut self, field: &str, size: Option<Size>) {
+    pub(super) fn message_size_limit(&mut self, field: &'static str, size: Option<Size>) {
         if let Some(size) = size
             && size.bytes() > MAX_MSG_SIZE_BYTES
         {

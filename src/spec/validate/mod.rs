@@ -170,8 +170,8 @@ fn object_name_path() -> FieldPath {
 }
 
 /// `spec.<field>`.
-fn at(field: &str) -> FieldPath {
-    FieldPath::spec().field(field)
+fn at(field: &'static str) -> FieldPath {
+    FieldPath::spec_field(field)
 }
 
 fn is_true(flag: Option<bool>) -> bool {
