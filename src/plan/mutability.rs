@@ -51,14 +51,7 @@ fn on(value: &Value) -> bool {
 
 /// True for absent, `null`, `""`, `[]`, `{}`, `false` and `0`.
 fn unset(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(items) => items.is_empty(),
-        Value::Object(map) => map.is_empty(),
-    }
+    wire::value_is_unset(value)
 }
 
 /// True when `server` is older than the first release that changes
