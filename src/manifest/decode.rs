@@ -460,15 +460,15 @@ pub(super) fn decode_valid(root: &Node, kind: Kind) -> Option<(ObjectMeta, Asset
         let envelope = Envelope::<S>::deserialize(root).ok()?;
         Some((ObjectMeta::from(envelope.metadata), envelope.spec))
     }
-    Some(match kind {
-        Kind::Stream => read(root).map(|(meta, spec)| (meta, AssetSpec::Stream(spec)))?,
-        Kind::Consumer => read(root).map(|(meta, spec)| (meta, AssetSpec::Consumer(spec)))?,
-        Kind::KeyValue => read(root).map(|(meta, spec)| (meta, AssetSpec::KeyValue(spec)))?,
-        Kind::ObjectStore => read(root).map(|(meta, spec)| (meta, AssetSpec::ObjectStore(spec)))?,
+    match kind {
+        Kind::Stream => read(root).map(|(meta, spec)| (meta, AssetSpec::Stream(spec))),
+        Kind::Consumer => read(root).map(|(meta, spec)| (meta, AssetSpec::Consumer(spec))),
+        Kind::KeyValue => read(root).map(|(meta, spec)| (meta, AssetSpec::KeyValue(spec))),
+        Kind::ObjectStore => read(root).map(|(meta, spec)| (meta, AssetSpec::ObjectStore(spec))),
         Kind::NatsConnection => {
-            read(root).map(|(meta, spec)| (meta, AssetSpec::NatsConnection(spec)))?
+            read(root).map(|(meta, spec)| (meta, AssetSpec::NatsConnection(spec)))
         }
-    })
+    }
 }
 
 /// Decodes a spec, then checks that no list stood where a mapping belongs:

@@ -431,6 +431,26 @@ mod tests {
     }
 
     #[test]
+    fn an_ignored_value_with_a_key_that_is_not_a_string_is_unfit_as_json_reports_it() {
+        use super::super::decode::decode_valid;
+        use crate::spec::Kind;
+        let document = |status: &str| {
+            let text = format!(
+                "apiVersion: jetsync.dev/v1alpha1\nkind: Stream\nmetadata:\n  name: s\nspec:\n  subjects: [a]\nstatus: {status}\n"
+            );
+            super::super::node::parse_documents(&text)
+                .unwrap()
+                .remove(0)
+        };
+        assert!(decode_valid(&document("{ready: true}"), Kind::Stream).is_some());
+        for status in ["{1: b}", "{a: [{true: c}]}"] {
+            let root = document(status);
+            assert!(root.to_json(&FieldPath::root()).is_err(), "{status}");
+            assert!(decode_valid(&root, Kind::Stream).is_none(), "{status}");
+        }
+    }
+
+    #[test]
     fn a_list_where_a_mapping_belongs_is_unfit_though_json_reads_it_by_position() {
         let (direct, _) = both::<StreamSpec>("subjects: [a]\nplacement: [east]\n");
         assert!(direct.is_none());

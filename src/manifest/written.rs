@@ -468,6 +468,15 @@ mod tests {
     }
 
     #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        for value in [0, 7, 10, 99, 100, 12_345, u64::MAX] {
+            let mut text = String::new();
+            push_decimal(&mut text, value);
+            assert_eq!(text, value.to_string());
+        }
+    }
+
+    #[test]
     fn written_fields_keep_where_and_what_was_written_and_read_back_from_json() {
         let docs = parse_documents(
             "kind: Stream\nspec:\n  maxAge: 24h\n  subjects: [a.>, b.*]\n  consumerLimits:\n    inactiveThreshold: 1h\n",
