@@ -315,3 +315,24 @@ fn replicas_above_one_on_a_standalone_server_are_an_error() {
     );
     assert_eq!(clustered.summary().create, 1);
 }
+
+#[test]
+fn a_live_config_of_another_shape_than_the_servers_is_shown_and_never_written() {
+    let desired = desired_stream("S", "file");
+    let mut live = applied(&desired);
+    let mut config = live.config.value();
+    config["max_msgs"] = json!("many");
+    live.config = LiveConfig::new(&config);
+    let plan = plan(&[desired], &[live], &options());
+    assert_eq!(plan.changes.len(), 1);
+    let change = &plan.changes[0];
+    assert!(
+        change
+            .refused
+            .as_deref()
+            .is_some_and(|r| r.contains("another type"))
+    );
+    assert!(change.config.is_none(), "nothing is sent");
+    assert_eq!(change.before.as_ref().unwrap()["max_msgs"], json!("many"));
+    assert!(!plan.has_writes());
+}
