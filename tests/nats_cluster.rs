@@ -1001,6 +1001,26 @@ system_account: SYS
 no_auth_user: app
 "#;
 
+/// Waits until every one of the cluster's JetStream servers answers
+/// `$SYS.REQ.SERVER.PING.JSZ` within the plan's bound: right after the
+/// cluster forms (and on a loaded machine) one may not answer yet, and the
+/// plan would then only warn that it could not check.
+async fn every_server_answers_for_the_topology(client: &async_nats::Client) {
+    use jetsync::plan::topology::Topology;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let last = match jetsync::nats::topology::read(client, "", Duration::from_secs(2)).await {
+            Topology::Known { servers, .. } if servers.len() == 3 => return,
+            Topology::Known { servers, .. } => format!("{} servers", servers.len()),
+            Topology::Unreadable(why) => why,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "the cluster's servers did not all answer within 60s: {last}"
+        );
+    }
+}
+
 /// With an account that may read the cluster's servers, replicas beyond the
 /// cluster's size and placement tags no server has are plan errors at the
 /// field, before anything is written; what fits is planned and applied.
@@ -1009,6 +1029,7 @@ async fn replicas_and_placement_no_cluster_can_hold_are_plan_errors_when_the_ser
     let cluster = require_cluster!(SYSTEM_SERVICE_IMPORTED);
     let urls = cluster.urls();
     let client = client(&cluster).await;
+    every_server_answers_for_the_topology(&client).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap();
 
