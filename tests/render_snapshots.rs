@@ -37,22 +37,11 @@ trait ChangeFixture: Sized {
 
 impl ChangeFixture for Change {
     fn test(address: &str, action: Action) -> Self {
-        Change {
-            address: Address::parse(address).expect("a valid address"),
+        Change::new(
+            Address::parse(address).expect("a valid address"),
             action,
-            reason: String::new(),
-            drift: false,
-            reported: false,
-            restore: Vec::new(),
-            restore_holder: None,
-            refused: None,
-            before: None,
-            after: None,
-            diff: Vec::new(),
-            loses: None,
-            config: None,
-            declared_at: None,
-        }
+            "",
+        )
     }
 
     fn reason(mut self, reason: &str) -> Self {

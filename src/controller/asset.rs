@@ -543,19 +543,11 @@ pub(crate) fn single(change: Change) -> Plan {
 
 pub(crate) fn delete_change(address: &Address, holdings: crate::plan::Holdings) -> Change {
     Change {
-        address: address.clone(),
-        action: PlanAction::Delete,
-        reason: "its resource is deleted".into(),
-        drift: false,
-        reported: false,
-        refused: None,
-        before: None,
-        after: None,
-        diff: Vec::new(),
         loses: Some(holdings.into()),
-        restore: Vec::new(),
-        restore_holder: None,
-        config: None,
-        declared_at: None,
+        ..Change::new(
+            address.clone(),
+            PlanAction::Delete,
+            "its resource is deleted",
+        )
     }
 }

@@ -772,20 +772,8 @@ mod tests {
 
     fn change(action: Action) -> Change {
         Change {
-            address: Address::stream("ORDERS"),
-            action,
-            reason: "declared config changed".into(),
-            drift: false,
-            reported: false,
-            restore: Vec::new(),
-            restore_holder: None,
-            refused: None,
-            before: None,
             after: Some(json!({"name": "ORDERS"})),
-            diff: Vec::new(),
-            loses: None,
-            config: None,
-            declared_at: None,
+            ..Change::new(Address::stream("ORDERS"), action, "declared config changed")
         }
     }
 

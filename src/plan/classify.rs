@@ -250,11 +250,6 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
         }
         let limits = None;
         let mut change = Change {
-            address: asset.address.clone(),
-            action: Action::Delete,
-            reason: format!("managed by `{}` and no longer declared", options.owner),
-            drift: false,
-            reported: false,
             refused: (!options.prune)
                 .then(|| "deleting undeclared assets needs --prune".to_string()),
             before: Some(comparable_owned(
@@ -262,13 +257,12 @@ pub fn plan(desired: &[DesiredAsset], live: &[LiveAsset], options: &PlanOptions)
                 asset.config.value(),
                 limits,
             )),
-            after: None,
-            diff: Vec::new(),
             loses: Some(Loss::of(asset.holdings)),
-            restore: Vec::new(),
-            restore_holder: None,
-            config: None,
-            declared_at: None,
+            ..Change::new(
+                asset.address.clone(),
+                Action::Delete,
+                format!("managed by `{}` and no longer declared", options.owner),
+            )
         };
         if asset.address.kind.is_stream_like() {
             let stream = asset.address.stream_name();

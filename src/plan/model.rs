@@ -309,12 +309,8 @@ impl LiveConfig {
     /// The config in the typed wire model, as an asset of `kind`; None when
     /// it holds a value of another type than nats-server sends.
     pub fn typed(&self, kind: AssetKind) -> Option<AssetConfig> {
-        match kind {
-            AssetKind::Consumer => serde_json::from_str(&self.0)
-                .ok()
-                .map(AssetConfig::consumer),
-            _ => serde_json::from_str(&self.0).ok().map(AssetConfig::stream),
-        }
+        let mut json = serde_json::Deserializer::from_str(&self.0);
+        AssetConfig::read(kind, &mut json).ok()
     }
 
     /// Some of its fields, read without building the rest.

@@ -7,7 +7,6 @@
 //! JSON functions below read a config into it, normalise and write it back.
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::model::AssetKind;
@@ -271,13 +270,7 @@ pub fn comparable_config(
 /// A JSON config of `kind` in the typed model; None when it holds a value
 /// of another type than the server's.
 pub fn typed(kind: AssetKind, config: &Value) -> Option<AssetConfig> {
-    fn read<T: DeserializeOwned>(config: &Value) -> Option<T> {
-        T::deserialize(config).ok()
-    }
-    match kind {
-        AssetKind::Consumer => read(config).map(AssetConfig::consumer),
-        _ => read(config).map(AssetConfig::stream),
-    }
+    AssetConfig::read(kind, config).ok()
 }
 
 /// A stream config (desired or live) in comparable form.

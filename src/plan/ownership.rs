@@ -4,6 +4,7 @@
 //! is the only state; there is no state file.
 
 use super::LiveConfig;
+use super::wire::model::AssetConfig;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -46,9 +47,9 @@ pub fn owner_of(config: &Value) -> Option<&str> {
     metadata_value(config, OWNER_KEY)
 }
 
-/// The applied-config hash of a live config.
-pub fn applied_of(config: &Value) -> Option<&str> {
-    metadata_value(config, APPLIED_KEY)
+/// A marker ([`OWNER_KEY`], [`APPLIED_KEY`]) of a config in the typed model.
+pub fn marker<'a>(config: &'a AssetConfig, key: &str) -> Option<&'a str> {
+    config.metadata()?.get(key).map(String::as_str)
 }
 
 /// The owner marker of a live config, read without parsing the rest.
@@ -141,7 +142,10 @@ mod tests {
     fn markers_are_written_and_read_back() {
         let config = with_markers(&json!({"name": "S"}), "team-a", "abc");
         assert_eq!(owner_of(&config), Some("team-a"));
-        assert_eq!(applied_of(&config), Some("abc"));
+        let typed =
+            crate::plan::normalise::typed(super::super::AssetKind::Stream, &config).unwrap();
+        assert_eq!(marker(&typed, OWNER_KEY), Some("team-a"));
+        assert_eq!(marker(&typed, APPLIED_KEY), Some("abc"));
         assert_eq!(owner_of(&without_markers(&config)), None);
     }
 }

@@ -138,20 +138,11 @@ pub fn finish(
         let after = comparable(asset.address.kind, &declared, None);
         let config = ownership::config_to_send(&declared, &after, &options.owner);
         Change {
-            address: asset.address.clone(),
-            action: Action::Update,
-            reason: String::new(),
-            drift: false,
-            reported: false,
-            refused: None,
             before: Some(after.clone()),
             after: Some(after),
-            diff: Vec::new(),
-            loses: None,
-            restore: Vec::new(),
-            restore_holder: None,
             config: Some(config),
             declared_at: Some(asset.declared_at.clone()),
+            ..Change::new(asset.address.clone(), Action::Update, "")
         }
     });
     let mut missing: Vec<Value> = holder

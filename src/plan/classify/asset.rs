@@ -114,25 +114,19 @@ fn classify_managed(
         let after = after_typed.to_value();
         let config = ownership::config_to_send(&declared.to_value(), &after, &options.owner);
         return Some(Change {
-            address: asset.address.clone(),
-            action: Action::Create,
-            reason: "declared, not on the server".into(),
-            drift: false,
-            reported: false,
-            refused: None,
-            before: None,
             after: Some(after),
-            diff: Vec::new(),
-            loses: None,
-            restore: Vec::new(),
-            restore_holder: None,
             config: Some(config),
             declared_at: Some(asset.declared_at.clone()),
+            ..Change::new(
+                asset.address.clone(),
+                Action::Create,
+                "declared, not on the server",
+            )
         });
     };
     // What the comparison leaves out is read first.
     let pause = pause_change(&declared, &live_typed);
-    let marker = |key: &str| live_typed.metadata().and_then(|m| m.get(key)).cloned();
+    let marker = |key| ownership::marker(&live_typed, key).map(str::to_string);
     let owner = marker(ownership::OWNER_KEY);
     let applied = marker(ownership::APPLIED_KEY);
     let before_typed = normalise::comparable_config(kind, live_typed, stream_limits);
@@ -165,20 +159,17 @@ fn classify_managed(
         && applied.is_some_and(|applied| ownership::is_applied(kind, applied, &after))
     {
         return Some(Change {
-            address: asset.address.clone(),
-            action: Action::Update,
-            reason: "changed outside jetsync; left as it is (driftPolicy: Report)".to_string(),
             drift: true,
             reported: true,
-            refused: None,
             before: Some(before),
             after: Some(after),
             diff,
-            loses: None,
-            restore: Vec::new(),
-            restore_holder: None,
-            config: None,
             declared_at: Some(asset.declared_at.clone()),
+            ..Change::new(
+                asset.address.clone(),
+                Action::Update,
+                "changed outside jetsync; left as it is (driftPolicy: Report)",
+            )
         });
     }
     let (action, reason, mut refused) = if !managed {
@@ -205,20 +196,15 @@ fn classify_managed(
     }
     let config = to_send(&after);
     Some(Change {
-        address: asset.address.clone(),
-        action,
-        reason,
         drift,
-        reported: false,
         refused,
         before: Some(before),
         after: Some(after),
         diff,
         loses: replace.then(|| Loss::of(live.holdings)),
-        restore: Vec::new(),
-        restore_holder: None,
         config: Some(config),
         declared_at: Some(asset.declared_at.clone()),
+        ..Change::new(asset.address.clone(), action, reason)
     })
 }
 
@@ -284,24 +270,18 @@ fn pause_change(desired: &AssetConfig, live: &AssetConfig) -> Option<FieldChange
 /// sends: shown, never written.
 fn unreadable(asset: &DesiredAsset, live: &LiveAsset) -> Change {
     Change {
-        address: asset.address.clone(),
-        action: Action::Update,
-        reason: "the server reports a config jetsync cannot read".to_string(),
-        drift: false,
-        reported: false,
         refused: Some(
             "its live config has a field of another type than nats-server sends; \
              jetsync leaves it as it is"
                 .to_string(),
         ),
         before: Some(live.config.value()),
-        after: None,
-        diff: Vec::new(),
-        loses: None,
-        restore: Vec::new(),
-        restore_holder: None,
-        config: None,
         declared_at: Some(asset.declared_at.clone()),
+        ..Change::new(
+            asset.address.clone(),
+            Action::Update,
+            "the server reports a config jetsync cannot read",
+        )
     }
 }
 

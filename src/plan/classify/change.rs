@@ -94,6 +94,27 @@ pub struct Change {
 }
 
 impl Change {
+    /// A change of `action` to `address` for `reason`, with nothing else
+    /// set: no configs, no diff, no loss, neither drift nor refused.
+    pub fn new(address: Address, action: Action, reason: impl Into<String>) -> Self {
+        Self {
+            address,
+            action,
+            reason: reason.into(),
+            drift: false,
+            reported: false,
+            refused: None,
+            before: None,
+            after: None,
+            diff: Vec::new(),
+            loses: None,
+            restore: Vec::new(),
+            restore_holder: None,
+            config: None,
+            declared_at: None,
+        }
+    }
+
     /// True when applying will make this change.
     pub fn allowed(&self) -> bool {
         self.refused.is_none() && !self.reported

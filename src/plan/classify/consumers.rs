@@ -121,11 +121,6 @@ pub(super) fn recreated_with_stream(
     let after = comparable(AssetKind::Consumer, &declared, None);
     let config = ownership::config_to_send(&declared, &after, &options.owner);
     Change {
-        address: asset.address.clone(),
-        action: Action::Replace,
-        reason: format!("its stream `{}` is replaced", asset.address.name),
-        drift: false,
-        reported: false,
         refused: (!stream_allowed).then(|| "its stream's replacement is refused".to_string()),
         before: Some(comparable_owned(
             AssetKind::Consumer,
@@ -133,11 +128,13 @@ pub(super) fn recreated_with_stream(
             None,
         )),
         after: Some(after),
-        diff: Vec::new(),
         loses: Some(Loss::of(live.holdings)),
-        restore: Vec::new(),
-        restore_holder: None,
         config: Some(config),
         declared_at: Some(asset.declared_at.clone()),
+        ..Change::new(
+            asset.address.clone(),
+            Action::Replace,
+            format!("its stream `{}` is replaced", asset.address.name),
+        )
     }
 }

@@ -508,6 +508,20 @@ pub enum AssetConfig {
 }
 
 impl AssetConfig {
+    /// The config of an asset of `kind` (a KV bucket's and an object
+    /// store's is a stream config), read from `deserializer`.
+    pub fn read<'de, D: Deserializer<'de>>(
+        kind: crate::plan::model::AssetKind,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        match kind {
+            crate::plan::model::AssetKind::Consumer => {
+                ConsumerConfig::deserialize(deserializer).map(Self::consumer)
+            }
+            _ => StreamConfig::deserialize(deserializer).map(Self::stream),
+        }
+    }
+
     /// A stream's config.
     pub fn stream(config: StreamConfig) -> Self {
         AssetConfig::Stream(Box::new(config))
